@@ -1,0 +1,20 @@
+// Parsers for command-line values, with errors that name what was wrong.
+import { InvalidArgumentError } from 'commander';
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "500ms", "60s", "5m", "6.5h" → milliseconds. Throws a message naming the value on bad input. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
+  if (!m) throw new InvalidArgumentError(`"${text}" is not a duration (examples: 500ms, 60s, 5m, 6.5h)`);
+  return Math.round(Number(m[1]) * UNIT_MS[m[2]]);
+}
+
+/** A whole number within [min, max]. */
+export function parseIntegerIn(min: number, max: number): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!/^-?\d+$/.test(text.trim()) || n < min || n > max) throw new InvalidArgumentError(`"${text}" is not a whole number from ${min} to ${max}`);
+    return n;
+  };
+}

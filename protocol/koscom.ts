@@ -1,0 +1,100 @@
+// Koscom Open API market data v2 (shared/protocol/koscom.md): the market-wide trade stream
+// /ws_ksp, /ws_kdq. Pure functions, no I/O.
+
+import { type DecodeError, intReason, isRecord, parseIntStrict, toInt } from './decoded.js';
+import { formatHhmmsscc, hhmmsscc } from './time.js';
+
+/** Max elements in one /ws_ksp /ws_kdq frame (koscom.md §7). */
+export const MAX_TRADES_PER_FRAME = 50;
+
+/** WebSocket path of the market-wide trade stream of a market. */
+export const TRADE_STREAM_PATH = { kospi: '/ws_ksp', kosdaq: '/ws_kdq' } as const;
+
+/**
+ * Receives the decoded elements of a trade frame, in order, without allocating an object per
+ * trade (this is the capture hot path).
+ */
+export interface TradeSink {
+  /** `exchMs`: absolute instant (epoch ms), or 0 when `trdTm` was 0 (no regular trade yet). */
+  trade(symbol: string, price: number, qty: number, exchMs: number, idx: number): void;
+  /** A session signal code found in `trdTm` (≥ 24h, e.g. 31000000 정규장마감). */
+  signal(symbol: string, code: number, idx: number): void;
+}
+
+/**
+ * Decodes a /ws_ksp or /ws_kdq frame: a bare JSON array of
+ * `{isuSrtCd, trdPrc, trdVol, trdTm}` with every value a string (numbers accepted too).
+ * `dayStartMs` = 00:00 KST of the trading day, which the feed does not carry.
+ * Good elements go to `sink`; bad ones are returned as errors (the frame is then quarantined
+ * with them, the good elements kept). Returns [] for a fully good frame. Never throws.
+ */
+export function decodeTradeFrame(text: string, dayStartMs: number, sink: TradeSink): DecodeError[] {
+  let arr: unknown;
+  try {
+    arr = JSON.parse(text);
+  } catch (e) {
+    return [{ field: '$', reason: `not JSON (${(e as Error).message})` }];
+  }
+  if (!Array.isArray(arr)) return [{ field: '$', reason: `expected a JSON array of trades, got ${describeType(arr)}` }];
+  let errors: DecodeError[] | undefined;
+  for (let i = 0; i < arr.length; i++) {
+    const el = arr[i];
+    const err = decodeElement(el, i, dayStartMs, sink);
+    if (err !== undefined) (errors ??= []).push(err);
+  }
+  if (arr.length > MAX_TRADES_PER_FRAME) (errors ??= []).push({ field: '$', reason: `${arr.length} elements, more than ${MAX_TRADES_PER_FRAME} per frame` });
+  return errors ?? NO_ERRORS;
+}
+
+const NO_ERRORS: DecodeError[] = [];
+
+function decodeElement(el: unknown, i: number, dayStartMs: number, sink: TradeSink): DecodeError | undefined {
+  if (!isRecord(el)) return { field: `[${i}]`, reason: `expected an object, got ${describeType(el)}` };
+  const symbol = el.isuSrtCd;
+  if (typeof symbol !== 'string' || symbol.length === 0 || symbol.length > 12) {
+    return { field: `[${i}].isuSrtCd`, reason: symbol === undefined ? 'missing' : 'expected a short code string' };
+  }
+  const rawTm = el.trdTm;
+  const tm = typeof rawTm === 'string' ? parseIntStrict(rawTm) : toInt(rawTm);
+  if (Number.isNaN(tm)) return { field: `[${i}].trdTm`, reason: intReason(rawTm) };
+  const msOfDay = hhmmsscc(tm);
+  if (Number.isNaN(msOfDay)) return { field: `[${i}].trdTm`, reason: `not a HHMMSScc time (${tm})` };
+  if (msOfDay === -2) {
+    sink.signal(symbol, tm, i);
+    return undefined;
+  }
+  const rawPrice = el.trdPrc;
+  const price = typeof rawPrice === 'string' ? parseIntStrict(rawPrice) : toInt(rawPrice);
+  if (!(price > 0)) return { field: `[${i}].trdPrc`, reason: Number.isNaN(price) ? intReason(rawPrice) : `not a positive price (${price})` };
+  const rawQty = el.trdVol;
+  const qty = typeof rawQty === 'string' ? parseIntStrict(rawQty) : toInt(rawQty);
+  if (!(qty >= 0)) return { field: `[${i}].trdVol`, reason: Number.isNaN(qty) ? intReason(rawQty) : `negative quantity (${qty})` };
+  sink.trade(symbol, price, qty, msOfDay === -1 ? 0 : dayStartMs + msOfDay, i);
+  return undefined;
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v;
+}
+
+/** One element to encode: the vendor's wire form sends every value as a string. */
+export interface WireTrade {
+  symbol: string;
+  price: number;
+  qty: number;
+  /** ms since KST midnight, or -1 for `trdTm` 0. */
+  msOfDay: number;
+}
+
+/** Encodes a /ws_ksp /ws_kdq frame exactly as the vendor sends it (strings, `trdVol` with capital V). */
+export function encodeTradeFrame(trades: readonly WireTrade[]): string {
+  let s = '[';
+  for (let i = 0; i < trades.length; i++) {
+    const t = trades[i];
+    if (i > 0) s += ',';
+    s += `{"isuSrtCd":"${t.symbol}","trdPrc":"${t.price}","trdVol":"${t.qty}","trdTm":"${t.msOfDay < 0 ? '0' : formatHhmmsscc(t.msOfDay)}"}`;
+  }
+  return s + ']';
+}

@@ -1,0 +1,101 @@
+// The unit of work between the tape (journal → decode) and the sinks (SQLite, Arrow): one batch of
+// decoded rows plus the journal range it covers. Trades, the hot channel, are columnar so that
+// neither the batcher nor the sinks allocate an object per trade.
+
+import type { Listing, Market, SectorFlow, SnapshotKind, SnapshotRow } from '../protocol/market.js';
+import type { TradingDay } from '../protocol/time.js';
+
+/** Market codes in the columnar trade batch. */
+export const MARKET_CODE: Readonly<Record<Market, number>> = { kospi: 0, kosdaq: 1 };
+export const MARKET_BY_CODE: readonly Market[] = ['kospi', 'kosdaq'];
+
+/** Trades in columns; valid rows are [0, length). Reused across batches: `length` resets. */
+export class TradeColumns {
+  length = 0;
+  market: Uint8Array;
+  symbol: string[];
+  /** Exchange time, epoch ms; 0 = the feed gave no time (stored as NULL). */
+  exchMs: Float64Array;
+  price: Float64Array;
+  qty: Float64Array;
+  /** Receive time of the frame, ns since the epoch. */
+  recvNs: BigInt64Array;
+  /** Journal sequence number of the frame (0-based within the day's journal). */
+  srcSeq: Float64Array;
+  /** Position of the trade inside its frame. */
+  srcIdx: Uint16Array;
+
+  constructor(readonly capacity: number) {
+    this.market = new Uint8Array(capacity);
+    this.symbol = new Array<string>(capacity);
+    this.exchMs = new Float64Array(capacity);
+    this.price = new Float64Array(capacity);
+    this.qty = new Float64Array(capacity);
+    this.recvNs = new BigInt64Array(capacity);
+    this.srcSeq = new Float64Array(capacity);
+    this.srcIdx = new Uint16Array(capacity);
+  }
+
+  push(market: number, symbol: string, exchMs: number, price: number, qty: number, recvNs: bigint, srcSeq: number, srcIdx: number): void {
+    const i = this.length++;
+    this.market[i] = market;
+    this.symbol[i] = symbol;
+    this.exchMs[i] = exchMs;
+    this.price[i] = price;
+    this.qty[i] = qty;
+    this.recvNs[i] = recvNs;
+    this.srcSeq[i] = srcSeq;
+    this.srcIdx[i] = srcIdx;
+  }
+}
+
+export interface FlowRecord extends SectorFlow {
+  recvNs: bigint;
+  /** `tjjtime` on the trading day as an instant (epoch ms); 0 if unparseable. */
+  exchMs: number;
+  srcSeq: number;
+}
+
+export interface SnapshotRecord extends SnapshotRow {
+  takenNs: bigint;
+  kind: SnapshotKind;
+  srcSeq: number;
+}
+
+export interface QuarantineRecord {
+  recvNs: bigint;
+  /** Channel name the frame came in on, e.g. `koscom.trades.kospi`. */
+  source: string;
+  raw: string;
+  reason: string;
+  srcSeq: number;
+}
+
+/** A session signal found in the trade stream (`trdTm` ≥ 24h, e.g. 31000000 정규장마감). */
+export interface SignalRecord {
+  recvNs: bigint;
+  market: Market;
+  symbol: string;
+  code: number;
+  srcSeq: number;
+}
+
+/** The journal records a batch covers: [fromOffset, toOffset) bytes, [fromSeq, toSeq) records. */
+export interface JournalRange {
+  file: string;
+  fromOffset: number;
+  toOffset: number;
+  fromSeq: number;
+  toSeq: number;
+}
+
+export interface RowBatch {
+  day: TradingDay;
+  trades: TradeColumns;
+  flows: FlowRecord[];
+  snapshots: SnapshotRecord[];
+  listings: Listing[];
+  signals: SignalRecord[];
+  quarantine: QuarantineRecord[];
+  journal: JournalRange;
+}
