@@ -73,11 +73,124 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** JSON.parse that reports failure instead of throwing. */
-export function parseJson(text: string): Decoded<unknown> {
+/** The JSON type of a value, for error messages. */
+export function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v;
+}
+
+/** How a wire field is read: `text` string, `int` exact integer, `dec` decimal; `?` = may be absent. */
+export type FieldKind = 'text' | 'int' | 'dec' | 'text?' | 'int?' | 'dec?';
+export type FieldSpec = Readonly<Record<string, FieldKind>>;
+type KindValue<K> = K extends 'text' | 'text?' ? string : number;
+type RequiredFields<S> = { -readonly [K in keyof S as S[K] extends `${string}?` ? never : K]: KindValue<S[K]> };
+type OptionalFields<S> = { -readonly [K in keyof S as S[K] extends `${string}?` ? K : never]?: KindValue<S[K]> };
+/** The decoded record a FieldSpec describes. */
+export type Fields<S extends FieldSpec> = RequiredFields<S> & OptionalFields<S>;
+
+/**
+ * How values are typed on the wire.
+ * - `strings`: every value is a JSON string (LS real-time bodies, /ws_ksp); anything else is a wrong type.
+ * - `loose`: strings and numbers interchangeably (Koscom REST and LS REST, whose examples mix both).
+ */
+export type WireTyping = 'strings' | 'loose';
+
+/**
+ * Reads the fields named in `spec` from `v` (other members are ignored). `path` prefixes the
+ * field names in errors (`isuLists[3]`); '' for the top level.
+ */
+export function decodeFields<S extends FieldSpec>(v: unknown, spec: S, path: string, typing: WireTyping): Decoded<Fields<S>> {
+  if (!isRecord(v)) return fail(path === '' ? '$' : path, `expected an object, got ${typeName(v)}`);
+  const out: Record<string, string | number> = {};
+  for (const name in spec) {
+    const kind = spec[name];
+    const raw = v[name];
+    const optional = kind.endsWith('?');
+    if (raw === undefined) {
+      if (optional) continue;
+      return fail(fieldPath(path, name), 'missing');
+    }
+    if (typing === 'strings' && typeof raw !== 'string') return fail(fieldPath(path, name), `wrong type (${typeName(raw)}, expected a string)`);
+    const base = optional ? kind.slice(0, -1) : kind;
+    if (base === 'text') {
+      if (typeof raw === 'string') out[name] = raw;
+      else if (typeof raw === 'number' && Number.isFinite(raw)) out[name] = String(raw);
+      else return fail(fieldPath(path, name), `wrong type (${typeName(raw)}, expected a string)`);
+    } else if (base === 'int') {
+      const n = toInt(raw);
+      if (Number.isNaN(n)) return fail(fieldPath(path, name), intReason(raw));
+      out[name] = n;
+    } else {
+      const n = toDecimal(raw);
+      if (Number.isNaN(n)) return fail(fieldPath(path, name), decimalReason(raw));
+      out[name] = n;
+    }
+  }
+  return ok(out as Fields<S>);
+}
+
+/**
+ * How values are written on the wire: `strings` = all strings (LS real-time); `decimalStrings`
+ * = integers as numbers, decimals as strings (LS REST); `native` = numbers as numbers (Koscom REST).
+ */
+export type WireStyle = 'strings' | 'decimalStrings' | 'native';
+
+/**
+ * The wire object for a record of `spec`, the inverse of decodeFields. Absent optional fields are
+ * left out. Decimals go through String(), exact for the two-decimal values the feeds carry.
+ */
+export function encodeFields<S extends FieldSpec>(value: Fields<S>, spec: S, style: WireStyle): Record<string, string | number> {
+  const src = value as Record<string, string | number | undefined>;
+  const out: Record<string, string | number> = {};
+  for (const name in spec) {
+    const v = src[name];
+    if (v === undefined) continue;
+    const kind = spec[name];
+    const asString = typeof v === 'string' || style === 'strings' || (style === 'decimalStrings' && kind.startsWith('dec'));
+    out[name] = asString ? String(v) : v;
+  }
+  return out;
+}
+
+/** Decodes a JSON array element by element; errors name the element (`isuLists[3].trdPrc`). */
+export function decodeArray<T>(v: unknown, path: string, element: (el: unknown, path: string) => Decoded<T>, max = Infinity): Decoded<T[]> {
+  if (!Array.isArray(v)) return fail(path, v === undefined ? 'missing' : `wrong type (${typeName(v)}, expected an array)`);
+  if (v.length > max) return fail(path, `out of range (${v.length} elements, at most ${max})`);
+  const out: T[] = new Array<T>(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const r = element(v[i], `${path}[${i}]`);
+    if (!r.ok) return r;
+    out[i] = r.value;
+  }
+  return ok(out);
+}
+
+function fieldPath(path: string, name: string): string {
+  return path === '' ? name : `${path}.${name}`;
+}
+
+function decimalReason(v: unknown): string {
+  if (typeof v === 'string') return `not a decimal string (${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)})`;
+  if (typeof v === 'number') return `not a finite number (${v})`;
+  return `wrong type (${typeName(v)}, expected a decimal)`;
+}
+
+/**
+ * JSON.parse that reports failure instead of throwing. `secret` = the text may carry a credential
+ * (token responses): the parser's message quotes the input, so it is left out.
+ */
+export function parseJson(text: string, secret = false): Decoded<unknown> {
   try {
     return ok(JSON.parse(text));
   } catch (e) {
-    return fail('$', `not JSON (${(e as Error).message})`);
+    return fail('$', secret ? 'not JSON' : `not JSON (${(e as Error).message})`);
   }
+}
+
+/** Parses a JSON object, failing on anything else. */
+export function parseJsonObject(text: string, secret = false): Decoded<Record<string, unknown>> {
+  const r = parseJson(text, secret);
+  if (!r.ok) return r;
+  return isRecord(r.value) ? ok(r.value) : fail('$', `expected a JSON object, got ${typeName(r.value)}`);
 }

@@ -1,7 +1,7 @@
 // Koscom Open API market data v2 (shared/protocol/koscom.md): the market-wide trade stream
 // /ws_ksp, /ws_kdq. Pure functions, no I/O.
 
-import { type DecodeError, intReason, isRecord, parseIntStrict, toInt } from './decoded.js';
+import { type DecodeError, intReason, isRecord, parseIntStrict, toInt, typeName } from './decoded.js';
 import { formatHhmmsscc, hhmmsscc } from './time.js';
 
 /** Max elements in one /ws_ksp /ws_kdq frame (koscom.md §7). */
@@ -35,7 +35,7 @@ export function decodeTradeFrame(text: string, dayStartMs: number, sink: TradeSi
   } catch (e) {
     return [{ field: '$', reason: `not JSON (${(e as Error).message})` }];
   }
-  if (!Array.isArray(arr)) return [{ field: '$', reason: `expected a JSON array of trades, got ${describeType(arr)}` }];
+  if (!Array.isArray(arr)) return [{ field: '$', reason: `expected a JSON array of trades, got ${typeName(arr)}` }];
   let errors: DecodeError[] | undefined;
   for (let i = 0; i < arr.length; i++) {
     const el = arr[i];
@@ -49,7 +49,7 @@ export function decodeTradeFrame(text: string, dayStartMs: number, sink: TradeSi
 const NO_ERRORS: DecodeError[] = [];
 
 function decodeElement(el: unknown, i: number, dayStartMs: number, sink: TradeSink): DecodeError | undefined {
-  if (!isRecord(el)) return { field: `[${i}]`, reason: `expected an object, got ${describeType(el)}` };
+  if (!isRecord(el)) return { field: `[${i}]`, reason: `expected an object, got ${typeName(el)}` };
   const symbol = el.isuSrtCd;
   if (typeof symbol !== 'string' || symbol.length === 0 || symbol.length > 12) {
     return { field: `[${i}].isuSrtCd`, reason: symbol === undefined ? 'missing' : 'expected a short code string' };
@@ -71,12 +71,6 @@ function decodeElement(el: unknown, i: number, dayStartMs: number, sink: TradeSi
   if (!(qty >= 0)) return { field: `[${i}].trdVol`, reason: Number.isNaN(qty) ? intReason(rawQty) : `negative quantity (${qty})` };
   sink.trade(symbol, price, qty, msOfDay === -1 ? 0 : dayStartMs + msOfDay, i);
   return undefined;
-}
-
-function describeType(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v;
 }
 
 /** One element to encode: the vendor's wire form sends every value as a string. */

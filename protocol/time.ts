@@ -1,6 +1,8 @@
 // Time formats of both feeds. KST is UTC+9 all year (Korea has no daylight saving time since
 // 1988), so converting needs no time-zone database.
 
+import { parseIntStrict } from './decoded.js';
+
 const KST_OFFSET_MS = 9 * 3_600_000;
 const DAY_MS = 86_400_000;
 
@@ -73,4 +75,65 @@ export function formatHhmmsscc(msOfDay: number): string {
   const s = Math.floor(cs / 100);
   const v = Math.floor(s / 3600) * 1_000_000 + (Math.floor(s / 60) % 60) * 10_000 + (s % 60) * 100 + cc;
   return String(v).padStart(8, '0');
+}
+
+/**
+ * Milliseconds since KST midnight of a 6-digit `HHMMSS` value as an integer (the multiquote
+ * `trdTm`, LS `chetime`); the leading zero may be gone (`93152` = 09:31:52). NaN when invalid.
+ */
+export function hhmmss(v: number): number {
+  if (!(v >= 0) || v > 235_959 || !Number.isInteger(v)) return NaN;
+  const mm = Math.floor(v / 100) % 100;
+  const ss = v % 100;
+  if (mm >= 60 || ss >= 60) return NaN;
+  return (Math.floor(v / 10_000) * 3600 + mm * 60 + ss) * 1000;
+}
+
+/** The inverse of hhmmss: ms since midnight → zero-padded `HHMMSS`. */
+export function formatHhmmss(msOfDay: number): string {
+  const s = Math.floor(msOfDay / 1000);
+  return String(Math.floor(s / 3600) * 10_000 + (Math.floor(s / 60) % 60) * 100 + (s % 60)).padStart(6, '0');
+}
+
+/**
+ * A `YYYYMMDD` date as the feeds send it — a string, or a number (Koscom master/history
+ * `trdDd`, `BzDd`, `listDd`) — as a TradingDay; undefined unless it is a real calendar date.
+ */
+export function parseCompactDay(v: unknown): TradingDay | undefined {
+  const s = typeof v === 'number' ? String(v) : v;
+  if (typeof s !== 'string' || s.length !== 8) return undefined;
+  for (let i = 0; i < 8; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  const day = dayFromCompact(s);
+  const t = Date.parse(`${day}T00:00:00Z`);
+  return !Number.isNaN(t) && new Date(t).toISOString().startsWith(day) ? day : undefined;
+}
+
+/** What a Koscom `trdTm` says: an instant, "no trade yet" (0), or a session signal (HH ≥ 24). */
+export type ExchTime =
+  | { kind: 'time'; epochMs: number }
+  | { kind: 'none' }
+  | { kind: 'signal'; code: number; label: string | undefined };
+
+/**
+ * Reads `trdTm` in every form it arrives in — 8-digit string, string or number without the
+ * leading zero (`"9500000"`, 9544500), 0, signal codes — as an integer code; NaN when it is not
+ * one (`"12a"`, minute ≥ 60, negative, more than 8 digits).
+ */
+export function trdTmCode(v: unknown): number {
+  let n: number;
+  if (typeof v === 'number') n = Number.isSafeInteger(v) ? v : NaN;
+  else if (typeof v === 'string' && v.length <= 8) n = parseIntStrict(v);
+  else return NaN;
+  return Number.isNaN(hhmmsscc(n)) ? NaN : n;
+}
+
+/** A validated `trdTm` code (see trdTmCode) on the trading day starting at `dayStartMs`. */
+export function exchTime(code: number, dayStartMs: number): ExchTime {
+  const ms = hhmmsscc(code);
+  if (ms === -1) return { kind: 'none' };
+  if (ms === -2) return { kind: 'signal', code, label: TRDTM_SIGNALS[code] };
+  return { kind: 'time', epochMs: dayStartMs + ms };
 }
