@@ -17,7 +17,13 @@ build: $(INSTALLED)
 demo: build
 	node bin/ticktape.js demo
 
-test: build
+# The day-report test renders the page in Debian's Chromium (no browser download: not reachable here).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ -n "$$TICKTAPE_SKIP_BROWSER" ]; then echo "skipping chromium install (TICKTAPE_SKIP_BROWSER)"; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+
+test: build $(CHROMIUM)
 	npx vitest run
 
 bench: build
