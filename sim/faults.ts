@@ -1,0 +1,45 @@
+// Fault injection switches of the simulated exchange. The exchange reads them on every step and
+// request, so tests and the CLI can change them while it runs.
+
+export interface Faults {
+  /** Drop every streaming WebSocket connection (Koscom and LS) every this many ms; 0 = never. */
+  closeEveryMs: number;
+  /** A streaming connection goes silent (no frames, no replies, socket kept open) this many ms after it opens; 0 = never. */
+  staleAfterMs: number;
+  /** Probability, per frame sent, of an extra truncated (invalid JSON) frame after it. */
+  malformedRate: number;
+  /** Probability, per frame sent, of an extra frame whose fields have the wrong types. */
+  wrongTypeRate: number;
+  /** Probability that a trade is left out of the /ws_ksp /ws_kdq stream (it still counts in REST volumes; truth marks it sent:false). */
+  dropRate: number;
+  /** Delay before every REST response, ms. */
+  restDelayMs: number;
+  /** The next this many REST requests are answered HTTP 429 (counts down). */
+  rest429Burst: number;
+  /** The next this many REST requests are answered HTTP 503 (counts down). */
+  rest5xxBurst: number;
+  /** Reject every credential (Koscom API key, LS app key/secret and tokens) as invalid. */
+  rejectCredentials: boolean;
+  /** Send `trdVol` as the symbol's cumulative volume instead of the trade's quantity. */
+  cumulativeTrdVol: boolean;
+}
+
+export const NO_FAULTS: Readonly<Faults> = {
+  closeEveryMs: 0,
+  staleAfterMs: 0,
+  malformedRate: 0,
+  wrongTypeRate: 0,
+  dropRate: 0,
+  restDelayMs: 0,
+  rest429Burst: 0,
+  rest5xxBurst: 0,
+  rejectCredentials: false,
+  cumulativeTrdVol: false,
+};
+
+/** The switches that differ from NO_FAULTS, for the startup log line. */
+export function activeFaults(f: Faults): Partial<Faults> {
+  const out: Partial<Faults> = {};
+  for (const k of Object.keys(NO_FAULTS) as (keyof Faults)[]) if (f[k] !== NO_FAULTS[k]) (out as Record<string, unknown>)[k] = f[k];
+  return out;
+}
