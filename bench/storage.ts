@@ -1,0 +1,127 @@
+// The capture write path against plain better-sqlite3, in the same run:
+// - the tape (journal append with a write per frame, decode, batch, SQLite sink, and the Arrow
+//   sink unless noted) fed /ws_ksp frames, vs a raw batched insert of the same trades, already
+//   decoded, into the same table with the same pragmas (the ceiling for SQLite);
+// - bytes per trade in the journal, in SQLite (the trades table's pages) and in Arrow;
+// - sealing the day (sorted move into the indexed table).
+// Run alone: `npm run build && node dist/bench/phase.js storage`.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { decodeTradeFrame } from '../protocol/koscom.js';
+import { kstMidnight } from '../protocol/time.js';
+import { listParts } from '../storage/arrow-format.js';
+import { migrate } from '../storage/migrate.js';
+import { databaseFile } from '../storage/sqlite-sink.js';
+import { Tape } from '../storage/tape.js';
+import { syntheticFrames } from './decode.js';
+import type { Figure } from './figures.js';
+
+const DAY = '2026-11-20';
+const FRAMES = 10_000; // × 50 trades = 500 k trades
+// Rounds alternate baseline and tape so that a noisy neighbour hits both alike; best of each counts.
+const ROUNDS = 3;
+const BATCH_ROWS = 10_000;
+const log = pino({ level: 'warn' });
+
+interface Trades {
+  symbol: string[];
+  exchNs: (bigint | null)[];
+  price: number[];
+  qty: number[];
+  recvNs: bigint[];
+  seq: number[];
+  idx: number[];
+}
+
+function decodeAll(frames: string[]): Trades {
+  const t: Trades = { symbol: [], exchNs: [], price: [], qty: [], recvNs: [], seq: [], idx: [] };
+  const mid = kstMidnight(DAY);
+  frames.forEach((f, seq) => {
+    decodeTradeFrame(f, mid, {
+      trade(symbol, price, qty, exchMs, idx) {
+        t.symbol.push(symbol);
+        t.exchNs.push(exchMs === 0 ? null : BigInt(exchMs) * 1_000_000n);
+        t.price.push(price);
+        t.qty.push(qty);
+        t.recvNs.push(BigInt(mid + 9 * 3_600_000 + seq) * 1_000_000n);
+        t.seq.push(seq);
+        t.idx.push(idx);
+      },
+      signal() {},
+    });
+  });
+  return t;
+}
+
+/** Raw better-sqlite3: one prepared single-row INSERT, BATCH_ROWS rows per transaction. */
+function rawInsert(dir: string, t: Trades, round: number): number {
+  const db = new Database(path.join(dir, `raw-${round}.db`));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  migrate(db);
+  const ins = db.prepare('INSERT INTO trades_live (day, market, symbol, exch_ts, price, qty, recv_ns, src_seq, src_idx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const batch = db.transaction((from: number, to: number) => {
+    for (let i = from; i < to; i++) ins.run(DAY, 'kospi', t.symbol[i], t.exchNs[i], t.price[i], t.qty[i], t.recvNs[i], t.seq[i], t.idx[i]);
+  });
+  const n = t.symbol.length;
+  const started = performance.now();
+  for (let i = 0; i < n; i += BATCH_ROWS) batch(i, Math.min(n, i + BATCH_ROWS));
+  const secs = (performance.now() - started) / 1000;
+  db.close();
+  return n / secs;
+}
+
+async function throughTape(dir: string, frames: string[], arrow: boolean, round: number): Promise<{ rate: number; seal: number; dir: string }> {
+  const dataDir = path.join(dir, `${arrow ? 'tape-arrow' : 'tape-sqlite'}-${round}`);
+  const started = performance.now();
+  const tape = await Tape.open({ dataDir, day: DAY, batchRows: BATCH_ROWS, log, arrow });
+  const ch = tape.channel({ name: 'koscom.trades.kospi', vendor: 'koscom', endpoint: '/ws_ksp', kind: 'trades', market: 'kospi' });
+  const base = BigInt(kstMidnight(DAY) + 9 * 3_600_000) * 1_000_000n;
+  for (let f = 0; f < frames.length; f++) tape.append(ch, frames[f], base + BigInt(f) * 1_000_000n);
+  await tape.flush();
+  const secs = (performance.now() - started) / 1000;
+  const sealStarted = performance.now();
+  await tape.sealDay();
+  const sealSecs = (performance.now() - sealStarted) / 1000;
+  await tape.close();
+  const trades = frames.length * 50;
+  return { rate: trades / secs, seal: trades / sealSecs, dir: dataDir };
+}
+
+export async function run(): Promise<Figure[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ticktape-bench-storage-'));
+  try {
+    const frames = syntheticFrames(FRAMES);
+    const trades = decodeAll(frames);
+    const n = trades.symbol.length;
+    let raw = 0;
+    let sqliteOnly = { rate: 0, seal: 0, dir: '' };
+    let both = { rate: 0, seal: 0, dir: '' };
+    for (let r = 0; r < ROUNDS; r++) {
+      raw = Math.max(raw, rawInsert(dir, trades, r));
+      const s = await throughTape(dir, frames, false, r);
+      if (s.rate > sqliteOnly.rate) sqliteOnly = { ...s, seal: Math.max(s.seal, sqliteOnly.seal) };
+      const b = await throughTape(dir, frames, true, r);
+      if (b.rate > both.rate) both = b;
+    }
+    const journalBytes = fs.readdirSync(path.join(both.dir, 'journal')).filter((f) => f.endsWith('.journal')).reduce((s, f) => s + fs.statSync(path.join(both.dir, 'journal', f)).size, 0);
+    const db = new Database(databaseFile(sqliteOnly.dir), { readonly: true });
+    const sqliteBytes = db.prepare("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'trades_sealed%'").pluck().get() as number;
+    db.close();
+    const arrowBytes = listParts(both.dir, DAY, 'trades').reduce((s, p) => s + p.bytes, 0);
+    const baseline = { name: 'raw better-sqlite3 batched INSERT of the decoded trades', value: raw };
+    return [
+      { name: 'tape → SQLite + Arrow (journal, decode, batch, both sinks)', value: both.rate, unit: 'trades/s', baseline },
+      { name: 'tape → SQLite only', value: sqliteOnly.rate, unit: 'trades/s', baseline },
+      { name: 'seal a day (sorted move into the indexed table)', value: sqliteOnly.seal, unit: 'trades/s' },
+      { name: 'journal bytes per trade', value: journalBytes / n, unit: 'B', higherIsBetter: false, note: '50 trades per frame, raw JSON' },
+      { name: 'SQLite bytes per trade (sealed table + its 2 indexes)', value: sqliteBytes / n, unit: 'B', higherIsBetter: false },
+      { name: 'Arrow bytes per trade', value: arrowBytes / n, unit: 'B', higherIsBetter: false },
+    ];
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,36 @@
+// `ticktape rebuild --day D`: regenerates a day's SQLite rows (and Arrow files) from its journals.
+import { type Command, InvalidArgumentError } from 'commander';
+import { kstMidnight } from '../protocol/time.js';
+import { rebuildDay } from '../storage/rebuild.js';
+import { createLogger } from './log.js';
+
+function parseDay(text: string): string {
+  try {
+    kstMidnight(text);
+  } catch {
+    throw new InvalidArgumentError(`"${text}" is not a date (expected YYYY-MM-DD)`);
+  }
+  return text;
+}
+
+export function registerRebuild(program: Command): void {
+  program
+    .command('rebuild')
+    .description("regenerate a day's rows in SQLite (and its Arrow files) from its journals; run it while no collector writes that day")
+    .requiredOption('--day <YYYY-MM-DD>', 'trading day to rebuild', parseDay)
+    .option('--data-dir <dir>', 'data directory (env TICKTAPE_DATA_DIR)', process.env.TICKTAPE_DATA_DIR ?? './data')
+    .option('--no-arrow', 'leave the Arrow files alone (rebuild SQLite only)')
+    .action(async (flags: { day: string; dataDir: string; arrow: boolean }) => {
+      const log = createLogger();
+      let r;
+      try {
+        r = await rebuildDay({ dataDir: flags.dataDir, day: flags.day, log, arrow: flags.arrow });
+      } catch (e) {
+        process.stderr.write(`ticktape rebuild: ${(e as Error).message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const rows = Object.entries(r.rows).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`).join(', ');
+      process.stdout.write(`rebuilt ${flags.day} from ${r.journals.length} journal(s)${r.sealed ? ', sealed again' : ''}: ${rows || 'no rows'}\n`);
+    });
+}

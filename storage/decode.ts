@@ -1,0 +1,200 @@
+// Journal record → rows of a RowBatch, by the kind of channel it came in on. Decoding is a pure
+// function of the journal (in order): replaying a journal gives the same rows, which is what
+// recovery and `ticktape rebuild` rely on. The one piece of state, the half of a REST snapshot
+// waiting for its partner, is rebuilt by priming (see `prime`).
+
+import { describeError, type DecodeError } from '../protocol/decoded.js';
+import { decodeTradeFrame, type TradeSink } from '../protocol/koscom.js';
+import { decodeOhlcLists, decodeQuoteLists, decodeStockList, joinSnapshot, type Multiquote, type OhlcRow, type QuoteRow } from '../protocol/koscom-rest.js';
+import { decodePush, decodeSectorFlowBody } from '../protocol/ls.js';
+import type { Market, SnapshotKind } from '../protocol/market.js';
+import { hhmmsscc, kstMidnight, type TradingDay } from '../protocol/time.js';
+import { MARKET_CODE, TradeColumns, type RowBatch } from './batch.js';
+import { FLAG, type JournalChannel } from './journal.js';
+
+/** Quarantined raw text is capped so that one absurd frame cannot bloat the database. */
+const MAX_RAW_CHARS = 1_000_000;
+const MAX_REASON_CHARS = 2_000;
+
+/** A new, empty batch for `day` over a journal file. */
+export function emptyBatch(day: TradingDay, file: string, offset: number, seq: number, tradeCapacity: number): RowBatch {
+  return {
+    day,
+    trades: new TradeColumns(tradeCapacity),
+    flows: [],
+    snapshots: [],
+    listings: [],
+    signals: [],
+    quarantine: [],
+    journal: { file, fromOffset: offset, toOffset: offset, fromSeq: seq, toSeq: seq },
+  };
+}
+
+/** Empties a batch for reuse, starting at journal position (offset, seq). */
+export function resetBatch(b: RowBatch, offset: number, seq: number): void {
+  b.trades.length = 0;
+  b.flows.length = 0;
+  b.snapshots.length = 0;
+  b.listings.length = 0;
+  b.signals.length = 0;
+  b.quarantine.length = 0;
+  b.journal.fromOffset = b.journal.toOffset = offset;
+  b.journal.fromSeq = b.journal.toSeq = seq;
+}
+
+export function batchRows(b: RowBatch): number {
+  return b.trades.length + b.flows.length + b.snapshots.length + b.listings.length + b.signals.length + b.quarantine.length;
+}
+
+interface PendingHalf {
+  kind: 'multiquote-lists' | 'multiquote-ohlclists';
+  value: Multiquote<QuoteRow> | Multiquote<OhlcRow>;
+  raw: string;
+  recvNs: bigint;
+  seq: number;
+  source: string;
+}
+
+/** Writes decoded trades straight into the batch's columns: no object per trade. */
+class TradeColumnsSink implements TradeSink {
+  batch!: RowBatch;
+  market: Market = 'kospi';
+  marketCode = 0;
+  recvNs = 0n;
+  seq = 0;
+
+  trade(symbol: string, price: number, qty: number, exchMs: number, idx: number): void {
+    let t = this.batch.trades;
+    if (t.length === t.capacity) t = this.batch.trades = grow(t);
+    t.push(this.marketCode, symbol, exchMs, price, qty, this.recvNs, this.seq, idx);
+  }
+
+  signal(symbol: string, code: number): void {
+    this.batch.signals.push({ recvNs: this.recvNs, market: this.market, symbol, code, srcSeq: this.seq });
+  }
+}
+
+/** A frame with more trades than the batch has room for (the tape flushes on row count, frames carry ≤ 50). */
+function grow(t: TradeColumns): TradeColumns {
+  const g = new TradeColumns(t.capacity * 2);
+  g.market.set(t.market);
+  for (let i = 0; i < t.length; i++) g.symbol[i] = t.symbol[i];
+  g.exchMs.set(t.exchMs);
+  g.price.set(t.price);
+  g.qty.set(t.qty);
+  g.recvNs.set(t.recvNs);
+  g.srcSeq.set(t.srcSeq);
+  g.srcIdx.set(t.srcIdx);
+  g.length = t.length;
+  return g;
+}
+
+export class FrameDecoder {
+  readonly dayStartMs: number;
+  private readonly tradeSink = new TradeColumnsSink();
+  /** Keyed by market + snapshot kind. */
+  private readonly pending = new Map<string, PendingHalf>();
+
+  constructor(readonly day: TradingDay) {
+    this.dayStartMs = kstMidnight(day);
+  }
+
+  /**
+   * Decodes one journal record into `batch` and returns the rows it added (quarantined ones
+   * included). Outgoing frames and events are journal-only.
+   */
+  decode(ch: JournalChannel | undefined, flags: number, recvNs: bigint, seq: number, bytes: Buffer | string, batch: RowBatch): number {
+    if (flags !== FLAG.incoming) return 0;
+    const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
+    const source = ch?.name ?? 'unknown';
+    if (ch === undefined) return quarantine(batch, recvNs, source, text, 'frame on a channel missing from the journal sidecar', seq);
+    switch (ch.kind) {
+      case 'trades':
+        return this.trades(ch, recvNs, seq, text, batch);
+      case 'ls.ws':
+        return lsFrame(source, recvNs, seq, text, batch, this.dayStartMs);
+      case 'stock-list': {
+        if (ch.market === undefined) return quarantine(batch, recvNs, source, text, 'stock-list channel registered without a market', seq);
+        const r = decodeStockList(text, ch.market);
+        if (!r.ok) return quarantine(batch, recvNs, source, text, describeError(r.error), seq);
+        for (const l of r.value.listings) batch.listings.push(l);
+        return r.value.listings.length;
+      }
+      case 'multiquote-lists':
+      case 'multiquote-ohlclists':
+        return this.snapshotHalf(ch, recvNs, seq, text, batch, true);
+      case 'events':
+        return 0;
+    }
+  }
+
+  /**
+   * Feeds a record that lies before the resume point of a replay: only the pending snapshot half
+   * is tracked, nothing is emitted. Makes a resumed decoder identical to one that read everything.
+   */
+  prime(ch: JournalChannel | undefined, flags: number, recvNs: bigint, seq: number, bytes: Buffer, scratch: RowBatch): void {
+    if (flags !== FLAG.incoming || ch === undefined || (ch.kind !== 'multiquote-lists' && ch.kind !== 'multiquote-ohlclists')) return;
+    this.snapshotHalf(ch, recvNs, seq, bytes.toString('utf8'), scratch, false);
+  }
+
+  private trades(ch: JournalChannel, recvNs: bigint, seq: number, text: string, batch: RowBatch): number {
+    const s = this.tradeSink;
+    const before = batch.trades.length + batch.signals.length;
+    s.batch = batch;
+    s.market = ch.market ?? 'kospi';
+    s.marketCode = MARKET_CODE[s.market];
+    s.recvNs = recvNs;
+    s.seq = seq;
+    const errors = ch.market === undefined ? [{ field: '$', reason: 'trades channel registered without a market' }] : decodeTradeFrame(text, this.dayStartMs, s);
+    const added = batch.trades.length + batch.signals.length - before;
+    return errors.length === 0 ? added : added + quarantine(batch, recvNs, ch.name, text, describeErrors(errors), seq);
+  }
+
+  private snapshotHalf(ch: JournalChannel, recvNs: bigint, seq: number, text: string, batch: RowBatch, emit: boolean): number {
+    const kind = ch.kind as PendingHalf['kind'];
+    if (ch.market === undefined) return emit ? quarantine(batch, recvNs, ch.name, text, `${kind} channel registered without a market`, seq) : 0;
+    const r = kind === 'multiquote-lists' ? decodeQuoteLists(text) : decodeOhlcLists(text);
+    if (!r.ok) return emit ? quarantine(batch, recvNs, ch.name, text, describeError(r.error), seq) : 0;
+    const snapshotKind: SnapshotKind = ch.snapshotKind ?? 'periodic';
+    const key = `${ch.market}/${snapshotKind}`;
+    const other = this.pending.get(key);
+    if (other === undefined || other.kind === kind) {
+      this.pending.set(key, { kind, value: r.value, raw: text, recvNs, seq, source: ch.name });
+      // A half replaced before its partner came is kept, not dropped.
+      if (other !== undefined && emit) return quarantine(batch, other.recvNs, other.source, other.raw, `${kind} snapshot half superseded before its pair arrived`, other.seq);
+      return 0;
+    }
+    this.pending.delete(key);
+    if (!emit) return 0;
+    const lists = (kind === 'multiquote-lists' ? r.value : other.value) as Multiquote<QuoteRow>;
+    const ohlc = (kind === 'multiquote-ohlclists' ? r.value : other.value) as Multiquote<OhlcRow>;
+    const rows = joinSnapshot(ch.market, lists, ohlc);
+    for (const row of rows) batch.snapshots.push({ ...row, takenNs: recvNs, kind: snapshotKind, srcSeq: seq });
+    return rows.length;
+  }
+}
+
+function lsFrame(source: string, recvNs: bigint, seq: number, text: string, batch: RowBatch, dayStartMs: number): number {
+  const push = decodePush(text);
+  if (!push.ok) return quarantine(batch, recvNs, source, text, describeError(push.error), seq);
+  const p = push.value;
+  // Control frames and TRs other than BM_ are kept in the journal only.
+  if (p.kind !== 'data' || p.trCd !== 'BM_') return 0;
+  const flow = decodeSectorFlowBody(p.body);
+  if (!flow.ok) return quarantine(batch, recvNs, source, text, describeError(flow.error), seq);
+  const msOfDay = hhmmsscc(Number(flow.value.tjjtime));
+  batch.flows.push({ ...flow.value, recvNs, exchMs: msOfDay >= 0 ? dayStartMs + msOfDay : 0, srcSeq: seq });
+  return 1;
+}
+
+function describeErrors(errors: readonly DecodeError[]): string {
+  let s = errors.map(describeError).join('; ');
+  if (s.length > MAX_REASON_CHARS) s = `${s.slice(0, MAX_REASON_CHARS)}… (${errors.length} errors)`;
+  return s;
+}
+
+function quarantine(batch: RowBatch, recvNs: bigint, source: string, raw: string, reason: string, seq: number): number {
+  const kept = raw.length > MAX_RAW_CHARS ? `${raw.slice(0, MAX_RAW_CHARS)}…[${raw.length - MAX_RAW_CHARS} chars cut; the journal holds the whole frame]` : raw;
+  batch.quarantine.push({ recvNs, source, raw: kept, reason, srcSeq: seq });
+  return 1;
+}

@@ -1,0 +1,277 @@
+// The journal: every frame, as received, appended before anything decodes it — the one source of
+// truth the stores are rebuilt from (kdb+'s tickerplant log is the model). One file per trading
+// day and collector; records are framed and CRC-checked so a torn tail after a crash is found and
+// cut on the next open.
+//
+// File: 8-byte magic, then records:
+//   u32 payload length | u32 CRC-32 of bytes [8, end) | i64 recv ns | u16 channel | u8 flags | payload
+// Little-endian. Channels are described in a sidecar `<journal>.channels.json`.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import type { Logger } from 'pino';
+import type { Market, SnapshotKind } from '../protocol/market.js';
+import type { TradingDay } from '../protocol/time.js';
+
+export const JOURNAL_MAGIC = Buffer.from('TTJRNL01', 'latin1');
+/** Offset of the first record. */
+export const JOURNAL_START = JOURNAL_MAGIC.length;
+export const RECORD_HEADER = 19;
+/** Larger records are taken as corruption (a full-market REST body is ~0.5 MB). */
+export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+/** What a record holds. */
+export const FLAG = { incoming: 0, outgoing: 1, event: 2 } as const;
+export type RecordFlag = (typeof FLAG)[keyof typeof FLAG];
+
+export type ChannelKind = 'trades' | 'ls.ws' | 'stock-list' | 'multiquote-lists' | 'multiquote-ohlclists' | 'events';
+
+export interface ChannelSpec {
+  name: string;
+  vendor: 'koscom' | 'ls';
+  endpoint: string;
+  kind: ChannelKind;
+  market?: Market;
+  snapshotKind?: SnapshotKind;
+}
+
+export interface JournalChannel extends ChannelSpec {
+  id: number;
+}
+
+export interface JournalRecord {
+  /** Record number within the file, from 0. */
+  seq: number;
+  offset: number;
+  /** Offset just past the record. */
+  end: number;
+  recvNs: bigint;
+  channel: number;
+  flags: number;
+  bytes: Buffer;
+}
+
+/** `batch` = fdatasync before each batch reaches the sinks; a number = every N ms; `off` = leave it to the OS. */
+export type FsyncPolicy = 'batch' | 'off' | number;
+
+/** `<dataDir>/journal/<day>[.<collectorId>].journal` */
+export function journalPath(dataDir: string, day: TradingDay, collectorId?: string): string {
+  return path.join(dataDir, 'journal', `${day}${collectorId ? `.${collectorId}` : ''}.journal`);
+}
+
+/** The journal files of a day (every collector), sorted. */
+export function dayJournals(dataDir: string, day: TradingDay): string[] {
+  const dir = path.join(dataDir, 'journal');
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.journal') && (f === `${day}.journal` || f.startsWith(`${day}.`)))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+/** The collector id encoded in a journal file name, or undefined. */
+export function journalCollectorId(file: string): string | undefined {
+  const m = /^\d{4}-\d{2}-\d{2}\.(.+)\.journal$/.exec(path.basename(file));
+  return m ? m[1] : undefined;
+}
+
+export function channelsPath(journalFile: string): string {
+  return `${journalFile}.channels.json`;
+}
+
+export function readChannels(journalFile: string): JournalChannel[] {
+  const p = channelsPath(journalFile);
+  if (!fs.existsSync(p)) return [];
+  return JSON.parse(fs.readFileSync(p, 'utf8')) as JournalChannel[];
+}
+
+/** Writes a file so that a reader (or a crash) sees the old or the new content, never a mix. */
+export function writeFileAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * Reads records from `fromOffset` (a record boundary; below the header = the first record) to the
+ * first bad or incomplete record. `fromSeq` = the number of records before `fromOffset`.
+ */
+export function* readJournal(file: string, fromOffset = JOURNAL_START, fromSeq = 0): Generator<JournalRecord> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(1 << 20);
+    let bufStart = Math.max(fromOffset, JOURNAL_START);
+    let bufLen = 0;
+    let pos = 0;
+    let seq = fromSeq;
+    const fill = (need: number): boolean => {
+      if (bufLen - pos >= need) return true;
+      if (need > buf.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(need, buf.length * 2));
+        buf.copy(bigger, 0, pos, bufLen);
+        buf = bigger;
+      } else {
+        buf.copy(buf, 0, pos, bufLen);
+      }
+      bufStart += pos;
+      bufLen -= pos;
+      pos = 0;
+      while (bufLen < need) {
+        const n = fs.readSync(fd, buf, bufLen, buf.length - bufLen, bufStart + bufLen);
+        if (n === 0) return false;
+        bufLen += n;
+      }
+      return true;
+    };
+    for (;;) {
+      if (!fill(RECORD_HEADER)) return;
+      const len = buf.readUInt32LE(pos);
+      if (len > MAX_RECORD_BYTES || !fill(RECORD_HEADER + len)) return;
+      const crc = buf.readUInt32LE(pos + 4);
+      if (crc32(buf.subarray(pos + 8, pos + RECORD_HEADER + len)) !== crc) return;
+      const offset = bufStart + pos;
+      const rec: JournalRecord = {
+        seq: seq++,
+        offset,
+        end: offset + RECORD_HEADER + len,
+        recvNs: buf.readBigInt64LE(pos + 8),
+        channel: buf.readUInt16LE(pos + 16),
+        flags: buf[pos + 18],
+        // A copy: the read buffer is reused.
+        bytes: Buffer.from(buf.subarray(pos + RECORD_HEADER, pos + RECORD_HEADER + len)),
+      };
+      pos += RECORD_HEADER + len;
+      yield rec;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export interface JournalOptions {
+  fsync?: FsyncPolicy;
+  log: Logger;
+}
+
+/** Appends records to one journal file. Not safe for two processes: one collector per file. */
+export class Journal {
+  /** Offset just past the last record. */
+  size: number;
+  /** Records in the file (= seq of the next record). */
+  seq: number;
+  private readonly fd: number;
+  private scratch = Buffer.allocUnsafe(64 * 1024);
+  private channels: JournalChannel[];
+  private dirty = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(readonly file: string, fd: number, size: number, seq: number, channels: JournalChannel[], private readonly policy: FsyncPolicy) {
+    this.fd = fd;
+    this.size = size;
+    this.seq = seq;
+    this.channels = channels;
+    if (typeof policy === 'number') {
+      this.timer = setInterval(() => this.sync(), Math.max(1, policy));
+      this.timer.unref();
+    }
+  }
+
+  /** Opens (creating) a journal; a torn or corrupt tail left by a crash is cut off and logged. */
+  static open(file: string, opts: JournalOptions): Journal {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const fd = fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w+');
+    try {
+      let size = fs.fstatSync(fd).size;
+      if (size < JOURNAL_START) {
+        // Empty, or the crash came while the header was being written: nothing else can be there.
+        fs.ftruncateSync(fd, 0);
+        fs.writeSync(fd, JOURNAL_MAGIC, 0, JOURNAL_START, 0);
+        fs.fsyncSync(fd);
+        size = JOURNAL_START;
+      } else {
+        const head = Buffer.alloc(JOURNAL_START);
+        fs.readSync(fd, head, 0, JOURNAL_START, 0);
+        if (!head.equals(JOURNAL_MAGIC)) throw new Error(`${file} is not a ticktape journal (bad magic)`);
+      }
+      let end = JOURNAL_START;
+      let seq = 0;
+      for (const r of readJournal(file)) {
+        end = r.end;
+        seq = r.seq + 1;
+      }
+      if (end < size) {
+        opts.log.warn({ journal: file, validBytes: end, cutBytes: size - end, records: seq }, `journal ${path.basename(file)}: cut a torn or corrupt tail of ${size - end} bytes after record ${seq} (offset ${end})`);
+        fs.ftruncateSync(fd, end);
+        fs.fsyncSync(fd);
+      }
+      return new Journal(file, fd, end, seq, readChannels(file), opts.fsync ?? 'batch');
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+  }
+
+  /** The id of a channel, registering it (sidecar written atomically, before any record uses it). */
+  channel(spec: ChannelSpec): number {
+    const known = this.channels.find((c) => c.name === spec.name);
+    if (known) return known.id;
+    const ch: JournalChannel = { id: this.channels.length, ...spec };
+    this.channels = [...this.channels, ch];
+    writeFileAtomic(channelsPath(this.file), JSON.stringify(this.channels, null, 1));
+    return ch.id;
+  }
+
+  channelList(): readonly JournalChannel[] {
+    return this.channels;
+  }
+
+  /**
+   * Appends one record with one write syscall, so a frame handed to append survives a SIGKILL of
+   * this process (the OS holds it). Returns the record's seq; `size` is then its end offset.
+   */
+  append(channel: number, flags: RecordFlag, frame: string | Buffer, recvNs: bigint): number {
+    const len = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
+    if (len > MAX_RECORD_BYTES) throw new RangeError(`frame of ${len} bytes exceeds the journal's ${MAX_RECORD_BYTES}-byte record limit`);
+    const total = RECORD_HEADER + len;
+    if (this.scratch.length < total) this.scratch = Buffer.allocUnsafe(Math.max(total, this.scratch.length * 2));
+    const b = this.scratch;
+    b.writeUInt32LE(len, 0);
+    b.writeBigInt64LE(recvNs, 8);
+    b.writeUInt16LE(channel, 16);
+    b[18] = flags;
+    if (typeof frame === 'string') b.write(frame, RECORD_HEADER, 'utf8');
+    else frame.copy(b, RECORD_HEADER);
+    b.writeUInt32LE(crc32(b.subarray(8, total)), 4);
+    let done = 0;
+    while (done < total) done += fs.writeSync(this.fd, b, done, total - done, this.size + done);
+    this.size += total;
+    this.dirty = true;
+    return this.seq++;
+  }
+
+  /** fdatasync if anything was appended since the last sync. */
+  sync(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    fs.fdatasyncSync(this.fd);
+  }
+
+  /** Called by the tape before a batch reaches the sinks. */
+  syncForBatch(): void {
+    if (this.policy === 'batch') this.sync();
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.policy !== 'off') this.sync();
+    fs.closeSync(this.fd);
+  }
+}

@@ -1,0 +1,51 @@
+// Regenerates a day's rows in the stores from its journals: the way to recover a damaged store and
+// to apply a decoder fix to old data. Run it while no collector is writing that day.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { TradingDay } from '../protocol/time.js';
+import { dayDir } from './arrow-format.js';
+import { dayJournals, journalCollectorId } from './journal.js';
+import { SqliteSink } from './sqlite-sink.js';
+import { Tape } from './tape.js';
+
+export interface RebuildOptions {
+  dataDir: string;
+  day: TradingDay;
+  log: Logger;
+  /** Also rewrite the day's Arrow files (default true). */
+  arrow?: boolean;
+}
+
+export interface RebuildResult {
+  journals: string[];
+  /** Rows of the day per table after the rebuild. */
+  rows: Record<string, number>;
+  sealed: boolean;
+}
+
+export async function rebuildDay(o: RebuildOptions): Promise<RebuildResult> {
+  const journals = dayJournals(o.dataDir, o.day);
+  if (journals.length === 0) throw new Error(`no journal for ${o.day} in ${path.join(o.dataDir, 'journal')}`);
+  const sink = SqliteSink.open({ dataDir: o.dataDir, log: o.log, walCheckpointMs: 0 });
+  const sealed = sink.isSealed(o.day);
+  try {
+    sink.deleteDay(o.day, journals.map((j) => path.basename(j)));
+  } finally {
+    await sink.close();
+  }
+  if (o.arrow !== false) fs.rmSync(dayDir(o.dataDir, o.day), { recursive: true, force: true });
+  for (const file of journals) {
+    // Opening a tape replays its journal into every store from the start: the checkpoints are gone.
+    const tape = await Tape.open({ dataDir: o.dataDir, day: o.day, collectorId: journalCollectorId(file), log: o.log, arrow: o.arrow, walCheckpointMs: 0 });
+    if (sealed) await tape.sealDay();
+    await tape.close();
+  }
+  const counted = SqliteSink.open({ dataDir: o.dataDir, log: o.log, walCheckpointMs: 0 });
+  try {
+    return { journals, rows: counted.dayCounts(o.day), sealed };
+  } finally {
+    await counted.close();
+  }
+}
