@@ -1,0 +1,129 @@
+// `ticktape inspect`: what a data directory holds, per day and channel, and whether the stores
+// agree with the journal (each store's rows against what the frames it covers decode to). Prints counts, times, reasons and file sizes only:
+// never raw frames (nor anything else that could carry a credential).
+import { Command, InvalidArgumentError } from 'commander';
+import { kstMsOfDay } from '../protocol/time.js';
+import { ARROW_CHANNELS } from '../storage/arrow-format.js';
+import { inventory, type ChannelStats, type DayInventory } from '../storage/reader-inventory.js';
+
+function parseDay(text: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(Date.parse(`${text}T00:00:00Z`))) throw new InvalidArgumentError(`"${text}" is not a date (expected YYYY-MM-DD)`);
+  return text;
+}
+
+/** KST time of day of an ns instant, HH:MM:SS.mmm. */
+function kstTime(ns: bigint | null): string {
+  if (ns === null) return '-';
+  const ms = kstMsOfDay(Number(ns / 1_000_000n));
+  const hh = Math.floor(ms / 3_600_000);
+  const mm = Math.floor(ms / 60_000) % 60;
+  const ss = (ms % 60_000) / 1000;
+  return `${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}:${ss.toFixed(3).padStart(6, '0')}`;
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+function size(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+function statsLine(channel: string, store: string, s: ChannelStats | null, extra = ''): string {
+  if (!s) return `  ${channel.padEnd(13)} ${store.padEnd(7)} ${'—'.padStart(12)}`;
+  const times = `recv ${kstTime(s.firstRecvNs)}–${kstTime(s.lastRecvNs)}` + (s.firstExchNs === null ? '' : `  exch ${kstTime(s.firstExchNs)}–${kstTime(s.lastExchNs)}`);
+  return `  ${channel.padEnd(13)} ${store.padEnd(7)} ${count(s.rows).padStart(12)} rows ${count(s.symbols).padStart(6)} ${channel === 'sector_flows' ? 'sectors' : 'symbols'}  ${times}${extra}`;
+}
+
+const STORE_NAME = { sqlite: 'SQLite', arrow: 'Arrow' } as const;
+
+/**
+ * Problems worth a reader's attention: a store whose rows differ from what the journal frames it
+ * covers decode to, frames no store holds yet, or (without the journal) stores that disagree.
+ */
+export function findings(inv: DayInventory): string[] {
+  const out: string[] = [];
+  const sinks = (['sqlite', 'arrow'] as const).filter((s) => (s === 'sqlite' ? inv.database : inv.coverage.some((c) => c.sink === 'arrow') || inv.channels.some((c) => c.arrow)));
+  if (inv.journals && inv.journals.length > 0) {
+    for (const sink of sinks) {
+      for (const table of [...ARROW_CHANNELS, 'quarantine'] as const) {
+        if (sink === 'arrow' && table === 'quarantine') continue;
+        const expected = inv.journals.reduce((n, j) => n + (j.covered.find((c) => c.sink === sink)?.rows[table] ?? 0), 0);
+        const actual = table === 'quarantine' ? (inv.quarantine?.total ?? 0) : (inv.channels.find((c) => c.channel === table)?.[sink]?.rows ?? 0);
+        if (expected !== actual) out.push(`${table}: ${STORE_NAME[sink]} holds ${count(actual)} rows, but the journal frames it covers decode to ${count(expected)}`);
+      }
+      for (const j of inv.journals) {
+        const seq = j.covered.find((c) => c.sink === sink)?.seq ?? 0;
+        if (seq !== j.frames) out.push(`${j.journal}: ${STORE_NAME[sink]} covers ${count(seq)} of ${count(j.frames)} frames (the rest is stored on the collector's next start, or by \`ticktape rebuild\`)`);
+      }
+    }
+    return out;
+  }
+  if (sinks.length < 2) return out;
+  const seqOf = (sink: string) => new Map(inv.coverage.filter((c) => c.sink === sink).map((c) => [c.journal, c.seq]));
+  const [sqliteSeq, arrowSeq] = [seqOf('sqlite'), seqOf('arrow')];
+  const journals = new Set([...sqliteSeq.keys(), ...arrowSeq.keys()]);
+  const sameCoverage = [...journals].every((j) => sqliteSeq.get(j) === arrowSeq.get(j));
+  for (const j of journals) {
+    if (sqliteSeq.get(j) !== arrowSeq.get(j)) out.push(`${j}: SQLite covers ${count(sqliteSeq.get(j) ?? 0)} frames, Arrow ${count(arrowSeq.get(j) ?? 0)}`);
+  }
+  for (const c of inv.channels) {
+    if (!c.sqlite || !c.arrow) out.push(`${c.channel}: only in ${c.sqlite ? 'SQLite' : 'Arrow'}`);
+    else if (c.sqlite.rows !== c.arrow.rows && sameCoverage) out.push(`${c.channel}: ${count(c.sqlite.rows)} rows in SQLite but ${count(c.arrow.rows)} in Arrow for the same journal range`);
+  }
+  return out;
+}
+
+function printDay(inv: DayInventory): void {
+  const lines = [`day ${inv.day}`];
+  for (const c of inv.channels) {
+    lines.push(statsLine(c.channel, 'sqlite', c.sqlite));
+    lines.push(statsLine(c.channel, 'arrow', c.arrow, c.arrow ? `  (${c.arrow.parts} part${c.arrow.parts === 1 ? '' : 's'}, ${size(c.arrow.bytes)})` : ''));
+  }
+  if (inv.channels.length === 0) lines.push('  no rows stored');
+  if (inv.quarantine) {
+    lines.push(`  quarantine    ${count(inv.quarantine.total)} frames`);
+    for (const r of inv.quarantine.reasons) lines.push(`    ${count(r.count).padStart(10)} × ${r.reason}`);
+  }
+  for (const j of inv.journals ?? []) {
+    const r = j.rows;
+    lines.push(`  journal       ${j.journal}: ${count(j.frames)} frames, ${size(j.bytes)} → ${count(r.trades)} trades, ${count(r.snapshots)} snapshot rows, ${count(r.sector_flows)} sector flows, ${count(r.quarantine)} quarantined`);
+  }
+  for (const c of inv.coverage) lines.push(`  ${c.sink.padEnd(13)} covers ${c.journal}: ${count(c.seq)} frames, ${size(c.offset)}`);
+  const problems = findings(inv);
+  const ok = inv.journals && inv.journals.length > 0 ? 'ok: each store holds exactly what the journal frames it covers decode to' : 'ok: the stores agree';
+  lines.push(problems.length === 0 ? `  consistency   ${ok}` : `  consistency   ${problems.length} finding(s):`);
+  for (const p of problems) lines.push(`    ! ${p}`);
+  lines.push('  files');
+  for (const f of inv.files) lines.push(`    ${size(f.bytes).padStart(10)}  ${f.path}`);
+  process.stdout.write(lines.join('\n') + '\n\n');
+}
+
+/** JSON with ns instants as decimal strings. */
+function toJson(days: DayInventory[]): string {
+  return JSON.stringify({ days: days.map((d) => ({ ...d, findings: findings(d) })) }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+}
+
+export function registerInspect(program: Command): void {
+  program
+    .command('inspect')
+    .description('Show what a data directory holds per day and channel: rows, time ranges, symbols, quarantined frames by reason, the journal against each store (frames covered, rows they decode to), files and sizes.')
+    .option('--day <YYYY-MM-DD>', 'only this trading day (default: every day found)', parseDay)
+    .option('--data-dir <dir>', 'data directory (env TICKTAPE_DATA_DIR)', process.env.TICKTAPE_DATA_DIR ?? './data')
+    .option('--json', 'print one JSON document instead of text (ns instants as strings)', false)
+    .option('--no-journal', 'skip decoding the journal (faster; stores are then only compared with each other)')
+    .action(async (flags: { day?: string; dataDir: string; json: boolean; journal: boolean }) => {
+      const days = await inventory(flags.dataDir, flags.day, { journal: flags.journal });
+      if (flags.json) {
+        process.stdout.write(toJson(days) + '\n');
+        return;
+      }
+      if (days.length === 0) process.stdout.write(`no data in ${flags.dataDir}\n`);
+      for (const d of days) printDay(d);
+    });
+}
