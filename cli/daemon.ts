@@ -1,0 +1,70 @@
+// `ticktape daemon`: runs a capture session every trading day on the schedule (Asia/Seoul), holds
+// a lock on the data directory, serves /metrics and /healthz. SIGINT/SIGTERM stop the running
+// session cleanly (streams stopped, batches flushed, files closed) and exit 0.
+import { mkdirSync } from 'node:fs';
+import type { Command } from 'commander';
+import { CONFIG_VARIABLES, formatMinutes } from '../collector/config.js';
+import { runDaemon } from '../collector/daemon.js';
+import { acquireLock, LockHeldError } from '../collector/lock.js';
+import { CollectorMetrics } from '../collector/metrics.js';
+import { formatReport } from '../collector/report.js';
+import { runSession } from '../collector/session.js';
+import { announceSim, type ConfigFlags, configFromFlags, prepareCapture, stopSignal } from './collect.js';
+import { createLogger } from './log.js';
+import { parseIntegerIn } from './options.js';
+
+/** Default Prometheus port of the daemon (the exporter range); `collect` has metrics off by default. */
+const DEFAULT_METRICS_PORT = 9464;
+
+export function registerDaemon(program: Command): void {
+  program
+    .command('daemon')
+    .description('Capture every trading day on the schedule (KST): seed 08:00, streams 08:30–15:45, closing snapshot and reconciliation 15:40; skips weekends, Korean public holidays and 31 December.')
+    .option('--config <file>', 'JSON configuration file (environment variables override it)')
+    .option('--data-dir <dir>', 'data directory (default ./data, env TICKTAPE_DATA_DIR); one daemon per directory')
+    .option('--metrics-port <n>', `Prometheus /metrics and /healthz on 127.0.0.1:<n> (default ${DEFAULT_METRICS_PORT}, env TICKTAPE_METRICS_PORT)`, parseIntegerIn(0, 65535))
+    .option('--no-metrics', 'do not serve /metrics and /healthz')
+    .addHelpText('after', `\nEnvironment (no credentials and no URLs = built-in simulator, on the real KST clock):\n${CONFIG_VARIABLES.map((v) => `  ${v.env.padEnd(34)}${v.help}`).join('\n')}\n`)
+    .action(async (flags: ConfigFlags & { metrics: boolean }) => {
+      const config = configFromFlags(flags);
+      if (config.useSim) announceSim();
+      const log = createLogger();
+      mkdirSync(config.dataDir, { recursive: true });
+      let lock;
+      try {
+        lock = acquireLock(config.dataDir);
+      } catch (e) {
+        if (!(e instanceof LockHeldError)) throw e;
+        process.stderr.write(`ticktape daemon: ${e.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      if (lock.tookOverFrom !== undefined) log.warn({ pid: lock.tookOverFrom }, `took over a stale lock of pid ${lock.tookOverFrom} (no longer running)`);
+      const signal = stopSignal(log);
+      const metrics = flags.metrics ? new CollectorMetrics() : undefined;
+      const server = metrics && (await metrics.serve(config.metricsPort ?? DEFAULT_METRICS_PORT, log));
+      log.info({ seedAt: formatMinutes(config.schedule.seedAt), streams: `${formatMinutes(config.schedule.streamStart)}–${formatMinutes(config.schedule.streamEnd)}`, dataDir: config.dataDir }, 'daemon started');
+      try {
+        await runDaemon({
+          config,
+          log,
+          signal,
+          async runDay(plan, daySignal) {
+            // The simulator, when used, runs on the real KST clock for the planned day.
+            const setup = await prepareCapture(config, log, { date: plan.day, dayLengthMs: 0 }, false);
+            try {
+              const result = await runSession({ config: setup.config, log, day: plan.day, times: plan, marketClosed: setup.exchange?.sessionEnded, signal: daySignal, onLive: (live) => metrics?.attach(live) });
+              process.stdout.write(`${formatReport(result)}\n`);
+            } finally {
+              metrics?.attach(undefined);
+              await setup.exchange?.close();
+            }
+          },
+        });
+      } finally {
+        await server?.close();
+        lock.release();
+      }
+      log.info('daemon stopped');
+    });
+}

@@ -1,0 +1,312 @@
+// The collector's configuration: defaults < optional JSON file < environment < command-line
+// overrides, validated in one place with a message per bad value that names the variable (or
+// the file key) and what was expected. Secrets are only ever shown through redactedConfig().
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { BM_CODES } from '../protocol/ls.js';
+import { MARKETS, type Market } from '../protocol/market.js';
+
+/** A clock time `HH:MM` (KST), as minutes since midnight. */
+export type Minutes = number;
+
+export interface DayTimes {
+  /** REST seed (symbol lists + snapshot). */
+  seedAt: Minutes;
+  streamStart: Minutes;
+  streamEnd: Minutes;
+  /** Closing snapshot and reconciliation. */
+  closeAt: Minutes;
+}
+
+export interface CollectorConfig {
+  dataDir: string;
+  collectorId?: string;
+  /** True when no credentials and no URLs are set: capture from the in-process simulator. */
+  useSim: boolean;
+  koscom: { apiKey: string; member: string; restUrl: string; wsUrl: string };
+  /** Undefined when no LS credentials are configured: the BM_ stream is then off. */
+  ls?: { appKey: string; appSecret: string; restUrl: string; wsUrl: string };
+  markets: Market[];
+  bmCodes: string[];
+  schedule: DayTimes & {
+    snapshotIntervalMs: number;
+    /** Reconcile at every periodic snapshot too, not only after the close. */
+    reconcilePeriodic: boolean;
+  };
+  calendar: {
+    /** Extra closed days (YYYY-MM-DD). */
+    closed: string[];
+    /** Days to trade although the holiday calendar says closed. */
+    open: string[];
+    /** Days with their own times, e.g. the college-exam day's late open. */
+    special: Record<string, Partial<DayTimes>>;
+  };
+  batch: { rows: number; ms: number; fsync: 'batch' | 'off' };
+  rest: { koscom: RestLimits; ls: RestLimits; maxRetries: number; timeoutMs: number };
+  ws: { heartbeatMs: number; staleMs: number; backoffInitialMs: number; backoffMaxMs: number; softCapBytes: number; hardCapBytes: number };
+  /** Prometheus /metrics + /healthz port on 127.0.0.1; undefined = off. */
+  metricsPort?: number;
+}
+
+export interface RestLimits {
+  concurrency: number;
+  /** At most this many calls in any rolling second. */
+  perSecond: number;
+}
+
+/** Documented production hosts (koscom.md §1, ls.md §1); Koscom publishes no production WS host. */
+const KOSCOM_REST_PRODUCTION = 'https://apigw.koscom.co.kr';
+const LS_REST_PRODUCTION = 'https://openapi.ls-sec.co.kr:8080';
+const LS_WS_PRODUCTION = 'wss://openapi.ls-sec.co.kr:9443';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time HH:MM (24 h, KST)').transform((s) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3)));
+const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'expected a real calendar date');
+const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'expected a duration such as 500ms, 60s, 5m').transform(durationMs);
+const durationOrMs = z.union([z.number().int().min(0), duration]);
+const count = (min: number, max: number) => z.coerce.number({ error: `expected a whole number from ${min} to ${max}` }).int(`expected a whole number from ${min} to ${max}`).min(min, `expected a whole number from ${min} to ${max}`).max(max, `expected a whole number from ${min} to ${max}`);
+const list = <T extends z.ZodType<string, string>>(item: T) =>
+  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter((x) => x.length > 0) : v), z.array(item, { error: 'expected a comma-separated list' }));
+const market = z.enum(MARKETS as [Market, ...Market[]], { error: `expected markets from: ${MARKETS.join(', ')}` });
+const bmCode = z.enum(BM_CODES, { error: `expected BM_ market codes from: ${BM_CODES.join(', ')}` });
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((s) => s === 'true' || s === '1' || s === 'yes')], { error: 'expected true or false' });
+const baseUrl = (schemes: string[]) =>
+  z.string().transform((s, ctx) => {
+    let u: URL;
+    try {
+      u = new URL(s);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `expected a base URL ${schemes[0]}://host:port` });
+      return z.NEVER;
+    }
+    if (!schemes.includes(u.protocol.slice(0, -1)) || (u.pathname !== '/' && u.pathname !== '') || u.search !== '' || u.username !== '') {
+      ctx.addIssue({ code: 'custom', message: `expected a base URL (${schemes.join(' or ')}://host:port, no path; the collector appends the documented paths)` });
+      return z.NEVER;
+    }
+    return `${u.protocol}//${u.host}`;
+  });
+const secret = z.string().min(1, 'expected a non-empty value');
+
+/** One setting: where it lives in the file, its environment variable, and its validator. */
+interface Setting {
+  path: string;
+  env?: string;
+  schema: z.ZodType;
+  help: string;
+}
+
+const SETTINGS: Setting[] = [
+  { path: 'dataDir', env: 'TICKTAPE_DATA_DIR', schema: z.string().min(1), help: 'data directory (default ./data)' },
+  { path: 'collectorId', env: 'TICKTAPE_COLLECTOR_ID', schema: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1–32 letters, digits, _ or -'), help: 'collector id, for several collectors writing their own partitions' },
+  { path: 'koscom.apiKey', env: 'TICKTAPE_KOSCOM_API_KEY', schema: secret, help: 'Koscom API key (secret)' },
+  { path: 'koscom.member', env: 'TICKTAPE_KOSCOM_MEMBER', schema: z.string().min(1), help: 'company name sent in the Koscom WebSocket init' },
+  { path: 'koscom.restUrl', env: 'TICKTAPE_KOSCOM_REST_URL', schema: baseUrl(['https', 'http']), help: `Koscom REST base URL (default ${KOSCOM_REST_PRODUCTION})` },
+  { path: 'koscom.wsUrl', env: 'TICKTAPE_KOSCOM_WS_URL', schema: baseUrl(['ws', 'wss']), help: 'Koscom WebSocket base URL (/ws_ksp, /ws_kdq are appended)' },
+  { path: 'ls.appKey', env: 'TICKTAPE_LS_APP_KEY', schema: secret, help: 'LS app key (secret)' },
+  { path: 'ls.appSecret', env: 'TICKTAPE_LS_APP_SECRET', schema: secret, help: 'LS app secret (secret)' },
+  { path: 'ls.restUrl', env: 'TICKTAPE_LS_REST_URL', schema: baseUrl(['https', 'http']), help: `LS REST base URL (default ${LS_REST_PRODUCTION})` },
+  { path: 'ls.wsUrl', env: 'TICKTAPE_LS_WS_URL', schema: baseUrl(['wss', 'ws']), help: `LS WebSocket base URL (default ${LS_WS_PRODUCTION})` },
+  { path: 'markets', env: 'TICKTAPE_MARKETS', schema: list(market).pipe(z.array(market).min(1, 'expected at least one market')), help: 'markets to capture (default kospi,kosdaq)' },
+  { path: 'bmCodes', env: 'TICKTAPE_BM_CODES', schema: z.preprocess((v) => (v === 'none' ? [] : v), list(bmCode)), help: 'BM_ market codes (default: all documented; "none" = off)' },
+  { path: 'schedule.seedAt', env: 'TICKTAPE_SEED_AT', schema: hhmm, help: 'REST seed time (default 08:00)' },
+  { path: 'schedule.streamStart', env: 'TICKTAPE_STREAM_START', schema: hhmm, help: 'streams open (default 08:30)' },
+  { path: 'schedule.streamEnd', env: 'TICKTAPE_STREAM_END', schema: hhmm, help: 'streams close (default 15:45)' },
+  { path: 'schedule.closeAt', env: 'TICKTAPE_CLOSE_AT', schema: hhmm, help: 'closing snapshot + reconciliation (default 15:40)' },
+  { path: 'schedule.snapshotIntervalMs', env: 'TICKTAPE_SNAPSHOT_INTERVAL', schema: durationOrMs.pipe(z.number().min(1000, 'expected at least 1s')), help: 'periodic snapshot interval (default 60s)' },
+  { path: 'schedule.reconcilePeriodic', env: 'TICKTAPE_RECONCILE_PERIODIC', schema: bool, help: 'also reconcile at each periodic snapshot (default false)' },
+  { path: 'calendar.closed', env: 'TICKTAPE_CLOSED_DAYS', schema: list(isoDay), help: 'extra closed days, comma-separated YYYY-MM-DD' },
+  { path: 'calendar.open', env: 'TICKTAPE_OPEN_DAYS', schema: list(isoDay), help: 'days to trade despite the holiday calendar' },
+  { path: 'calendar.special', schema: z.record(isoDay, z.object({ seedAt: hhmm, streamStart: hhmm, streamEnd: hhmm, closeAt: hhmm }).partial().strict()), help: 'per-day times (config file only)' },
+  { path: 'batch.rows', env: 'TICKTAPE_BATCH_ROWS', schema: count(1, 1_000_000), help: 'rows per storage batch (default 10000)' },
+  { path: 'batch.ms', env: 'TICKTAPE_BATCH_MS', schema: durationOrMs.pipe(z.number().min(1, 'expected at least 1ms').max(60_000, 'expected at most 60s')), help: 'max time a row waits in a batch (default 200ms)' },
+  { path: 'batch.fsync', env: 'TICKTAPE_FSYNC', schema: z.enum(['batch', 'off'], { error: 'expected batch or off' }), help: 'journal fsync policy (default batch)' },
+  { path: 'rest.koscom.concurrency', env: 'TICKTAPE_KOSCOM_REST_CONCURRENCY', schema: count(1, 64), help: 'Koscom REST calls in flight (default 2)' },
+  { path: 'rest.koscom.perSecond', env: 'TICKTAPE_KOSCOM_REST_PER_SECOND', schema: count(1, 1000), help: 'Koscom REST calls per rolling second (default 5)' },
+  { path: 'rest.ls.concurrency', env: 'TICKTAPE_LS_REST_CONCURRENCY', schema: count(1, 64), help: 'LS REST calls in flight (default 1)' },
+  { path: 'rest.ls.perSecond', env: 'TICKTAPE_LS_REST_PER_SECOND', schema: count(1, 1000), help: 'LS REST calls per rolling second (default 2)' },
+  { path: 'rest.maxRetries', env: 'TICKTAPE_REST_RETRIES', schema: count(0, 20), help: 'retries of a REST call on 429/5xx/network errors (default 6)' },
+  { path: 'rest.timeoutMs', env: 'TICKTAPE_REST_TIMEOUT', schema: durationOrMs.pipe(z.number().min(100, 'expected at least 100ms')), help: 'REST call timeout (default 15s)' },
+  { path: 'ws.heartbeatMs', env: 'TICKTAPE_WS_HEARTBEAT', schema: durationOrMs.pipe(z.number().min(100, 'expected at least 100ms')), help: 'heartbeat interval (default 10s)' },
+  { path: 'ws.staleMs', env: 'TICKTAPE_WS_STALE', schema: durationOrMs.pipe(z.number().min(200, 'expected at least 200ms')), help: 'reconnect when neither data nor a heartbeat reply arrived for this long (default 30s)' },
+  { path: 'ws.backoffInitialMs', env: 'TICKTAPE_WS_BACKOFF_INITIAL', schema: durationOrMs.pipe(z.number().min(10, 'expected at least 10ms')), help: 'first reconnect delay (default 500ms)' },
+  { path: 'ws.backoffMaxMs', env: 'TICKTAPE_WS_BACKOFF_MAX', schema: durationOrMs.pipe(z.number().min(10, 'expected at least 10ms')), help: 'longest reconnect delay (default 30s)' },
+  { path: 'ws.softCapBytes', env: 'TICKTAPE_WS_SOFT_CAP', schema: count(1024, 64 * 1024 * 1024), help: 'frames larger than this are quarantined, not decoded (default 1 MiB)' },
+  { path: 'ws.hardCapBytes', env: 'TICKTAPE_WS_HARD_CAP', schema: count(1024, 1024 * 1024 * 1024), help: 'larger frames close the socket (ws maxPayload, default 64 MiB)' },
+  { path: 'metricsPort', env: 'TICKTAPE_METRICS_PORT', schema: count(0, 65535), help: 'Prometheus /metrics and /healthz port on 127.0.0.1 (default off)' },
+];
+
+/** The environment variables the collector reads, with their meaning (for --help and the README). */
+export const CONFIG_VARIABLES: readonly { env: string; help: string }[] = SETTINGS.filter((s) => s.env).map((s) => ({ env: s.env!, help: s.help }));
+
+const DEFAULTS = {
+  dataDir: './data',
+  koscom: { member: 'ticktape' },
+  markets: [...MARKETS],
+  bmCodes: [...BM_CODES],
+  schedule: { seedAt: 8 * 60, streamStart: 8 * 60 + 30, streamEnd: 15 * 60 + 45, closeAt: 15 * 60 + 40, snapshotIntervalMs: 60_000, reconcilePeriodic: false },
+  calendar: { closed: [], open: [], special: {} },
+  batch: { rows: 10_000, ms: 200, fsync: 'batch' },
+  rest: { koscom: { concurrency: 2, perSecond: 5 }, ls: { concurrency: 1, perSecond: 2 }, maxRetries: 6, timeoutMs: 15_000 },
+  ws: { heartbeatMs: 10_000, staleMs: 30_000, backoffInitialMs: 500, backoffMaxMs: 30_000, softCapBytes: 1024 * 1024, hardCapBytes: 64 * 1024 * 1024 },
+};
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Path of a JSON config file (`--config`). */
+  file?: string;
+  /** Values set on the command line, by setting path (e.g. `dataDir`). */
+  overrides?: Record<string, unknown>;
+}
+
+/** Reads, merges and validates the configuration. Throws ConfigError listing every bad value. */
+export function loadConfig(opts: LoadConfigOptions = {}): CollectorConfig {
+  const env = opts.env ?? process.env;
+  const problems: string[] = [];
+  const merged: Record<string, unknown> = structuredClone(DEFAULTS);
+  const setFrom = (setting: Setting, raw: unknown, where: string) => {
+    const r = setting.schema.safeParse(raw);
+    if (r.success) setPath(merged, setting.path, r.data);
+    else problems.push(`${where}: ${r.error.issues.map((i) => i.message).join('; ')}${isSecret(setting) ? '' : ` (got ${JSON.stringify(raw)})`}`);
+  };
+  if (opts.file !== undefined) {
+    const fileValues = readConfigFile(opts.file, problems);
+    for (const [path] of flatten(fileValues)) {
+      if (!SETTINGS.some((s) => s.path === path)) problems.push(`config file ${opts.file}: unknown key "${path}"`);
+    }
+    for (const setting of SETTINGS) {
+      const raw = getPath(fileValues, setting.path);
+      if (raw !== undefined) setFrom(setting, raw, `config file ${opts.file}: ${setting.path}`);
+    }
+  }
+  for (const setting of SETTINGS) {
+    if (setting.env === undefined) continue;
+    const raw = env[setting.env];
+    if (raw !== undefined && raw !== '') setFrom(setting, raw, setting.env);
+  }
+  for (const [path, raw] of Object.entries(opts.overrides ?? {})) {
+    const setting = SETTINGS.find((s) => s.path === path);
+    if (setting === undefined) throw new Error(`unknown setting ${path}`);
+    if (raw !== undefined) setFrom(setting, raw, setting.env ?? path);
+  }
+  const config = finish(merged, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function finish(m: Record<string, any>, problems: string[]): CollectorConfig {
+  const k = m.koscom ?? {};
+  const l = m.ls ?? {};
+  const anyKoscom = k.apiKey !== undefined || k.restUrl !== undefined || k.wsUrl !== undefined;
+  const anyLs = l.appKey !== undefined || l.appSecret !== undefined || l.restUrl !== undefined || l.wsUrl !== undefined;
+  const useSim = !anyKoscom && !anyLs;
+  if (!useSim) {
+    if (k.apiKey === undefined) problems.push('TICKTAPE_KOSCOM_API_KEY: required when any credential or URL is set (leave all unset to use the simulator)');
+    if (k.wsUrl === undefined) problems.push('TICKTAPE_KOSCOM_WS_URL: required when any credential or URL is set (Koscom documents no production WebSocket host)');
+    if (anyLs && (l.appKey === undefined) !== (l.appSecret === undefined)) problems.push(`${l.appKey === undefined ? 'TICKTAPE_LS_APP_KEY' : 'TICKTAPE_LS_APP_SECRET'}: required together with the other LS credential`);
+    if (anyLs && l.appKey === undefined && l.appSecret === undefined) problems.push('TICKTAPE_LS_APP_KEY, TICKTAPE_LS_APP_SECRET: required when an LS URL is set');
+  }
+  const s = m.schedule;
+  if (!(s.seedAt <= s.streamStart && s.streamStart < s.streamEnd && s.closeAt <= s.streamEnd && s.closeAt > s.streamStart)) {
+    problems.push('schedule: expected TICKTAPE_SEED_AT ≤ TICKTAPE_STREAM_START < TICKTAPE_CLOSE_AT ≤ TICKTAPE_STREAM_END');
+  }
+  if (m.ws.backoffMaxMs < m.ws.backoffInitialMs) problems.push('TICKTAPE_WS_BACKOFF_MAX: expected at least TICKTAPE_WS_BACKOFF_INITIAL');
+  if (m.ws.staleMs <= m.ws.heartbeatMs) problems.push('TICKTAPE_WS_STALE: expected longer than TICKTAPE_WS_HEARTBEAT (a heartbeat reply must be able to prove the socket alive)');
+  if (m.ws.hardCapBytes < m.ws.softCapBytes) problems.push('TICKTAPE_WS_HARD_CAP: expected at least TICKTAPE_WS_SOFT_CAP');
+  return {
+    dataDir: m.dataDir,
+    collectorId: m.collectorId,
+    useSim,
+    koscom: { apiKey: k.apiKey ?? '', member: k.member, restUrl: k.restUrl ?? KOSCOM_REST_PRODUCTION, wsUrl: k.wsUrl ?? '' },
+    ls: l.appKey !== undefined && l.appSecret !== undefined ? { appKey: l.appKey, appSecret: l.appSecret, restUrl: l.restUrl ?? LS_REST_PRODUCTION, wsUrl: l.wsUrl ?? LS_WS_PRODUCTION } : undefined,
+    markets: [...new Set<Market>(m.markets)],
+    bmCodes: [...new Set<string>(m.bmCodes)],
+    schedule: s,
+    calendar: m.calendar,
+    batch: m.batch,
+    rest: m.rest,
+    ws: m.ws,
+    metricsPort: m.metricsPort,
+  };
+}
+
+/** The configuration with every secret replaced, safe to print or log. */
+export function redactedConfig(c: CollectorConfig): Record<string, unknown> {
+  return {
+    ...c,
+    koscom: { ...c.koscom, apiKey: c.koscom.apiKey === '' ? '(unset)' : '[redacted]' },
+    ls: c.ls === undefined ? '(off: no LS credentials)' : { ...c.ls, appKey: '[redacted]', appSecret: '[redacted]' },
+  };
+}
+
+/** Points the configuration at a running simulator and its synthetic credentials. */
+export function withEndpoints(
+  c: CollectorConfig,
+  e: { koscomRestUrl: string; koscomWsUrl: string; lsRestUrl: string; lsWsUrl: string; credentials: { koscomApiKey: string; koscomMember: string; lsAppKey: string; lsAppSecret: string } },
+): CollectorConfig {
+  return {
+    ...c,
+    koscom: { apiKey: e.credentials.koscomApiKey, member: e.credentials.koscomMember, restUrl: e.koscomRestUrl, wsUrl: e.koscomWsUrl },
+    ls: { appKey: e.credentials.lsAppKey, appSecret: e.credentials.lsAppSecret, restUrl: e.lsRestUrl, wsUrl: e.lsWsUrl },
+  };
+}
+
+/** `HH:MM` of minutes since midnight. */
+export function formatMinutes(m: Minutes): string {
+  return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+}
+
+function isSecret(s: Setting): boolean {
+  return s.path === 'koscom.apiKey' || s.path === 'ls.appKey' || s.path === 'ls.appSecret';
+}
+
+function durationMs(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text)!;
+  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms']);
+}
+
+function readConfigFile(file: string, problems: string[]): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    problems.push(`config file ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    return {};
+  }
+  try {
+    const v = JSON.parse(text);
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v;
+    problems.push(`config file ${file}: expected a JSON object`);
+  } catch (e) {
+    problems.push(`config file ${file}: not JSON (${(e as Error).message})`);
+  }
+  return {};
+}
+
+function flatten(o: Record<string, unknown>, prefix = ''): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (const [k, v] of Object.entries(o)) {
+    const path = prefix + k;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v) && path !== 'calendar.special') out.push(...flatten(v as Record<string, unknown>, `${path}.`));
+    else out.push([path, v]);
+  }
+  return out;
+}
+
+function getPath(o: Record<string, unknown>, path: string): unknown {
+  let v: unknown = o;
+  for (const k of path.split('.')) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+}
+
+function setPath(o: Record<string, any>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let t = o;
+  for (const k of keys.slice(0, -1)) t = t[k] ??= {};
+  t[keys[keys.length - 1]] = value;
+}

@@ -1,0 +1,127 @@
+// Prometheus /metrics and /healthz on 127.0.0.1. Values are read from the live session when
+// scraped, so the capture path does no metric bookkeeping of its own.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LiveSession } from './session.js';
+
+export class CollectorMetrics {
+  readonly registry = new Registry();
+  private live: LiveSession | undefined;
+  private sessionsRun = 0;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    const self = this;
+    const perChannel = (name: string, help: string, pick: (c: ReturnType<LiveSession['channels']>[number]) => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['channel'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const c of self.live?.channels() ?? []) this.inc({ channel: c.name }, pick(c));
+        },
+      });
+    perChannel('ticktape_frames_total', 'Frames journaled per channel in the current session.', (c) => c.frames);
+    perChannel('ticktape_bytes_total', 'Bytes journaled per channel in the current session.', (c) => c.bytes);
+    perChannel('ticktape_rows_total', 'Rows stored per channel in the current session.', (c) => c.rows);
+    perChannel('ticktape_decode_failures_total', 'Frames quarantined (failed to decode) per channel.', (c) => c.quarantined);
+    new Counter({
+      name: 'ticktape_reconnects_total',
+      help: 'WebSocket reconnects per stream in the current session.',
+      labelNames: ['stream'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of self.live?.streams() ?? []) this.inc({ stream: s.name }, s.reconnects);
+      },
+    });
+    new Gauge({
+      name: 'ticktape_stream_downtime_seconds',
+      help: 'Time each stream spent disconnected in the current session (closed outages).',
+      labelNames: ['stream'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of self.live?.streams() ?? []) this.set({ stream: s.name }, s.downtimeMs / 1000);
+      },
+    });
+    new Gauge({
+      name: 'ticktape_last_message_age_seconds',
+      help: 'Seconds since the last frame on each stream (absent before the first frame).',
+      labelNames: ['stream'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of self.live?.streams() ?? []) if (s.lastFrameMs > 0) this.set({ stream: s.name }, (Date.now() - s.lastFrameMs) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'ticktape_rest_quota_remaining',
+      help: 'Daily REST calls left, as announced by the vendor (X-RateLimit-Remaining-Day).',
+      labelNames: ['vendor'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const r of self.live?.rest() ?? []) if (r.client.stats.quotaRemaining !== undefined) this.set({ vendor: r.vendor }, r.client.stats.quotaRemaining);
+      },
+    });
+    new Gauge({
+      name: 'ticktape_rest_queue_depth',
+      help: 'REST calls waiting in the per-vendor rate-limit queue.',
+      labelNames: ['vendor'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const r of self.live?.rest() ?? []) this.set({ vendor: r.vendor }, r.client.queue.size + r.client.queue.pending);
+      },
+    });
+    new Gauge({
+      name: 'ticktape_sessions_run',
+      help: 'Capture sessions started by this process.',
+      registers: [this.registry],
+      collect() {
+        this.set(self.sessionsRun);
+      },
+    });
+  }
+
+  /** Points the metrics at a session that just went live; `undefined` between sessions. */
+  attach(live: LiveSession | undefined): void {
+    if (live !== undefined) this.sessionsRun++;
+    this.live = live;
+  }
+
+  /** 200 between sessions or while every stream is connected, 503 while one is down. */
+  health(): { ok: boolean; body: object } {
+    const streams = this.live?.streams() ?? [];
+    const down = streams.filter((s) => !s.connected);
+    return {
+      ok: down.length === 0,
+      body: { status: down.length === 0 ? 'ok' : 'degraded', session: this.live ? 'live' : 'idle', streams: streams.map((s) => ({ name: s.name, connected: s.connected, reconnects: s.reconnects, lastFrameAgeMs: s.lastFrameMs > 0 ? Date.now() - s.lastFrameMs : null })) },
+    };
+  }
+
+  /** Serves /metrics and /healthz on 127.0.0.1:port (0 = any free port). */
+  async serve(port: number, log: Logger): Promise<{ port: number; close(): Promise<void> }> {
+    const server: Server = createServer(async (req, res) => {
+      if (req.url === '/metrics') {
+        res.writeHead(200, { 'content-type': this.registry.contentType });
+        res.end(await this.registry.metrics());
+      } else if (req.url === '/healthz') {
+        const h = this.health();
+        res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(h.body));
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
+    const bound = (server.address() as AddressInfo).port;
+    log.info({ port: bound }, `metrics on http://127.0.0.1:${bound}/metrics, health on /healthz`);
+    return { port: bound, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+}

@@ -1,0 +1,73 @@
+// Gap detection for the market-wide trade stream, which has no sequence numbers and no
+// retransmission: per symbol, the streamed quantity against the cumulative volume of a REST
+// snapshot. koscom.md §7 leaves open whether `trdVol` is the trade's quantity or the cumulative
+// volume; per-trade sums can never exceed the cumulative volume, so when they do for the market
+// as a whole, `trdVol` is read as cumulative and a symbol's streamed volume is its largest value.
+import type { Market, SnapshotKind } from '../protocol/market.js';
+import type { StreamedVolume } from '../storage/tape.js';
+
+export type TrdVolMode = 'per-trade' | 'cumulative';
+
+export interface SymbolGap {
+  symbol: string;
+  streamed: number;
+  expected: number;
+  /** expected − streamed: > 0 trades missing from the stream, < 0 more streamed than the snapshot knows. */
+  missing: number;
+}
+
+export interface MarketReconciliation {
+  market: Market;
+  mode: TrdVolMode;
+  snapshotKind: SnapshotKind;
+  snapshotTakenMs: number;
+  symbols: number;
+  streamed: number;
+  expected: number;
+  /** Sum of the positive per-symbol shortfalls. */
+  missing: number;
+  /** Sum of streamed volume the snapshot does not account for (timing skew, or a bad snapshot). */
+  excess: number;
+  /** Share of the expected volume that was streamed, 0–100 (100 when nothing was expected). */
+  coveragePct: number;
+  /** Every symbol whose streamed volume differs from the expected one. */
+  gaps: SymbolGap[];
+}
+
+/** `streamedVolume.max` is a symbol's last cumulative value when trdVol is cumulative (it only grows). */
+export function reconcileMarket(
+  market: Market,
+  snapshot: { kind: SnapshotKind; takenMs: number; volumes: Map<string, number> },
+  streamedVolume: StreamedVolume,
+): MarketReconciliation {
+  const expectedVolumes = snapshot.volumes;
+  let totalSum = 0;
+  let totalExpected = 0;
+  for (const v of streamedVolume.sum.values()) totalSum += v;
+  for (const v of expectedVolumes.values()) totalExpected += v;
+  const mode: TrdVolMode = totalSum > totalExpected && streamedVolume.sum.size > 0 ? 'cumulative' : 'per-trade';
+  const streamedOf = mode === 'cumulative' ? streamedVolume.max : streamedVolume.sum;
+  const gaps: SymbolGap[] = [];
+  let streamed = 0;
+  let missing = 0;
+  let excess = 0;
+  const symbols = new Set([...expectedVolumes.keys(), ...streamedOf.keys()]);
+  for (const symbol of symbols) {
+    const s = streamedOf.get(symbol) ?? 0;
+    const e = expectedVolumes.get(symbol) ?? 0;
+    streamed += s;
+    if (s === e) continue;
+    gaps.push({ symbol, streamed: s, expected: e, missing: e - s });
+    if (e > s) missing += e - s;
+    else excess += s - e;
+  }
+  gaps.sort((a, b) => b.missing - a.missing || a.symbol.localeCompare(b.symbol));
+  const coveragePct = totalExpected === 0 ? 100 : Math.round(((totalExpected - missing) / totalExpected) * 100_000) / 1000;
+  return { market, mode, snapshotKind: snapshot.kind, snapshotTakenMs: snapshot.takenMs, symbols: expectedVolumes.size, streamed, expected: totalExpected, missing, excess, coveragePct, gaps };
+}
+
+/** One line per market for the report and the logs. */
+export function describeReconciliation(r: MarketReconciliation): string {
+  const gapSymbols = r.gaps.filter((g) => g.missing > 0).length;
+  return `${r.market}: coverage ${r.coveragePct.toFixed(3)}% (${r.streamed.toLocaleString('en')} of ${r.expected.toLocaleString('en')} shares streamed, ${r.missing.toLocaleString('en')} missing in ${gapSymbols} symbols${r.excess > 0 ? `, ${r.excess.toLocaleString('en')} unaccounted` : ''}; trdVol ${r.mode}, against the ${r.snapshotKind} snapshot)`;
+}

@@ -1,0 +1,134 @@
+// The Koscom market-wide trade stream of one market (/ws_ksp, /ws_kdq; koscom.md §7): init with
+// the key, then every frame goes to the tape exactly as received. Trade frames are bare JSON
+// arrays; anything else is the JSON-RPC control traffic (init and heartbeat replies, errors),
+// which this class reads to tell a working session from a refused one.
+import type { Logger } from 'pino';
+import { decodeRpcMessage, encodeHeartbeat, encodeInit } from '../protocol/jsonrpc.js';
+import { TRADE_STREAM_PATH } from '../protocol/koscom.js';
+import type { Market } from '../protocol/market.js';
+import type { CaptureTape } from './capture.js';
+import type { CollectorConfig } from './config.js';
+import { type ConnectionEvent, StreamSocket } from './socket.js';
+
+const OPEN_BRACKET = 0x5b;
+const INIT_ID = 1;
+
+export interface StreamStats {
+  name: string;
+  connected: boolean;
+  connects: number;
+  reconnects: number;
+  downtimeMs: number;
+  frames: number;
+  bytes: number;
+  lastFrameMs: number;
+  /** Frames above the soft cap, handed to the tape for quarantine. */
+  oversize: number;
+  refusals: number;
+  lastError?: string;
+}
+
+export class TradeStream {
+  readonly name: string;
+  readonly channel: number;
+  /** Journal-only channel of the JSON-RPC replies on the same socket. */
+  readonly controlChannel: number;
+  private readonly socket: StreamSocket;
+  private readonly log: Logger;
+  /** Wall-clock ms of the last trade frame (0 = none yet); heartbeat replies do not count. */
+  lastDataMs = 0;
+  private nextId = INIT_ID + 1;
+  private oversize = 0;
+  private refusals = 0;
+
+  constructor(
+    readonly market: Market,
+    cfg: Pick<CollectorConfig, 'koscom' | 'ws'>,
+    private readonly tape: CaptureTape,
+    log: Logger,
+    onEvent?: (stream: string, e: ConnectionEvent) => void,
+  ) {
+    const endpoint = TRADE_STREAM_PATH[market];
+    this.name = `koscom.trades.${market}`;
+    this.log = log.child({ channel: this.name });
+    this.channel = tape.channel({ name: this.name, vendor: 'koscom', endpoint, kind: 'trades', market });
+    this.controlChannel = tape.channel({ name: `${this.name}.control`, vendor: 'koscom', endpoint, kind: 'events', market });
+    const softCap = cfg.ws.softCapBytes;
+    this.socket = new StreamSocket({
+      name: this.name,
+      url: cfg.koscom.wsUrl + endpoint,
+      log,
+      heartbeatMs: cfg.ws.heartbeatMs,
+      staleMs: cfg.ws.staleMs,
+      backoffInitialMs: cfg.ws.backoffInitialMs,
+      backoffMaxMs: cfg.ws.backoffMaxMs,
+      hardCapBytes: cfg.ws.hardCapBytes,
+      handshake: (send) => {
+        const init = encodeInit(INIT_ID, cfg.koscom.apiKey, cfg.koscom.member);
+        tape.appendOutgoing(this.channel, init);
+        send(init);
+      },
+      heartbeatFrame: () => encodeHeartbeat(this.nextId++),
+      onFrame: (data, recvNs) => {
+        if (data.length > softCap) {
+          this.oversize++;
+          this.log.warn({ bytes: data.length, softCap }, `${this.name}: frame above the soft cap, handed to quarantine`);
+          tape.append(this.channel, data, recvNs);
+        } else if (firstByte(data) === OPEN_BRACKET) {
+          tape.append(this.channel, data, recvNs);
+          this.lastDataMs = Date.now();
+          this.socket.healthy();
+        } else this.control(data, recvNs);
+      },
+      onEvent: (e) => {
+        tape.event(this.channel, { stream: this.name, ...e });
+        onEvent?.(this.name, e);
+      },
+    });
+  }
+
+  start(): void {
+    this.socket.start();
+  }
+
+  stop(): Promise<void> {
+    return this.socket.stop();
+  }
+
+  get connected(): boolean {
+    return this.socket.connected;
+  }
+
+  stats(): StreamStats {
+    return { name: this.name, connected: this.socket.connected, ...this.socket.stats, oversize: this.oversize, refusals: this.refusals };
+  }
+
+  /**
+   * A JSON-RPC frame (init/heartbeat reply, error) is journaled on the control channel, which the
+   * tape keeps but does not decode; anything else is a bad trade frame, for the tape to quarantine.
+   */
+  private control(data: Buffer, recvNs: bigint): void {
+    const m = decodeRpcMessage(data.toString('utf8'));
+    if (!m.ok) {
+      this.tape.append(this.channel, data, recvNs);
+      return;
+    }
+    this.tape.append(this.controlChannel, data, recvNs);
+    const msg = m.value;
+    if (msg.kind === 'result' && msg.id === INIT_ID) this.socket.healthy();
+    else if (msg.kind === 'error') {
+      // Koscom documents no error for a bad key on the socket; an error right after init means
+      // the session was refused, and retrying at full speed would only be refused again.
+      this.refusals++;
+      this.socket.refuse(`Koscom refused the session: ${msg.message} (code ${msg.code})`);
+    }
+  }
+}
+
+function firstByte(b: Buffer): number {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
+  }
+  return -1;
+}
