@@ -1,0 +1,203 @@
+// What the day report shows, gathered from a data directory: trades per minute per market,
+// cumulative streamed volume beside the REST snapshots' cumulative volume (reconciliation), BM_
+// sector net flows per investor group, capture health (sessions, connection events from the
+// journals, quarantined frames per minute) and the top symbols. Reads through the storage reader
+// API (streaming, per-minute aggregates only), the sessions and quarantine tables, and the
+// journals' event records.
+import fs from 'node:fs';
+import type { Logger } from 'pino';
+import { FLAG, dayJournals, journalCollectorId, readChannels, readJournal } from '../storage/journal.js';
+import { TickReader, databasePath } from '../storage/reader.js';
+import { openReadOnly } from '../storage/reader-sqlite.js';
+import { MARKETS, type Market } from '../protocol/market.js';
+
+const NS_PER_MIN = 60_000_000_000;
+const TOP_SYMBOLS = 20;
+
+/** Minute series: x = epoch seconds of each minute start; one array of values per series. */
+export interface MinuteSeries {
+  minutes: number[];
+  series: Record<string, (number | null)[]>;
+}
+
+export interface SnapshotPoint {
+  /** Epoch seconds. */
+  at: number;
+  kind: string;
+  market: Market;
+  accVolume: number;
+}
+
+export interface FlowPoint {
+  at: number;
+  /** Net bought value (msval) of each investor group, cumulative for the day. */
+  net: Record<string, number>;
+}
+
+export interface ConnectionEventPoint {
+  at: number;
+  collector: string;
+  stream: string;
+  type: string;
+  downMs?: number;
+  reason?: string;
+}
+
+export interface SessionSummary {
+  collector: string;
+  startedAt: number;
+  endedAt: number | null;
+  status: string;
+  reconnects: number;
+  downtimeMs: number;
+}
+
+export interface DayReport {
+  day: string;
+  generatedAt: string;
+  source: 'sqlite' | 'arrow';
+  totals: { trades: number; volume: number; symbols: number; flows: number; snapshots: number; quarantined: number };
+  tradesPerMinute: MinuteSeries;
+  cumulativeVolume: MinuteSeries;
+  snapshots: SnapshotPoint[];
+  flows: Record<string, FlowPoint[]>;
+  sessions: SessionSummary[];
+  events: ConnectionEventPoint[];
+  quarantinePerMinute: { minutes: number[]; frames: number[] };
+  topSymbols: { symbol: string; market: Market; trades: number; volume: number; value: number }[];
+}
+
+export interface DayReportOptions {
+  dataDir: string;
+  day: string;
+  log: Logger;
+}
+
+const minuteOf = (ns: bigint) => Math.floor(Number(ns) / NS_PER_MIN);
+
+export async function gatherDayReport(o: DayReportOptions): Promise<DayReport> {
+  const reader = TickReader.open({ dataDir: o.dataDir });
+  try {
+    if (!reader.days().includes(o.day)) throw new Error(`no data for ${o.day} in ${o.dataDir} (days: ${reader.days().join(', ') || 'none'})`);
+    const perMinute = new Map<number, number[]>();
+    const volumeByMinute = new Map<number, number[]>();
+    const bySymbol = new Map<string, { symbol: string; market: Market; trades: number; volume: number; value: number }>();
+    let trades = 0;
+    let volume = 0;
+    for await (const chunk of reader.tradeChunks({ day: o.day })) {
+      for (const t of chunk) {
+        const m = minuteOf(t.recvNs);
+        const mi = t.market === 'kospi' ? 0 : 1;
+        let c = perMinute.get(m);
+        if (!c) {
+          perMinute.set(m, (c = [0, 0]));
+          volumeByMinute.set(m, [0, 0]);
+        }
+        c[mi]++;
+        volumeByMinute.get(m)![mi] += t.qty;
+        let s = bySymbol.get(t.symbol);
+        if (!s) bySymbol.set(t.symbol, (s = { symbol: t.symbol, market: t.market, trades: 0, volume: 0, value: 0 }));
+        s.trades++;
+        s.volume += t.qty;
+        s.value += t.price * t.qty;
+        trades++;
+        volume += t.qty;
+      }
+    }
+    const minutes = [...perMinute.keys()].sort((a, b) => a - b);
+    const tradesPerMinute: MinuteSeries = { minutes: minutes.map((m) => m * 60), series: Object.fromEntries(MARKETS.map((mk, i) => [mk, minutes.map((m) => perMinute.get(m)![i])])) };
+    const running = [0, 0];
+    const cumulative = MARKETS.map(() => [] as number[]);
+    for (const m of minutes) MARKETS.forEach((_, i) => cumulative[i].push((running[i] += volumeByMinute.get(m)![i])));
+    const cumulativeVolume: MinuteSeries = { minutes: tradesPerMinute.minutes, series: Object.fromEntries(MARKETS.map((mk, i) => [mk, cumulative[i]])) };
+
+    // One point per snapshot and market: the market's summed cumulative volume as REST saw it.
+    const snapTotals = new Map<string, SnapshotPoint>();
+    let snapshots = 0;
+    for await (const s of reader.snapshots({ day: o.day })) {
+      snapshots++;
+      const key = `${s.takenNs}/${s.market}`;
+      const p = snapTotals.get(key);
+      if (p) p.accVolume += s.accVolume;
+      else snapTotals.set(key, { at: Math.floor(Number(s.takenNs) / 1e9), kind: s.kind, market: s.market, accVolume: s.accVolume });
+    }
+
+    const flows: Record<string, FlowPoint[]> = {};
+    let flowRows = 0;
+    for await (const f of reader.sectorFlows({ day: o.day })) {
+      flowRows++;
+      const series = (flows[f.upcode] ??= []);
+      const at = Math.floor(Number(f.exchNs ?? f.recvNs) / 1e9);
+      const last = series[series.length - 1];
+      // Pushes of the same second merge into one point carrying every group's latest value.
+      if (last && last.at === at) last.net[f.tjjcode] = f.msval;
+      else series.push({ at, net: { ...(last?.net ?? {}), [f.tjjcode]: f.msval } });
+    }
+
+    const health = healthFromDatabase(o.dataDir, o.day);
+    const events = connectionEvents(o.dataDir, o.day, o.log);
+    return {
+      day: o.day,
+      generatedAt: new Date().toISOString(),
+      source: reader.source,
+      totals: { trades, volume, symbols: bySymbol.size, flows: flowRows, snapshots, quarantined: health.quarantinePerMinute.frames.reduce((a, b) => a + b, 0) },
+      tradesPerMinute,
+      cumulativeVolume,
+      snapshots: [...snapTotals.values()].sort((a, b) => a.at - b.at),
+      flows,
+      sessions: health.sessions,
+      events,
+      quarantinePerMinute: health.quarantinePerMinute,
+      topSymbols: [...bySymbol.values()].sort((a, b) => b.value - a.value || a.symbol.localeCompare(b.symbol)).slice(0, TOP_SYMBOLS),
+    };
+  } finally {
+    reader.close();
+  }
+}
+
+function healthFromDatabase(dataDir: string, day: string): { sessions: SessionSummary[]; quarantinePerMinute: { minutes: number[]; frames: number[] } } {
+  const file = databasePath(dataDir);
+  if (!fs.existsSync(file)) return { sessions: [], quarantinePerMinute: { minutes: [], frames: [] } };
+  const db = openReadOnly(file);
+  try {
+    const sessions = (db.prepare('SELECT collector, started_ns, ended_ns, status, reconnects, downtime_ms FROM sessions WHERE day = ? ORDER BY started_ns').safeIntegers(true).all(day) as { collector: string; started_ns: bigint; ended_ns: bigint | null; status: string; reconnects: bigint; downtime_ms: bigint }[]).map((s) => ({
+      collector: s.collector,
+      startedAt: Math.floor(Number(s.started_ns) / 1e9),
+      endedAt: s.ended_ns === null ? null : Math.floor(Number(s.ended_ns) / 1e9),
+      status: s.status,
+      reconnects: Number(s.reconnects),
+      downtimeMs: Number(s.downtime_ms),
+    }));
+    const q = db.prepare('SELECT recv_ns / ? AS minute, count(*) AS frames FROM quarantine WHERE day = ? GROUP BY minute ORDER BY minute').all(NS_PER_MIN, day) as { minute: number; frames: number }[];
+    return { sessions, quarantinePerMinute: { minutes: q.map((r) => r.minute * 60), frames: q.map((r) => r.frames) } };
+  } finally {
+    db.close();
+  }
+}
+
+/** Connection events journaled by the collectors (JSON records flagged as events). */
+function connectionEvents(dataDir: string, day: string, log: Logger): ConnectionEventPoint[] {
+  const out: ConnectionEventPoint[] = [];
+  for (const file of dayJournals(dataDir, day)) {
+    const collector = journalCollectorId(file) ?? '';
+    const names = new Map(readChannels(file).map((c) => [c.id, c.name]));
+    for (const r of readJournal(file)) {
+      if (r.flags !== FLAG.event) continue;
+      try {
+        const e = JSON.parse(r.bytes.toString('utf8')) as { type?: unknown; stream?: unknown; downMs?: unknown; reason?: unknown };
+        if (typeof e.type !== 'string') continue;
+        out.push({
+          at: Number(r.recvNs) / 1e9,
+          collector,
+          stream: typeof e.stream === 'string' ? e.stream : (names.get(r.channel) ?? String(r.channel)),
+          type: e.type,
+          downMs: typeof e.downMs === 'number' ? e.downMs : undefined,
+          reason: typeof e.reason === 'string' ? e.reason.slice(0, 200) : undefined,
+        });
+      } catch {
+        log.warn({ journal: file, seq: r.seq }, 'report: an event record is not JSON; skipped');
+      }
+    }
+  }
+  return out.sort((a, b) => a.at - b.at);
+}
