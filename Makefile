@@ -26,6 +26,10 @@ $(CHROMIUM):
 test: build $(CHROMIUM)
 	npx vitest run
 
+# The fault and soak suite at full size (make test runs the same scenarios bounded).
+test-faults: build
+	TICKTAPE_FAULTS=full npx vitest run test/faults-
+
 bench: build
 	node dist/bench/run.js
 

@@ -1,0 +1,265 @@
+// The replay library API: re-emits a recorded day (or a window of it) as one time-ordered stream
+// of typed events at the recorded timing, a speed factor, or as fast as the consumer takes.
+//
+//   for await (const e of replay({ dataDir: 'data', day: '2025-03-14', speed: 10 })) {
+//     if (e.type === 'trade') strategy.onTrade(e.symbol, e.price, e.qty);
+//   }
+import type { RecordBatch } from 'apache-arrow';
+import type { Market } from '../protocol/market.js';
+import type { TradingDay } from '../protocol/time.js';
+import { kstTimeNs, TickReader } from '../storage/reader.js';
+import { ReplayClock, type LatenessSummary, type Speed } from './clock.js';
+import type { ReplayChannel, ReplayEvent } from './event.js';
+import { byExchange, byReceive, exchangeKey, mergeChunks } from './merge.js';
+import { defaultSource, journalFrames, storedChannel, type ChannelQuery, type ReplaySource } from './source.js';
+
+export type { Speed, LatenessSummary } from './clock.js';
+export type { ReplayChannel, ReplayEvent, TradeEvent, SnapshotEvent, SectorFlowEvent, FrameEvent } from './event.js';
+export type { ReplaySource } from './source.js';
+export { kstTimeNs };
+
+/** Which recorded time orders and paces the stream. */
+export type ReplayClockKind = 'receive' | 'exchange';
+
+export interface ReplayOptions {
+  /** The data directory the collector wrote (holds the SQLite file, arrow/ and journal/). */
+  dataDir: string;
+  day: TradingDay;
+  /** Window start, KST `HH:MM[:SS[.mmm]]` on `day`, inclusive. Default: the whole day. */
+  from?: string;
+  /** Window end, KST `HH:MM[:SS[.mmm]]` on `day`, exclusive. */
+  to?: string;
+  /** Default: trades, snapshots and sector_flows (frames when `source` is 'journal'). */
+  channels?: readonly ReplayChannel[];
+  /** Only these short codes (trades, snapshots). */
+  symbols?: readonly string[];
+  /** Only these markets (trades, snapshots). */
+  markets?: readonly Market[];
+  /** Where rows are read from. Default: Arrow if the day has Arrow parts, else SQLite, else the journal. */
+  source?: ReplaySource;
+  /** Default 'max'. */
+  speed?: Speed;
+  /**
+   * Default 'receive': order, window and pace by recv_ns. 'exchange': by the feed's time stamp
+   * (receive time for rows without one, and for journal frames).
+   */
+  clock?: ReplayClockKind;
+  /**
+   * Called when the stream is about to wait for the clock: everything due so far has been handed
+   * out (never between the rows of one frame, which share their receive time). `replay serve`
+   * sends its gathered frame here.
+   */
+  beforeWait?: () => void;
+}
+
+const EMPTY: readonly ReplayEvent[] = [];
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/** Where the stream stands, for progress displays. */
+export interface ReplayProgress {
+  events: number;
+  /** Recorded instant (ns) of the last event emitted, on the replay's clock. */
+  position: bigint | undefined;
+  lateness: LatenessSummary;
+}
+
+/**
+ * A running replay: an async iterable of events (iterate it once) with playback controls.
+ * Events already due are handed out without waiting (one resolved promise each, no timer).
+ */
+export class Replay implements AsyncIterableIterator<ReplayEvent> {
+  readonly clock: ReplayClock;
+  readonly channels: readonly ReplayChannel[];
+  private readonly fromNs: bigint | undefined;
+  private readonly toNs: bigint | undefined;
+  private readonly exchange: boolean;
+  private readonly source: ReplaySource;
+  private stream: AsyncIterator<readonly ReplayEvent[]> | undefined;
+  private chunk: readonly ReplayEvent[] = EMPTY;
+  private at = 0;
+  private seekTo: bigint | undefined;
+  private last: ReplayEvent | undefined;
+  private count = 0;
+  private finished = false;
+
+  constructor(private readonly options: ReplayOptions) {
+    this.clock = new ReplayClock(options.speed ?? 'max');
+    const source = (this.source = options.source ?? defaultSource(options.dataDir, options.day));
+    this.channels = options.channels ?? (source === 'journal' ? ['frames'] : ['trades', 'snapshots', 'sector_flows']);
+    this.fromNs = options.from === undefined ? undefined : kstTimeNs(options.day, options.from);
+    this.toNs = options.to === undefined ? undefined : kstTimeNs(options.day, options.to);
+    this.exchange = options.clock === 'exchange';
+    if (source === 'journal' && this.channels.some((c) => c !== 'frames')) throw new RangeError(`source 'journal' replays raw frames (channel 'frames') only, got ${this.channels.join(', ')}`);
+    if (source !== 'journal' && this.channels.includes('frames')) throw new RangeError(`channel 'frames' is the raw journal: use source 'journal'`);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** The instant an event stands at on this replay's clock. */
+  timeOf(e: ReplayEvent): bigint {
+    return this.exchange ? exchangeKey(e) : e.recvNs;
+  }
+
+  pause(): void {
+    this.clock.pause();
+  }
+
+  resume(): void {
+    this.clock.resume();
+  }
+
+  /** Jumps to a recorded instant (ns, or KST `HH:MM:SS` on the day); the next event is the first at or after it. */
+  seek(to: bigint | string): void {
+    this.seekTo = typeof to === 'string' ? kstTimeNs(this.options.day, to) : to;
+  }
+
+  progress(): ReplayProgress {
+    return { events: this.count, position: this.last === undefined ? undefined : this.timeOf(this.last), lateness: this.clock.lateness.summary() };
+  }
+
+  next(): Promise<IteratorResult<ReplayEvent>> {
+    // Fast path: the next event is buffered and due (always, at speed max) — no await, no timer.
+    if (this.at < this.chunk.length && this.seekTo === undefined) {
+      const e = this.chunk[this.at];
+      if (this.clock.ready(this.timeOf(e))) {
+        this.at++;
+        this.count++;
+        this.last = e;
+        return Promise.resolve({ done: false, value: e });
+      }
+    }
+    return this.nextSlow();
+  }
+
+  private async nextSlow(): Promise<IteratorResult<ReplayEvent>> {
+    for (;;) {
+      if (this.finished) return DONE;
+      if (this.seekTo !== undefined) {
+        const to = this.seekTo;
+        this.seekTo = undefined;
+        await this.stream?.return?.();
+        this.stream = this.open(to);
+        this.chunk = EMPTY;
+        this.at = 0;
+        this.clock.seek(to);
+      }
+      this.stream ??= this.open(undefined);
+      if (this.at >= this.chunk.length) {
+        const r = await this.stream.next();
+        if (r.done) {
+          if (this.seekTo !== undefined) continue;
+          this.finished = true;
+          return DONE;
+        }
+        this.chunk = r.value;
+        this.at = 0;
+        continue;
+      }
+      const e = this.chunk[this.at];
+      const t = this.timeOf(e);
+      if (!this.clock.ready(t)) {
+        this.options.beforeWait?.();
+        await this.clock.until(t);
+      }
+      if (this.seekTo !== undefined) continue;
+      this.at++;
+      this.count++;
+      this.last = e;
+      return { done: false, value: e };
+    }
+  }
+
+  async return(): Promise<IteratorResult<ReplayEvent>> {
+    this.finished = true;
+    this.chunk = EMPTY;
+    await this.stream?.return?.();
+    return DONE;
+  }
+
+  /** The merged chunk stream from `startNs` (a seek target) or the window start. */
+  private open(startNs: bigint | undefined): AsyncIterator<readonly ReplayEvent[]> {
+    const o = this.options;
+    const from = startNs !== undefined && (this.fromNs === undefined || startNs > this.fromNs) ? startNs : this.fromNs;
+    const q: ChannelQuery = { dataDir: o.dataDir, day: o.day, from, to: this.toNs, time: this.exchange ? 'exchange' : 'receive', symbols: o.symbols, markets: o.markets };
+    if (this.source === 'journal') return journalFrames(q)[Symbol.asyncIterator]();
+    return readAll(TickReader.open({ dataDir: o.dataDir, source: this.source }), this.channels, q, this.exchange ? byExchange : byReceive)[Symbol.asyncIterator]();
+  }
+}
+
+/** The channels merged into one stream; the reader is closed when the stream ends or is abandoned. */
+async function* readAll(reader: TickReader, channels: readonly ReplayChannel[], q: ChannelQuery, before: typeof byReceive): AsyncGenerator<readonly ReplayEvent[]> {
+  try {
+    yield* mergeChunks(
+      channels.map((ch) => storedChannel(reader, ch as Exclude<ReplayChannel, 'frames'>, q)),
+      before,
+    );
+  } finally {
+    reader.close();
+  }
+}
+
+/** One record batch of one channel, in the schema of the Arrow files (storage/arrow-format.ts). */
+export interface ReplayBatch {
+  channel: Exclude<ReplayChannel, 'frames'>;
+  batch: RecordBatch;
+  /** Instants (ns, on the replay's clock) of the batch's first and last rows. */
+  firstNs: bigint;
+  lastNs: bigint;
+}
+
+/** Time column of each channel's schema, and the exchange column where there is one. */
+const TIME_COLUMN = { trades: ['recv_ns', 'exch_ts'], snapshots: ['taken_ns', null], sector_flows: ['recv_ns', 'exch_ts'] } as const;
+
+function rowInstant(batch: RecordBatch, channel: ReplayBatch['channel'], i: number, exchange: boolean): bigint {
+  const [recvName, exchName] = TIME_COLUMN[channel];
+  if (exchange && exchName !== null) {
+    const d = batch.getChild(exchName)!.data[0];
+    if (d.getValid(i)) return (d.values as BigInt64Array)[i];
+  }
+  return (batch.getChild(recvName)!.data[0].values as BigInt64Array)[i];
+}
+
+/**
+ * The batch form, for vectorized consumers: each channel as Arrow record batches of up to
+ * `batchRows` rows (same window and filters as `replay`), channels interleaved by their batches'
+ * first rows. Paced per batch: a batch is released when its last row is due. Not for the journal.
+ */
+export async function* replayBatches(options: ReplayOptions & { batchRows?: number }): AsyncGenerator<ReplayBatch> {
+  const source = options.source ?? defaultSource(options.dataDir, options.day);
+  if (source === 'journal') throw new RangeError("the batch form reads stored rows: source 'sqlite' or 'arrow'");
+  const channels = (options.channels ?? ['trades', 'snapshots', 'sector_flows']).filter((c): c is ReplayBatch['channel'] => c !== 'frames');
+  const exchange = options.clock === 'exchange';
+  const q = {
+    day: options.day,
+    from: options.from === undefined ? undefined : kstTimeNs(options.day, options.from),
+    to: options.to === undefined ? undefined : kstTimeNs(options.day, options.to),
+    time: exchange ? ('exchange' as const) : ('receive' as const),
+    symbols: options.symbols,
+    markets: options.markets,
+  };
+  const reader = TickReader.open({ dataDir: options.dataDir, source });
+  const clock = new ReplayClock(options.speed ?? 'max');
+  async function* tagged(channel: ReplayBatch['channel']): AsyncGenerator<readonly ReplayBatch[]> {
+    const batches = channel === 'trades' ? reader.tradeBatches(q, options.batchRows) : channel === 'snapshots' ? reader.snapshotBatches(q, options.batchRows) : reader.sectorFlowBatches(q, options.batchRows);
+    for await (const batch of batches) {
+      if (batch.numRows > 0) yield [{ channel, batch, firstNs: rowInstant(batch, channel, 0, exchange), lastNs: rowInstant(batch, channel, batch.numRows - 1, exchange) }];
+    }
+  }
+  try {
+    for await (const chunk of mergeChunks(channels.map(tagged), (a, b) => a.firstNs < b.firstNs)) {
+      for (const b of chunk) {
+        if (!clock.ready(b.lastNs)) await clock.until(b.lastNs);
+        yield b;
+      }
+    }
+  } finally {
+    reader.close();
+  }
+}
+
+/** Starts a replay. Nothing is read until the first event is asked for. */
+export function replay(options: ReplayOptions): Replay {
+  return new Replay(options);
+}

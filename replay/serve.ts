@@ -1,0 +1,319 @@
+// `replay serve`: a local server that speaks the vendors' own protocols and plays a recorded day
+// through them, so an unchanged collector (or any Koscom / LS client) connects to it as if live.
+//   Koscom  WS /ws_ksp /ws_kdq   init → OK, then bare arrays of ≤ 50 trades as recorded
+//           REST stock lists, multiquote lists / ohlclists: the snapshot recorded at the session time
+//   LS      POST /oauth2/token → a replay token; WS /websocket: BM_ register by market code,
+//           pushes as recorded
+// From the journal, frames go out byte-identical; from SQLite/Arrow they are re-encoded.
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { WebSocket, WebSocketServer } from 'ws';
+import { decodeRpcMessage, encodeResult, encodeRpcError, RESULT_OK, RPC_MALFORMED, RPC_MALFORMED_MESSAGE } from '../protocol/jsonrpc.js';
+import { encodeTradeFrame, MAX_TRADES_PER_FRAME, TRADE_STREAM_PATH, type WireTrade } from '../protocol/koscom.js';
+import { encodeGatewayError, encodeOhlcLists, encodeQuoteLists, encodeStockList, GATEWAY_MESSAGE } from '../protocol/koscom-rest.js';
+import { decodeTokenRequest, encodeTokenResponse, TOKEN_PATH } from '../protocol/ls-rest.js';
+import { decodeSubscribe, encodeSectorFlowPush, TR_TYPE, WS_PATH } from '../protocol/ls.js';
+import { MARKETS, type Listing, type Market } from '../protocol/market.js';
+import { kstMidnight, kstMsOfDay } from '../protocol/time.js';
+import type { FrameEvent, ReplayEvent, SnapshotEvent, TradeEvent } from './event.js';
+import { replay, type Replay, type ReplayOptions } from './index.js';
+import { defaultSource, frameRoute, readListings } from './source.js';
+
+/** A stream the replay can wait for before it starts: a Koscom market socket, or LS BM_. */
+export type ServedStream = Market | 'ls';
+export const SERVED_STREAMS: readonly ServedStream[] = ['kospi', 'kosdaq', 'ls'];
+
+export interface ServeOptions extends Omit<ReplayOptions, 'channels' | 'beforeWait'> {
+  /** 0 = any free port. */
+  port: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  logger: Logger;
+  /** The replay starts once each of these has a client (Koscom: after init; LS: after a BM_ register). Default: all. */
+  waitFor?: readonly ServedStream[];
+  /** Start anyway after this long without all of `waitFor` (ms). Default 30 s; 0 = start at once. */
+  startTimeoutMs?: number;
+}
+
+export interface ReplayServer {
+  /** Base URL, `http://127.0.0.1:<port>` (WebSocket clients use the `ws://` form). */
+  url: string;
+  port: number;
+  /** Resolves when the recorded day has been played out (the server keeps answering). */
+  done: Promise<void>;
+  replay: Replay;
+  close(): Promise<void>;
+}
+
+/** Once every waited-for stream has a client, let the remaining registrations of a burst land. */
+const SETTLE_MS = 300;
+/** Pause the replay while a client has more than this queued: the pace of the slowest consumer. */
+const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+const TOKEN_TTL_SEC = 86_400;
+
+interface SnapshotState {
+  takenNs: bigint;
+  rows: SnapshotEvent[];
+}
+
+export async function startReplayServer(options: ServeOptions): Promise<ReplayServer> {
+  const log = options.logger;
+  const source = options.source ?? defaultSource(options.dataDir, options.day);
+  const journal = source === 'journal';
+  const rp = replay({ ...options, source, channels: journal ? ['frames'] : ['trades', 'snapshots', 'sector_flows'], beforeWait: () => flush() });
+
+  const koscomClients: Record<Market, Set<WebSocket>> = { kospi: new Set(), kosdaq: new Set() };
+  /** LS sockets by the BM_ market codes they registered. */
+  const lsClients = new Map<WebSocket, Set<string>>();
+  const tokens = new Set<string>();
+  const listings: Partial<Record<Market, Listing[]>> = {};
+  const snapshots: Partial<Record<Market, SnapshotState>> = {};
+  /** Journal source: the REST bodies recorded so far, by request path (the latest answers). */
+  const restBodies = new Map<string, string>();
+
+  let startNow: () => void = () => {};
+  const started = new Promise<void>((resolve) => (startNow = resolve));
+  const waitFor = new Set(options.waitFor ?? SERVED_STREAMS);
+  const checkStart = (): void => {
+    const ready = [...waitFor].every((s) => (s === 'ls' ? [...lsClients.values()].some((k) => k.size > 0) : koscomClients[s].size > 0));
+    if (ready) setTimeout(startNow, SETTLE_MS).unref();
+  };
+
+  const server = http.createServer((req, res) => {
+    handleRest(req, res).catch((e: Error) => {
+      log.error({ err: e.message, path: req.url?.split('?')[0] }, 'replay serve: REST handler failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify({ message: 'internal error' }));
+    });
+  });
+  const wss = new WebSocketServer({ noServer: true });
+
+  async function handleRest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://replay');
+    const send = (status: number, body: string): void => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(body);
+    };
+    if (req.method === 'POST' && url.pathname === TOKEN_PATH) {
+      const form = await readBody(req);
+      const r = decodeTokenRequest(form);
+      if (!r.ok) return send(400, JSON.stringify({ message: `${r.error.field}: ${r.error.reason}` }));
+      // Any app key is accepted: the replay has nothing to protect; the token only gates /websocket.
+      const token = randomBytes(24).toString('base64url');
+      tokens.add(token);
+      return send(200, encodeTokenResponse({ accessToken: token, expiresInSec: TOKEN_TTL_SEC, tokenType: 'Bearer' }));
+    }
+    if (req.method !== 'GET') return send(404, encodeGatewayError(GATEWAY_MESSAGE.noRoute));
+    if (!url.searchParams.get('apikey') && !req.headers.apikey) return send(401, encodeGatewayError(GATEWAY_MESSAGE.noKey));
+    const path = url.pathname.replace(/\/$/, '');
+    const m = /^\/v2\/market\/(?:multiquote\/)?stocks\/(kospi|kosdaq)\/(lists|ohlclists)$/.exec(path);
+    if (!m) return send(404, encodeGatewayError(GATEWAY_MESSAGE.noRoute));
+    const market = m[1] as Market;
+    const multiquote = path.includes('/multiquote/');
+    await seeded;
+    const recorded = restBodies.get(path);
+    if (recorded !== undefined) return send(200, recorded);
+    if (!multiquote) {
+      if (m[2] !== 'lists') return send(404, encodeGatewayError(GATEWAY_MESSAGE.noRoute));
+      listings[market] ??= readListings(options.dataDir, options.day, market) ?? listingsFromSnapshot(market);
+      return send(200, encodeStockList({ day: options.day, mktEndTm: '1540', listings: listings[market] }));
+    }
+    const snap = snapshots[market];
+    const takenMs = snap === undefined ? kstMidnight(options.day) : Number(snap.takenNs / 1_000_000n);
+    const rows = snap?.rows ?? [];
+    return send(200, m[2] === 'lists' ? encodeQuoteLists({ day: options.day, takenMs, rows }) : encodeOhlcLists({ day: options.day, takenMs, rows }));
+  }
+
+  server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '/').split('?')[0].replace(/\/$/, '');
+    const market = MARKETS.find((mk) => TRADE_STREAM_PATH[mk] === path);
+    if (market === undefined && path !== WS_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => (market !== undefined ? serveKoscom(ws, market) : serveLs(ws)));
+  });
+
+  /** Without a stored stock list (an Arrow-only data dir), the seed snapshot names the symbols. */
+  function listingsFromSnapshot(market: Market): Listing[] {
+    return (snapshots[market]?.rows ?? []).map((r) => ({ market, symbol: r.symbol, isin: '', name: r.symbol, abbr: r.symbol }));
+  }
+
+  function serveKoscom(ws: WebSocket, market: Market): void {
+    ws.on('message', (data) => {
+      const msg = decodeRpcMessage(data.toString());
+      if (!msg.ok) return ws.send(encodeRpcError(RPC_MALFORMED, RPC_MALFORMED_MESSAGE));
+      if (msg.value.kind !== 'request') return;
+      const { id, method } = msg.value;
+      if (method === 'init') {
+        ws.send(encodeResult(id, RESULT_OK));
+        koscomClients[market].add(ws);
+        checkStart();
+      } else if (method === 'heartbeat') ws.send(encodeResult(id, RESULT_OK));
+    });
+    ws.on('close', () => koscomClients[market].delete(ws));
+  }
+
+  function serveLs(ws: WebSocket): void {
+    const keys = new Set<string>();
+    lsClients.set(ws, keys);
+    ws.on('message', (data) => {
+      const sub = decodeSubscribe(data.toString());
+      if (!sub.ok || sub.value.trCd !== 'BM_') return;
+      if (sub.value.token === undefined || !tokens.has(sub.value.token)) {
+        log.warn('replay serve: LS register with an unknown token, ignored');
+        return;
+      }
+      if (sub.value.trType === TR_TYPE.register) keys.add(sub.value.trKey);
+      else if (sub.value.trType === TR_TYPE.release) keys.delete(sub.value.trKey);
+      checkStart();
+    });
+    ws.on('close', () => lsClients.delete(ws));
+  }
+
+  function broadcastKoscom(market: Market, frame: string | Uint8Array): void {
+    for (const ws of koscomClients[market]) ws.send(frame, { binary: false });
+  }
+
+  function broadcastLs(upcode: string, frame: string | Uint8Array): void {
+    for (const [ws, keys] of lsClients) if (keys.has(upcode)) ws.send(frame, { binary: false });
+  }
+
+  // Trades of one recorded frame arrive back to back (same recv_ns, same src_seq): gather them
+  // and send one frame, as the vendor did, when the next frame starts or the replay waits for
+  // the clock. Snapshot rows of one REST answer likewise.
+  const wire: WireTrade[] = [];
+  let wireMarket: Market = 'kospi';
+  let wireSeq = -1;
+  let pendingSnapshot: { market: Market; state: SnapshotState } | undefined;
+
+  function flush(): void {
+    if (wire.length > 0) {
+      broadcastKoscom(wireMarket, encodeTradeFrame(wire));
+      wire.length = 0;
+    }
+    if (pendingSnapshot !== undefined) {
+      snapshots[pendingSnapshot.market] = pendingSnapshot.state;
+      pendingSnapshot = undefined;
+    }
+  }
+
+  function onTrade(e: TradeEvent): void {
+    if (wire.length > 0 && (e.market !== wireMarket || e.srcSeq !== wireSeq || wire.length === MAX_TRADES_PER_FRAME)) flush();
+    wireMarket = e.market;
+    wireSeq = e.srcSeq;
+    wire.push({ symbol: e.symbol, price: e.price, qty: e.qty, msOfDay: e.exchNs === null ? -1 : kstMsOfDay(Number(e.exchNs / 1_000_000n)) });
+  }
+
+  function onSnapshot(e: SnapshotEvent): void {
+    if (pendingSnapshot !== undefined && (pendingSnapshot.market !== e.market || pendingSnapshot.state.takenNs !== e.takenNs)) flush();
+    pendingSnapshot ??= { market: e.market, state: { takenNs: e.takenNs, rows: [] } };
+    pendingSnapshot.state.rows.push(e);
+  }
+
+  function onFrame(e: FrameEvent): void {
+    const route = frameRoute(e);
+    if (route.kind === 'trades') broadcastKoscom(route.market, e.bytes);
+    else if (route.kind === 'ls') broadcastLs(route.trKey, e.bytes);
+    else if (route.kind === 'rest') restBodies.set(route.path, Buffer.from(e.bytes).toString('utf8'));
+  }
+
+  function dispatch(e: ReplayEvent): void {
+    switch (e.type) {
+      case 'trade':
+        return onTrade(e);
+      case 'snapshot':
+        return onSnapshot(e);
+      case 'sectorFlow':
+        flush();
+        return broadcastLs(e.upcode, encodeSectorFlowPush(e));
+      case 'frame':
+        flush();
+        return onFrame(e);
+    }
+  }
+
+  function backlogged(): boolean {
+    for (const set of Object.values(koscomClients)) for (const ws of set) if (ws.bufferedAmount > HIGH_WATER_BYTES) return true;
+    for (const ws of lsClients.keys()) if (ws.bufferedAmount > HIGH_WATER_BYTES) return true;
+    return false;
+  }
+
+  async function play(): Promise<void> {
+    await seeded;
+    const timeout = options.startTimeoutMs ?? 30_000;
+    const timer = timeout > 0 ? setTimeout(startNow, timeout) : undefined;
+    if (timeout === 0) startNow();
+    checkStart();
+    await started;
+    if (timer) clearTimeout(timer);
+    log.info({ day: options.day, speed: options.speed ?? 'max', source }, 'replay serve: playing');
+    let n = 0;
+    for await (const e of rp) {
+      dispatch(e);
+      // The gathered frame stays pending: it may not be complete yet.
+      if ((++n & 1023) === 0) while (backlogged()) await sleep(5);
+    }
+    flush();
+    log.info({ events: n, lateness: rp.progress().lateness }, 'replay serve: day played out');
+  }
+
+  /** Before the start, REST answers what the collector saw before the streams: the day's first snapshot. */
+  async function seedSnapshots(): Promise<void> {
+    const first = replay({ ...options, source, channels: journal ? ['frames'] : ['snapshots'], speed: 'max' });
+    try {
+      for await (const e of first) {
+        if (e.type === 'frame') {
+          const route = frameRoute(e);
+          // First body per path: the seed, not a later answer recorded before the streams opened.
+          if (route.kind === 'rest') {
+            if (!restBodies.has(route.path)) restBodies.set(route.path, Buffer.from(e.bytes).toString('utf8'));
+          } else if (route.kind !== 'none') break;
+        } else if (e.type === 'snapshot') {
+          const have = snapshots[e.market];
+          if (have === undefined) snapshots[e.market] = { takenNs: e.takenNs, rows: [e] };
+          else if (have.takenNs === e.takenNs) have.rows.push(e);
+          else if (MARKETS.every((mk) => snapshots[mk] !== undefined)) break;
+        }
+      }
+    } finally {
+      await first.return();
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const seeded = seedSnapshots();
+  const done = play();
+  done.catch((e: Error) => log.error({ err: e.message }, 'replay serve: replay failed'));
+
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    port,
+    done,
+    replay: rp,
+    async close() {
+      startNow();
+      await rp.return();
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await done.catch(() => undefined);
+    },
+  };
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,152 @@
+// One recorded channel of a day as a time-ordered stream of event chunks, so the replay awaits
+// once per chunk, not once per row. Stored rows come from the storage reader (SQLite or Arrow;
+// Arrow trades on the receive clock from the streaming path in arrow-trades.ts) and become events
+// in place; raw frames come from the journal. Also what `replay serve` needs besides the rows:
+// where a journal frame goes, and the stored stock list.
+import fs from 'node:fs';
+import { multiquotePath, stockListPath } from '../protocol/koscom-rest.js';
+import type { Listing, Market } from '../protocol/market.js';
+import type { TradingDay } from '../protocol/time.js';
+import { dayDir } from '../storage/arrow-format.js';
+import { databasePath, type TickReader, type TimeBasis } from '../storage/reader.js';
+import { openReadOnly } from '../storage/reader-sqlite.js';
+import { dayJournals, FLAG, readChannels, readJournal } from '../storage/journal.js';
+import { arrowTradeStream } from './arrow-trades.js';
+import type { FrameEvent, ReplayChannel, ReplayEvent, SectorFlowEvent, SnapshotEvent, TradeEvent } from './event.js';
+import { byReceive, mergeChunks } from './merge.js';
+
+export type ReplaySource = 'sqlite' | 'arrow' | 'journal';
+export const REPLAY_SOURCES: readonly ReplaySource[] = ['sqlite', 'arrow', 'journal'];
+
+/** Arrow when the day has an Arrow partition (the fastest to stream), else SQLite when there is a database, else the journal. */
+export function defaultSource(dataDir: string, day: TradingDay): ReplaySource {
+  if (fs.existsSync(dayDir(dataDir, day))) return 'arrow';
+  return fs.existsSync(databasePath(dataDir)) ? 'sqlite' : 'journal';
+}
+
+/** What to read: a day, a window [from, to) on the chosen clock, optional symbol and market filters. */
+export interface ChannelQuery {
+  dataDir: string;
+  day: TradingDay;
+  from?: bigint;
+  to?: bigint;
+  time: TimeBasis;
+  symbols?: readonly string[];
+  markets?: readonly Market[];
+}
+
+/** One stored channel as event chunks, in the order of `q.time`. */
+export function storedChannel(reader: TickReader, channel: Exclude<ReplayChannel, 'frames'>, q: ChannelQuery): AsyncIterable<readonly ReplayEvent[]> {
+  const rq = { day: q.day, from: q.from, to: q.to, time: q.time, symbols: q.symbols, markets: q.markets };
+  switch (channel) {
+    case 'trades':
+      return (reader.source === 'arrow' ? arrowTradeStream(q) : undefined) ?? tradeEvents(reader.tradeChunks(rq));
+    case 'snapshots':
+      return snapshotEvents(reader.snapshotChunks(rq));
+    case 'sector_flows':
+      return flowEvents(reader.sectorFlowChunks({ day: q.day, from: q.from, to: q.to, time: q.time }));
+  }
+}
+
+// Rows are tagged in place: the reader made them for us alone, and a copy per row would double
+// the allocation on the hot path.
+async function* tradeEvents(chunks: AsyncIterable<object[]>): AsyncGenerator<readonly TradeEvent[]> {
+  for await (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i++) (chunk[i] as TradeEvent).type = 'trade';
+    yield chunk as TradeEvent[];
+  }
+}
+
+async function* snapshotEvents(chunks: AsyncIterable<object[]>): AsyncGenerator<readonly SnapshotEvent[]> {
+  let row = 0;
+  for await (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i++) {
+      const e = chunk[i] as SnapshotEvent;
+      e.type = 'snapshot';
+      e.recvNs = e.takenNs;
+      e.exchNs = null;
+      // Rows of one snapshot share taken_ns and src_seq: their position keeps them in order.
+      e.srcIdx = row++;
+    }
+    yield chunk as SnapshotEvent[];
+  }
+}
+
+async function* flowEvents(chunks: AsyncIterable<object[]>): AsyncGenerator<readonly SectorFlowEvent[]> {
+  for await (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i++) {
+      const e = chunk[i] as SectorFlowEvent;
+      e.type = 'sectorFlow';
+      e.srcIdx = 0;
+    }
+    yield chunk as SectorFlowEvent[];
+  }
+}
+
+const FRAME_CHUNK = 1024;
+
+/**
+ * The day's journal records as frame events, in journal order (the order they were received and
+ * written; a REST body's recv_ns can precede frames journaled before it, and the clock then
+ * releases it at once). Several collectors' journals are merged by receive time.
+ */
+export function journalFrames(q: ChannelQuery): AsyncIterable<readonly FrameEvent[]> {
+  const files = dayJournals(q.dataDir, q.day);
+  return mergeChunks(files.map((f) => journalFile(f, q)), byReceive);
+}
+
+async function* journalFile(file: string, q: ChannelQuery): AsyncGenerator<readonly FrameEvent[]> {
+  const channels = new Map(readChannels(file).map((c) => [c.id, c]));
+  const markets = q.markets && q.markets.length > 0 ? new Set<string>(q.markets) : undefined;
+  let chunk: FrameEvent[] = [];
+  for (const r of readJournal(file)) {
+    if ((q.from !== undefined && r.recvNs < q.from) || (q.to !== undefined && r.recvNs >= q.to)) continue;
+    const ch = channels.get(r.channel);
+    if (markets !== undefined && ch?.market !== undefined && !markets.has(ch.market)) continue;
+    chunk.push({ type: 'frame', channel: ch?.name ?? `#${r.channel}`, kind: ch?.kind ?? 'unknown', market: ch?.market, outgoing: r.flags === FLAG.outgoing, flags: r.flags, bytes: r.bytes, recvNs: r.recvNs, exchNs: null, srcSeq: r.seq, srcIdx: 0 });
+    if (chunk.length === FRAME_CHUNK) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/** Where `replay serve` sends a journal frame: a Koscom trade socket, LS sockets registered for a key, or a REST answer. */
+export type FrameRoute = { kind: 'trades'; market: Market } | { kind: 'ls'; trKey: string } | { kind: 'rest'; path: string } | { kind: 'none' };
+
+const NO_ROUTE: FrameRoute = { kind: 'none' };
+
+export function frameRoute(e: FrameEvent): FrameRoute {
+  if (e.outgoing) return NO_ROUTE;
+  switch (e.kind) {
+    case 'trades':
+      return e.market === undefined ? NO_ROUTE : { kind: 'trades', market: e.market };
+    case 'ls.ws': {
+      // Route on header.tr_key as the vendor does; control frames (no key) are not replayed.
+      const key = /"tr_key"\s*:\s*"([^"]*)"/.exec(Buffer.from(e.bytes.buffer, e.bytes.byteOffset, Math.min(e.bytes.byteLength, 200)).toString('utf8'));
+      return key ? { kind: 'ls', trKey: key[1] } : NO_ROUTE;
+    }
+    case 'stock-list':
+      return e.market === undefined ? NO_ROUTE : { kind: 'rest', path: stockListPath(e.market) };
+    case 'multiquote-lists':
+      return e.market === undefined ? NO_ROUTE : { kind: 'rest', path: multiquotePath(e.market, 'lists') };
+    case 'multiquote-ohlclists':
+      return e.market === undefined ? NO_ROUTE : { kind: 'rest', path: multiquotePath(e.market, 'ohlclists') };
+    default:
+      return NO_ROUTE;
+  }
+}
+
+/** The day's stock list of a market from the SQLite `symbols` table; undefined when there is none. */
+export function readListings(dataDir: string, day: TradingDay, market: Market): Listing[] | undefined {
+  const file = databasePath(dataDir);
+  if (!fs.existsSync(file)) return undefined;
+  const db = openReadOnly(file);
+  try {
+    const rows = db.prepare('SELECT symbol, isin, name, abbr FROM symbols WHERE day = ? AND market = ? ORDER BY symbol').all(day, market) as Omit<Listing, 'market'>[];
+    return rows.length === 0 ? undefined : rows.map((r) => ({ market, ...r }));
+  } finally {
+    db.close();
+  }
+}
