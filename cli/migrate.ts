@@ -11,7 +11,7 @@ import { createLogger } from './log.js';
 export function registerMigrate(program: Command): void {
   program
     .command('migrate')
-    .description('apply the schema migrations the database lacks (<data-dir>/ticktape.db; created if missing)')
+    .description('Apply the schema migrations the database lacks (<data-dir>/ticktape.db; created if missing).')
     .option('--data-dir <dir>', 'data directory (env TICKTAPE_DATA_DIR)', process.env.TICKTAPE_DATA_DIR ?? './data')
     .action((flags: { dataDir: string }) => {
       const log = createLogger();

@@ -16,7 +16,7 @@ function parseDay(text: string): string {
 export function registerRebuild(program: Command): void {
   program
     .command('rebuild')
-    .description("regenerate a day's rows in SQLite (and its Arrow files) from its journals; run it while no collector writes that day")
+    .description("Regenerate a day's rows in SQLite (and its Arrow files) from its journals; run it while no collector writes that day.")
     .requiredOption('--day <YYYY-MM-DD>', 'trading day to rebuild', parseDay)
     .option('--data-dir <dir>', 'data directory (env TICKTAPE_DATA_DIR)', process.env.TICKTAPE_DATA_DIR ?? './data')
     .option('--no-arrow', 'leave the Arrow files alone (rebuild SQLite only)')

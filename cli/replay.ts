@@ -260,19 +260,19 @@ async function runServe(f: Omit<CommonFlags, 'channels'> & { port: number; host:
 export function registerReplay(program: Command): void {
   const cmd = program
     .command('replay')
-    .description('re-emit a recorded day at its recorded timing: print it, summarise it, or serve it in the vendors\u2019 wire formats')
+    .description('Re-emit a recorded day at its recorded timing: print it, summarise it, or serve it in the vendors\u2019 wire formats.')
     .hook('preAction', watchStdout);
-  withCommon(cmd.command('print').description('print the events of a day (or a window) to stdout; progress on stderr when it is a terminal'), 'max')
+  withCommon(cmd.command('print').description('Print the events of a day (or a window) to stdout; progress on stderr when it is a terminal.'), 'max')
     .addOption(new Option('--format <format>', 'ndjson (one JSON object per event) or table').choices(['ndjson', 'table']).default('ndjson'))
     .action((opts: CommonFlags & { format: 'ndjson' | 'table' }) => runPrint(opts));
 
-  withCommon(cmd.command('stats').description('count the events of a day, their rate per minute, and the replay lateness percentiles'), 'max')
+  withCommon(cmd.command('stats').description('Count the events of a day, their rate per minute, and the replay lateness percentiles.'), 'max')
     .option('--json', 'print one JSON object instead of text', false)
     .action((opts: CommonFlags & { json: boolean }) => runStats(opts));
 
   cmd
     .command('serve')
-    .description('serve a recorded day on 127.0.0.1 as Koscom (/ws_ksp, /ws_kdq, REST snapshots) and LS (/oauth2/token, /websocket BM_) so a collector can capture it as if live')
+    .description('Serve a recorded day on 127.0.0.1 as Koscom (/ws_ksp, /ws_kdq, REST snapshots) and LS (/oauth2/token, /websocket BM_) so a collector can capture it as if live.')
     .requiredOption('--day <YYYY-MM-DD>', 'trading day to replay (KST)', parseDay)
     .option('--data-dir <dir>', 'data directory the collector wrote (env TICKTAPE_DATA_DIR)', process.env.TICKTAPE_DATA_DIR ?? './data')
     .addOption(new Option('--source <source>', 'sqlite or arrow (frames re-encoded), or journal (frames byte-identical)').choices(REPLAY_SOURCES).default('journal'))
