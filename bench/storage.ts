@@ -19,14 +19,14 @@ import { Tape } from '../storage/tape.js';
 import { syntheticFrames } from './decode.js';
 import type { Figure } from './figures.js';
 
-const DAY = '2026-11-20';
+export const DAY = '2026-11-20';
 const FRAMES = 10_000; // × 50 trades = 500 k trades
 // Rounds alternate baseline and tape so that a noisy neighbour hits both alike; best of each counts.
 const ROUNDS = 3;
 const BATCH_ROWS = 10_000;
 const log = pino({ level: 'warn' });
 
-interface Trades {
+export interface Trades {
   symbol: string[];
   exchNs: (bigint | null)[];
   price: number[];
@@ -36,7 +36,8 @@ interface Trades {
   idx: number[];
 }
 
-function decodeAll(frames: string[]): Trades {
+/** The trades of `frames` (decoded as on day DAY, one frame per ms from 09:00), in plain arrays. */
+export function decodeAll(frames: string[]): Trades {
   const t: Trades = { symbol: [], exchNs: [], price: [], qty: [], recvNs: [], seq: [], idx: [] };
   const mid = kstMidnight(DAY);
   frames.forEach((f, seq) => {
@@ -56,8 +57,11 @@ function decodeAll(frames: string[]): Trades {
   return t;
 }
 
-/** Raw better-sqlite3: one prepared single-row INSERT, BATCH_ROWS rows per transaction. */
-function rawInsert(dir: string, t: Trades, round: number): number {
+/**
+ * Raw better-sqlite3: one prepared single-row INSERT, BATCH_ROWS rows per transaction; returns
+ * rows/s. `times` > 1 inserts the same trades again, for a large table without a large array.
+ */
+export function rawInsert(dir: string, t: Trades, round: number, times = 1): number {
   const db = new Database(path.join(dir, `raw-${round}.db`));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -68,10 +72,10 @@ function rawInsert(dir: string, t: Trades, round: number): number {
   });
   const n = t.symbol.length;
   const started = performance.now();
-  for (let i = 0; i < n; i += BATCH_ROWS) batch(i, Math.min(n, i + BATCH_ROWS));
+  for (let k = 0; k < times; k++) for (let i = 0; i < n; i += BATCH_ROWS) batch(i, Math.min(n, i + BATCH_ROWS));
   const secs = (performance.now() - started) / 1000;
   db.close();
-  return n / secs;
+  return (n * times) / secs;
 }
 
 async function throughTape(dir: string, frames: string[], arrow: boolean, round: number): Promise<{ rate: number; seal: number; dir: string }> {

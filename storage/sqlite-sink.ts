@@ -82,13 +82,20 @@ const DAY_TABLES = ['trades_live', 'trades_sealed', 'snapshots', 'sector_flows',
 
 // Several rows per statement: one bind/step round trip for many rows.
 const TRADES_PER_STATEMENT = 32;
+const TRADE_PARAMS = 8;
+// Binding strings costs a UTF-8 copy each, so the multi-row statement binds neither the day (a
+// literal: one statement per day) nor the market (its integer code, named by this CASE).
+// Measured here: 0.74 M rows/s against 0.63 M rows/s with both bound as text.
+const MARKET_OF_CODE = `CASE ? ${MARKET_BY_CODE.map((m, code) => `WHEN ${code} THEN '${m}'`).join(' ')} END`;
+const DAY_LITERAL = /^\d{4}-\d{2}-\d{2}$/;
 
 export class SqliteSink {
   readonly db: Database.Database;
   private readonly checkpointer: Worker | undefined;
   private readonly insertTrade: Database.Statement;
-  private readonly insertTrades: Database.Statement;
-  private readonly tradeParams: unknown[] = new Array(TRADES_PER_STATEMENT * 9);
+  /** The multi-row trade insert of each day seen (see MARKET_OF_CODE). */
+  private readonly insertTradesOf = new Map<string, Database.Statement>();
+  private readonly tradeParams: unknown[] = new Array(TRADES_PER_STATEMENT * TRADE_PARAMS);
   private readonly insertSnapshot: Database.Statement;
   private readonly insertFlow: Database.Statement;
   private readonly insertListing: Database.Statement;
@@ -114,8 +121,6 @@ export class SqliteSink {
       this.checkpointer.unref();
     }
     this.insertTrade = db.prepare(TRADE_SQL);
-    const row = `(?, ?, ?, CAST(nullif(?, 0) AS INTEGER) * 1000000, ?, ?, ?, ?, ?)`;
-    this.insertTrades = db.prepare(`INSERT INTO trades_live (day, market, symbol, exch_ts, price, qty, recv_ns, src_seq, src_idx) VALUES ${Array(TRADES_PER_STATEMENT).fill(row).join(', ')}`);
     this.insertSnapshot = db.prepare('INSERT INTO snapshots (day, taken_ns, kind, market, symbol, price, open, high, low, acc_volume, acc_value, src_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.insertFlow = db.prepare(
       'INSERT INTO sector_flows (day, recv_ns, exch_ts, upcode, tjjcode, tjjtime, msvolume, mdvolume, msvol, p_msvol, msvalue, mdvalue, msval, p_msval, src_seq) VALUES (?, ?, CAST(nullif(?, 0) AS INTEGER) * 1000000, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -138,6 +143,18 @@ export class SqliteSink {
     return this.db.prepare('SELECT offset, seq FROM checkpoints WHERE sink = ? AND journal = ?').get(SQLITE_SINK, journal) as Checkpoint | undefined;
   }
 
+  private insertTrades(day: TradingDay): Database.Statement {
+    let st = this.insertTradesOf.get(day);
+    if (st === undefined) {
+      // The day becomes SQL text: only ever a plain date.
+      if (!DAY_LITERAL.test(day)) throw new Error(`not a trading day (YYYY-MM-DD): ${JSON.stringify(day)}`);
+      const row = `('${day}', ${MARKET_OF_CODE}, ?, CAST(nullif(?, 0) AS INTEGER) * 1000000, ?, ?, ?, ?, ?)`;
+      st = this.db.prepare(`INSERT INTO trades_live (day, market, symbol, exch_ts, price, qty, recv_ns, src_seq, src_idx) VALUES ${Array(TRADES_PER_STATEMENT).fill(row).join(', ')}`);
+      this.insertTradesOf.set(day, st);
+    }
+    return st;
+  }
+
   /** Stores a batch and its checkpoint in one transaction. */
   write(batch: RowBatch): void {
     this.writeBatch(batch);
@@ -152,15 +169,15 @@ export class SqliteSink {
     let seq = -1;
     let recvNs = 0n;
     let i = 0;
-    for (; i + TRADES_PER_STATEMENT <= n; i += TRADES_PER_STATEMENT) {
+    const insertTrades = n >= TRADES_PER_STATEMENT ? this.insertTrades(day) : undefined;
+    for (; insertTrades !== undefined && i + TRADES_PER_STATEMENT <= n; i += TRADES_PER_STATEMENT) {
       let k = 0;
       for (let j = i; j < i + TRADES_PER_STATEMENT; j++) {
         if (t.srcSeq[j] !== seq) {
           seq = t.srcSeq[j];
           recvNs = t.recvNs[j];
         }
-        p[k++] = day;
-        p[k++] = MARKET_BY_CODE[t.market[j]];
+        p[k++] = t.market[j];
         p[k++] = t.symbol[j];
         p[k++] = t.exchMs[j];
         p[k++] = t.price[j];
@@ -169,7 +186,7 @@ export class SqliteSink {
         p[k++] = seq;
         p[k++] = t.srcIdx[j];
       }
-      this.insertTrades.run(p);
+      insertTrades.run(p);
     }
     for (; i < n; i++) this.insertTrade.run(day, MARKET_BY_CODE[t.market[i]], t.symbol[i], t.exchMs[i], t.price[i], t.qty[i], t.recvNs[i], t.srcSeq[i], t.srcIdx[i]);
     for (const s of b.snapshots) this.insertSnapshot.run(day, s.takenNs, s.kind, s.market, s.symbol, s.price, s.open, s.high, s.low, s.accVolume, s.accValue, s.srcSeq);
