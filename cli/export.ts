@@ -7,12 +7,8 @@ import { DEFAULT_ROW_GROUP_ROWS } from '../storage/export-parquet.js';
 import { EXPORT_FORMATS, exportDay, type ExportFormat } from '../storage/export-dataset.js';
 import type { StoreKind } from '../storage/reader.js';
 import { createLogger } from './log.js';
-import { parseIntegerIn } from './options.js';
+import { parseIntegerIn, parseDay } from './options.js';
 
-export function parseDay(text: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(Date.parse(`${text}T00:00:00Z`))) throw new InvalidArgumentError(`"${text}" is not a date (expected YYYY-MM-DD)`);
-  return text;
-}
 
 function parseChannels(text: string): ArrowChannel[] {
   const list = text.split(',').map((c) => c.trim()).filter((c) => c.length > 0);

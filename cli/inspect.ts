@@ -1,15 +1,12 @@
 // `ticktape inspect`: what a data directory holds, per day and channel, and whether the stores
 // agree with the journal (each store's rows against what the frames it covers decode to). Prints counts, times, reasons and file sizes only:
 // never raw frames (nor anything else that could carry a credential).
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { kstMsOfDay } from '../protocol/time.js';
 import { ARROW_CHANNELS } from '../storage/arrow-format.js';
 import { inventory, type ChannelStats, type DayInventory } from '../storage/reader-inventory.js';
+import { parseDay } from './options.js';
 
-function parseDay(text: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(Date.parse(`${text}T00:00:00Z`))) throw new InvalidArgumentError(`"${text}" is not a date (expected YYYY-MM-DD)`);
-  return text;
-}
 
 /** KST time of day of an ns instant, HH:MM:SS.mmm. */
 function kstTime(ns: bigint | null): string {

@@ -18,3 +18,12 @@ export function parseIntegerIn(min: number, max: number): (text: string) => numb
     return n;
   };
 }
+
+/** A calendar date `YYYY-MM-DD` that exists (2026-02-30 does not). */
+export function parseDay(text: string): string {
+  const t = Date.parse(`${text}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== text) {
+    throw new InvalidArgumentError(`"${text}" is not a date (expected YYYY-MM-DD)`);
+  }
+  return text;
+}

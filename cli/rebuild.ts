@@ -1,17 +1,9 @@
 // `ticktape rebuild --day D`: regenerates a day's SQLite rows (and Arrow files) from its journals.
-import { type Command, InvalidArgumentError } from 'commander';
-import { kstMidnight } from '../protocol/time.js';
+import type { Command } from 'commander';
 import { rebuildDay } from '../storage/rebuild.js';
 import { createLogger } from './log.js';
+import { parseDay } from './options.js';
 
-function parseDay(text: string): string {
-  try {
-    kstMidnight(text);
-  } catch {
-    throw new InvalidArgumentError(`"${text}" is not a date (expected YYYY-MM-DD)`);
-  }
-  return text;
-}
 
 export function registerRebuild(program: Command): void {
   program

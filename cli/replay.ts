@@ -10,7 +10,7 @@ import { kstTimeNs, replay, type Replay, type ReplayOptions } from '../replay/in
 import { SERVED_STREAMS, startReplayServer, type ServedStream } from '../replay/serve.js';
 import { defaultSource, REPLAY_SOURCES, type ReplaySource } from '../replay/source.js';
 import { createLogger } from './log.js';
-import { parseDuration, parseIntegerIn } from './options.js';
+import { parseDuration, parseIntegerIn, parseDay } from './options.js';
 
 interface CommonFlags {
   dataDir: string;
@@ -25,10 +25,6 @@ interface CommonFlags {
   clock: 'receive' | 'exchange';
 }
 
-function parseDay(text: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(Date.parse(`${text}T00:00:00Z`))) throw new InvalidArgumentError(`"${text}" is not a date (expected YYYY-MM-DD)`);
-  return text;
-}
 
 function parseTime(text: string): string {
   try {

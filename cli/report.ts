@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { gatherDayReport } from '../report/day.js';
 import { renderDayReport } from '../report/page.js';
-import { parseDay } from './export.js';
+import { parseDay } from './options.js';
 import { createLogger } from './log.js';
 
 export function registerReport(program: Command): void {

@@ -1,6 +1,6 @@
 // The events a replay emits: one per recorded row (trade, snapshot row, sector flow) or raw
 // journal frame. Every event carries the stamps the merge orders by (recvNs, exchNs, srcSeq, srcIdx).
-import type { Market, SectorFlow, SnapshotKind } from '../protocol/market.js';
+import type { Market, SectorFlow, SnapshotKind, SnapshotRow } from '../protocol/market.js';
 import type { TradingDay } from '../protocol/time.js';
 import type { Stamped } from './merge.js';
 
@@ -19,19 +19,11 @@ export interface TradeEvent extends Stamped {
 }
 
 /** One symbol's row of a full-market REST snapshot; `recvNs` = `takenNs`, `srcIdx` = row position. */
-export interface SnapshotEvent extends Stamped {
+export interface SnapshotEvent extends Stamped, SnapshotRow {
   type: 'snapshot';
   day: TradingDay;
   takenNs: bigint;
   kind: SnapshotKind;
-  market: Market;
-  symbol: string;
-  price: number;
-  open: number;
-  high: number;
-  low: number;
-  accVolume: number;
-  accValue: number;
 }
 
 /** One LS BM_ push; `exchNs` = tjjtime on the trading day. */
