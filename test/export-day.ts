@@ -10,6 +10,7 @@ import { FLAG, Journal, journalPath } from '../storage/journal.js';
 import { SqliteSink } from '../storage/sqlite-sink.js';
 import { formatHhmmsscc, kstMidnight, kstMsOfDay } from '../protocol/time.js';
 import type { Market } from '../protocol/market.js';
+import { Random } from '../sim/random.js';
 
 export const DAY = '2025-03-14';
 export const SYMBOLS: Readonly<Record<Market, readonly string[]>> = {
@@ -42,16 +43,6 @@ export interface DayTotals {
   quarantined: number;
 }
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FRAME_MS = 50;
 const FRAMES_PER_BATCH = 2000;
@@ -60,7 +51,8 @@ export async function writeDay(o: DayOptions): Promise<DayTotals> {
   const log = pino({ level: 'silent' });
   const markets = o.markets ?? (['kospi', 'kosdaq'] as const);
   const minutes = o.minutes ?? 20;
-  const rnd = prng(o.seed ?? 20250314);
+  const random = new Random(o.seed ?? 20250314);
+  const rnd = () => random.next();
   const open = kstMidnight(DAY) + 9 * 3_600_000;
   const journal = Journal.open(journalPath(o.dataDir, DAY, o.collectorId), { log, fsync: 'off' });
   const streams = markets.map((m) => journal.channel({ name: `koscom.trades.${m}`, vendor: 'koscom', endpoint: m === 'kospi' ? '/ws_ksp' : '/ws_kdq', kind: 'trades', market: m }));

@@ -13,6 +13,7 @@ import { TradeColumns, MARKET_CODE, type FlowRecord, type RowBatch, type Snapsho
 import { formatHhmmsscc, kstMidnight, kstMsOfDay } from '../protocol/time.js';
 import type { Market } from '../protocol/market.js';
 import type { ReplayEvent, SectorFlowEvent, SnapshotEvent, TradeEvent } from '../replay/event.js';
+import { Random } from '../sim/random.js';
 
 export const DAY = '2025-03-14';
 const MIDNIGHT_MS = kstMidnight(DAY);
@@ -31,19 +32,10 @@ export interface KnownDay {
   all: ReplayEvent[];
 }
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function knownDay(): KnownDay {
-  const rnd = prng(20250314);
+  const random = new Random(20250314);
+  const rnd = () => random.next();
   const trades: TradeEvent[] = [];
   const flows: SectorFlowEvent[] = [];
   const snapshots: SnapshotEvent[] = [];
