@@ -17,7 +17,7 @@ it('documents only configuration variables the collector reads, and the ones the
 
 it('lists commands that exist (the compiled CLI, as `make test` builds it)', () => {
   const help = execFileSync(process.execPath, [fileURLToPath(new URL('../bin/ticktape.js', import.meta.url)), '--help'], { encoding: 'utf8' });
-  const commands = new Set([...help.matchAll(/^  ([a-z]+) /gm)].map((m) => m[1]));
+  const commands = new Set([...help.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]));
   const listed = [...readme.matchAll(/^\| `ticktape ([a-z]+)/gm)].map((m) => m[1]);
   expect(listed.length).toBeGreaterThan(8);
   for (const c of listed) expect(commands, `README lists ticktape ${c}`).toContain(c);

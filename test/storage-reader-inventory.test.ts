@@ -19,7 +19,7 @@ const DAY = '2026-11-20';
 const SECRET = 'appsecret-DO-NOT-PRINT-42';
 let dir: string;
 let trades = 0;
-let symbols = new Set<string>();
+const symbols = new Set<string>();
 let firstRecv = 0n;
 let lastRecv = 0n;
 let toSeq = 0;
