@@ -46,7 +46,20 @@ export interface CollectorConfig {
   ws: { heartbeatMs: number; staleMs: number; backoffInitialMs: number; backoffMaxMs: number; softCapBytes: number; hardCapBytes: number };
   /** Prometheus /metrics + /healthz port on 127.0.0.1; undefined = off. */
   metricsPort?: number;
+  /** Symbols of the per-symbol detail feed (/ws); empty = off. */
+  watchlist: WatchedSymbol[];
+  /** Presets subscribed for each watched symbol. */
+  watchlistPresets: DetailPreset[];
 }
+
+export interface WatchedSymbol {
+  market: Market;
+  symbol: string;
+}
+
+/** The /ws presets the detail feed stores (quotes, order_books). */
+export const DETAIL_PRESETS = ['tick10', 'quote10'] as const;
+export type DetailPreset = (typeof DETAIL_PRESETS)[number];
 
 export interface RestLimits {
   concurrency: number;
@@ -92,6 +105,10 @@ const baseUrl = (schemes: string[]) =>
     return `${u.protocol}//${u.host}`;
   });
 const secret = z.string().min(1, 'expected a non-empty value');
+// The market is spelled out rather than looked up in the day's stock list, so that the watchlist
+// is checked at start, before any REST call, and means the same on a day the seed fails.
+const watched = z.string().regex(new RegExp(`^(${MARKETS.join('|')}):[0-9A-Z]{6}$`), `expected market:symbol pairs such as kospi:005930 (market ${MARKETS.join(' or ')}, a 6-character short code)`);
+const detailPreset = z.enum(DETAIL_PRESETS, { error: `expected presets from: ${DETAIL_PRESETS.join(', ')}` });
 
 /** One setting: where it lives in the file, its environment variable, and its validator. */
 interface Setting {
@@ -138,6 +155,8 @@ const SETTINGS: Setting[] = [
   { path: 'ws.backoffMaxMs', env: 'TICKTAPE_WS_BACKOFF_MAX', schema: durationOrMs.pipe(z.number().min(10, 'expected at least 10ms')), help: 'longest reconnect delay (default 30s)' },
   { path: 'ws.softCapBytes', env: 'TICKTAPE_WS_SOFT_CAP', schema: count(1024, 64 * 1024 * 1024), help: 'frames larger than this are quarantined, not decoded (default 1 MiB)' },
   { path: 'ws.hardCapBytes', env: 'TICKTAPE_WS_HARD_CAP', schema: count(1024, 1024 * 1024 * 1024), help: 'larger frames close the socket (ws maxPayload, default 64 MiB)' },
+  { path: 'watchlist', env: 'TICKTAPE_WATCHLIST', schema: list(watched), help: 'per-symbol detail feed (/ws): comma-separated market:symbol, e.g. kospi:005930,kosdaq:035720 (default off)' },
+  { path: 'watchlistPresets', env: 'TICKTAPE_WATCHLIST_PRESETS', schema: list(detailPreset).pipe(z.array(detailPreset).min(1, 'expected at least one preset')), help: 'detail presets per watched symbol: tick10, quote10 or both (default tick10)' },
   { path: 'metricsPort', env: 'TICKTAPE_METRICS_PORT', schema: count(0, 65535), help: 'Prometheus /metrics and /healthz port on 127.0.0.1 (default off)' },
 ];
 
@@ -154,6 +173,8 @@ const DEFAULTS = {
   batch: { rows: 10_000, ms: 200, fsync: 'batch' },
   rest: { koscom: { concurrency: 2, perSecond: 5 }, ls: { concurrency: 1, perSecond: 2 }, maxRetries: 6, timeoutMs: 15_000 },
   ws: { heartbeatMs: 10_000, staleMs: 30_000, backoffInitialMs: 500, backoffMaxMs: 30_000, softCapBytes: 1024 * 1024, hardCapBytes: 64 * 1024 * 1024 },
+  watchlist: [],
+  watchlistPresets: ['tick10'],
 };
 
 export interface LoadConfigOptions {
@@ -194,12 +215,19 @@ export function loadConfig(opts: LoadConfigOptions = {}): CollectorConfig {
     if (setting === undefined) throw new Error(`unknown setting ${path}`);
     if (raw !== undefined) setFrom(setting, raw, setting.env ?? path);
   }
-  const config = finish(merged, problems);
+  const config = finish(merged as Validated, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
 
-function finish(m: Record<string, any>, problems: string[]): CollectorConfig {
+/** The settings once each passed its own schema, before the checks that span several of them. */
+type Validated = Omit<CollectorConfig, 'useSim' | 'koscom' | 'ls' | 'watchlist'> & {
+  koscom: Partial<CollectorConfig['koscom']> & { member: string };
+  ls?: Partial<NonNullable<CollectorConfig['ls']>>;
+  watchlist: string[];
+};
+
+function finish(m: Validated, problems: string[]): CollectorConfig {
   const k = m.koscom ?? {};
   const l = m.ls ?? {};
   const anyKoscom = k.apiKey !== undefined || k.restUrl !== undefined || k.wsUrl !== undefined;
@@ -232,6 +260,8 @@ function finish(m: Record<string, any>, problems: string[]): CollectorConfig {
     rest: m.rest,
     ws: m.ws,
     metricsPort: m.metricsPort,
+    watchlist: [...new Set<string>(m.watchlist)].map((w) => ({ market: w.slice(0, w.indexOf(':')) as Market, symbol: w.slice(w.indexOf(':') + 1) })),
+    watchlistPresets: [...new Set<DetailPreset>(m.watchlistPresets)],
   };
 }
 
@@ -304,9 +334,9 @@ function getPath(o: Record<string, unknown>, path: string): unknown {
   return v;
 }
 
-function setPath(o: Record<string, any>, path: string, value: unknown): void {
+function setPath(o: Record<string, unknown>, path: string, value: unknown): void {
   const keys = path.split('.');
   let t = o;
-  for (const k of keys.slice(0, -1)) t = t[k] ??= {};
+  for (const k of keys.slice(0, -1)) t = (t[k] ??= {}) as Record<string, unknown>;
   t[keys[keys.length - 1]] = value;
 }

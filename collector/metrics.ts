@@ -3,17 +3,26 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LiveSession } from './session.js';
 
 export class CollectorMetrics {
   readonly registry = new Registry();
   private live: LiveSession | undefined;
   private sessionsRun = 0;
+  // Observed as batches are written (not read at scrape time): a histogram needs every batch.
+  private readonly batchSeconds = new Histogram({
+    name: 'ticktape_batch_seconds',
+    help: 'Time to write one storage batch (journal sync, then SQLite and Arrow), live batches only.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    const self = this;
+    // prom-client calls collect() with the metric as `this`: reach the collector through closures.
+    const live = () => this.live;
+    const sessionsRun = () => this.sessionsRun;
     const perChannel = (name: string, help: string, pick: (c: ReturnType<LiveSession['channels']>[number]) => number) =>
       new Counter({
         name,
@@ -22,7 +31,7 @@ export class CollectorMetrics {
         registers: [this.registry],
         collect() {
           this.reset();
-          for (const c of self.live?.channels() ?? []) this.inc({ channel: c.name }, pick(c));
+          for (const c of live()?.channels() ?? []) this.inc({ channel: c.name }, pick(c));
         },
       });
     perChannel('ticktape_frames_total', 'Frames journaled per channel in the current session.', (c) => c.frames);
@@ -36,7 +45,7 @@ export class CollectorMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const s of self.live?.streams() ?? []) this.inc({ stream: s.name }, s.reconnects);
+        for (const s of live()?.streams() ?? []) this.inc({ stream: s.name }, s.reconnects);
       },
     });
     new Gauge({
@@ -46,7 +55,7 @@ export class CollectorMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const s of self.live?.streams() ?? []) this.set({ stream: s.name }, s.downtimeMs / 1000);
+        for (const s of live()?.streams() ?? []) this.set({ stream: s.name }, s.downtimeMs / 1000);
       },
     });
     new Gauge({
@@ -56,7 +65,7 @@ export class CollectorMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const s of self.live?.streams() ?? []) if (s.lastFrameMs > 0) this.set({ stream: s.name }, (Date.now() - s.lastFrameMs) / 1000);
+        for (const s of live()?.streams() ?? []) if (s.lastFrameMs > 0) this.set({ stream: s.name }, (Date.now() - s.lastFrameMs) / 1000);
       },
     });
     new Gauge({
@@ -66,7 +75,7 @@ export class CollectorMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const r of self.live?.rest() ?? []) if (r.client.stats.quotaRemaining !== undefined) this.set({ vendor: r.vendor }, r.client.stats.quotaRemaining);
+        for (const r of live()?.rest() ?? []) if (r.client.stats.quotaRemaining !== undefined) this.set({ vendor: r.vendor }, r.client.stats.quotaRemaining);
       },
     });
     new Gauge({
@@ -76,7 +85,7 @@ export class CollectorMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const r of self.live?.rest() ?? []) this.set({ vendor: r.vendor }, r.client.queue.size + r.client.queue.pending);
+        for (const r of live()?.rest() ?? []) this.set({ vendor: r.vendor }, r.client.queue.size + r.client.queue.pending);
       },
     });
     new Gauge({
@@ -84,7 +93,7 @@ export class CollectorMetrics {
       help: 'Capture sessions started by this process.',
       registers: [this.registry],
       collect() {
-        this.set(self.sessionsRun);
+        this.set(sessionsRun());
       },
     });
   }
@@ -92,7 +101,11 @@ export class CollectorMetrics {
   /** Points the metrics at a session that just went live; `undefined` between sessions. */
   attach(live: LiveSession | undefined): void {
     if (live !== undefined) this.sessionsRun++;
+    this.live?.onBatch(undefined);
     this.live = live;
+    live?.onBatch((t) => {
+      if (!t.recovering) this.batchSeconds.observe(t.seconds);
+    });
   }
 
   /** 200 between sessions or while every stream is connected, 503 while one is down. */

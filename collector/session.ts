@@ -3,9 +3,13 @@
 // the files: nothing received is lost, the session is recorded as interrupted.
 import type { Logger } from 'pino';
 import { kstDay, type TradingDay } from '../protocol/time.js';
-import { Tape } from '../storage/tape.js';
+import { journalPath } from '../storage/journal.js';
+import { type BatchTiming, Tape } from '../storage/tape.js';
 import { type Clock, systemClock } from './clock.js';
 import type { CollectorConfig } from './config.js';
+import { crashedSessions, lastJournalWriteMs } from './crashed.js';
+import { detailStreams } from './detail.js';
+import { DiskFullGuard } from './disk-full.js';
 import { FlowStream } from './flows.js';
 import { type MarketReconciliation, describeReconciliation, reconcileMarket } from './reconcile.js';
 import { RestClient } from './rest.js';
@@ -44,6 +48,8 @@ export interface LiveSession {
   streams(): StreamStats[];
   rest(): { vendor: string; client: RestClient }[];
   channels(): ChannelReport[];
+  /** Sets the one listener told of every storage batch written (its rows and duration). */
+  onBatch(listener: ((t: BatchTiming) => void) | undefined): void;
 }
 
 export interface ChannelReport {
@@ -79,21 +85,32 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const startedMs = clock.now();
   const day = o.day ?? kstDay(startedMs);
   const problems: string[] = [];
-  const tape = await Tape.open({ dataDir: config.dataDir, day, collectorId: config.collectorId, batchRows: config.batch.rows, batchMs: config.batch.ms, fsync: config.batch.fsync, log });
+  const lastWriteMs = lastJournalWriteMs(journalPath(config.dataDir, day, config.collectorId));
+  let batchListener: ((t: BatchTiming) => void) | undefined;
+  const tape = await Tape.open({ dataDir: config.dataDir, day, collectorId: config.collectorId, batchRows: config.batch.rows, batchMs: config.batch.ms, fsync: config.batch.fsync, log, onBatch: (t) => batchListener?.(t) });
   const sessionId = tape.writeSession({ day, startedNs: BigInt(startedMs) * 1_000_000n, status: 'running' });
+  for (const c of crashedSessions(config.dataDir, day, config.collectorId ?? '', sessionId, lastWriteMs, startedMs)) {
+    tape.writeSession({ id: c.id, day, startedNs: c.startedNs, endedNs: c.endedNs, status: 'crashed' });
+    const downS = (startedMs - Number(c.endedNs / 1_000_000n)) / 1000;
+    problems.push(`session ${c.id} of ${day} ended without a clean stop (killed or crashed) at ${new Date(Number(c.endedNs / 1_000_000n)).toISOString()}: nothing was captured for ${downS.toFixed(1)} s until this session started`);
+    log.warn({ session: c.id, downS }, problems.at(-1));
+  }
   const koscomRest = new RestClient({ vendor: 'koscom', baseUrl: config.koscom.restUrl, limits: config.rest.koscom, maxRetries: config.rest.maxRetries, timeoutMs: config.rest.timeoutMs, log });
   const lsRest = config.ls && new RestClient({ vendor: 'ls', baseUrl: config.ls.restUrl, limits: config.rest.ls, maxRetries: config.rest.maxRetries, timeoutMs: config.rest.timeoutMs, log });
-  const snapshots = new SnapshotSource(config, koscomRest, tape, log);
+  // The sources write through the guard, so a full disk costs frames, not the session.
+  const journaling = new DiskFullGuard(tape, log);
+  const snapshots = new SnapshotSource(config, koscomRest, journaling, log);
   const onEvent = (stream: string, e: ConnectionEvent) => {
     if (e.type === 'connect-failed' && e.attempt === 1) log.warn({ stream, reason: e.reason }, `${stream}: cannot connect: ${e.reason}`);
   };
-  const trades = config.markets.map((m) => new TradeStream(m, config, tape, log, onEvent));
+  const trades = config.markets.map((m) => new TradeStream(m, config, journaling, log, onEvent));
   let flows: FlowStream | undefined;
   if (config.ls !== undefined && lsRest !== undefined && config.bmCodes.length > 0) {
     const token = new LsToken(lsRest, config.ls, log);
-    flows = new FlowStream({ ...config, ls: config.ls }, token, tape, log, () => clock.now() - Math.max(...trades.map((t) => t.lastDataMs)), onEvent);
+    flows = new FlowStream({ ...config, ls: config.ls }, token, journaling, log, () => clock.now() - Math.max(...trades.map((t) => t.lastDataMs)), onEvent);
   }
-  const streams = () => [...trades, ...(flows ? [flows] : [])];
+  const details = detailStreams(config, journaling, log, onEvent);
+  const streams = () => [...trades, ...(flows ? [flows] : []), ...details];
   let status: SessionStatus = 'complete';
   let reconciliation: MarketReconciliation[] = [];
   try {
@@ -107,6 +124,8 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   }
   if (signal.aborted && status === 'complete') status = 'interrupted';
   if (status !== 'failed') for (const s of streams()) if (s.stats().connects === 0) problems.push(`${s.name}: never connected (${s.stats().lastError ?? 'no answer'})`);
+  problems.push(...journaling.describe());
+  for (const d of details) for (const r of d.rejectedSubscriptions()) problems.push(`${d.name}: subscription ${r.preset} ${r.symbol} refused: ${r.reason}`);
   return await finish();
 
   async function capture(): Promise<void> {
@@ -126,7 +145,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       problems.push(`could not connect to any stream either (${trades[0]?.stats().lastError ?? 'no answer'})`);
       return;
     }
-    o.onLive?.({ streams: () => streams().map((s) => s.stats()), rest: () => restClients(), channels: () => channelReports(tape) });
+    o.onLive?.({ streams: () => streams().map((s) => s.stats()), rest: () => restClients(), channels: () => channelReports(tape), onBatch: (l) => (batchListener = l) });
     const closeAt = Math.min(o.times.closeAt ?? o.times.streamEnd, o.times.streamEnd);
     await periodicSnapshots(closeAt);
     if (o.marketClosed !== undefined) await Promise.race([o.marketClosed, aborted(signal)]);

@@ -2,6 +2,7 @@
 // decoded rows plus the journal range it covers. Trades, the hot channel, are columnar so that
 // neither the batcher nor the sinks allocate an object per trade.
 
+import type { DetailQuote, OrderBook } from '../protocol/koscom-detail.js';
 import type { Listing, Market, SectorFlow, SnapshotKind, SnapshotRow } from '../protocol/market.js';
 import type { TradingDay } from '../protocol/time.js';
 
@@ -80,6 +81,22 @@ export interface SignalRecord {
   srcSeq: number;
 }
 
+/** A tick10 state of a watchlist symbol (detail feed); null = not in the frame. */
+export interface QuoteRecord extends DetailQuote {
+  recvNs: bigint;
+  market: Market;
+  /** `trdTm` on the trading day as an instant (epoch ms); 0 = none (stored as NULL). */
+  exchMs: number;
+  srcSeq: number;
+}
+
+/** A quote10 order book of a watchlist symbol (detail feed). */
+export interface BookRecord extends OrderBook {
+  recvNs: bigint;
+  market: Market;
+  srcSeq: number;
+}
+
 /** The journal records a batch covers: [fromOffset, toOffset) bytes, [fromSeq, toSeq) records. */
 export interface JournalRange {
   file: string;
@@ -96,6 +113,9 @@ export interface RowBatch {
   snapshots: SnapshotRecord[];
   listings: Listing[];
   signals: SignalRecord[];
+  /** Detail feed rows; optional so that batches built without the detail feed stay valid. */
+  quotes?: QuoteRecord[];
+  books?: BookRecord[];
   quarantine: QuarantineRecord[];
   journal: JournalRange;
 }

@@ -5,10 +5,11 @@
 
 import { describeError, type DecodeError } from '../protocol/decoded.js';
 import { decodeTradeFrame, type TradeSink } from '../protocol/koscom.js';
+import { decodeDetailFrame } from '../protocol/koscom-detail.js';
 import { decodeOhlcLists, decodeQuoteLists, decodeStockList, joinSnapshot, type Multiquote, type OhlcRow, type QuoteRow } from '../protocol/koscom-rest.js';
 import { decodePush, decodeSectorFlowBody } from '../protocol/ls.js';
 import type { Market, SnapshotKind } from '../protocol/market.js';
-import { hhmmsscc, kstMidnight, type TradingDay } from '../protocol/time.js';
+import { exchTime, hhmmsscc, kstMidnight, type TradingDay } from '../protocol/time.js';
 import { MARKET_CODE, TradeColumns, type RowBatch } from './batch.js';
 import { FLAG, type JournalChannel } from './journal.js';
 
@@ -25,6 +26,8 @@ export function emptyBatch(day: TradingDay, file: string, offset: number, seq: n
     snapshots: [],
     listings: [],
     signals: [],
+    quotes: [],
+    books: [],
     quarantine: [],
     journal: { file, fromOffset: offset, toOffset: offset, fromSeq: seq, toSeq: seq },
   };
@@ -37,13 +40,15 @@ export function resetBatch(b: RowBatch, offset: number, seq: number): void {
   b.snapshots.length = 0;
   b.listings.length = 0;
   b.signals.length = 0;
+  if (b.quotes) b.quotes.length = 0;
+  if (b.books) b.books.length = 0;
   b.quarantine.length = 0;
   b.journal.fromOffset = b.journal.toOffset = offset;
   b.journal.fromSeq = b.journal.toSeq = seq;
 }
 
 export function batchRows(b: RowBatch): number {
-  return b.trades.length + b.flows.length + b.snapshots.length + b.listings.length + b.signals.length + b.quarantine.length;
+  return b.trades.length + b.flows.length + b.snapshots.length + b.listings.length + b.signals.length + (b.quotes?.length ?? 0) + (b.books?.length ?? 0) + b.quarantine.length;
 }
 
 interface PendingHalf {
@@ -113,6 +118,8 @@ export class FrameDecoder {
         return this.trades(ch, recvNs, seq, text, batch);
       case 'ls.ws':
         return lsFrame(source, recvNs, seq, text, batch, this.dayStartMs);
+      case 'detail':
+        return ch.market === undefined ? quarantine(batch, recvNs, source, text, 'detail channel registered without a market', seq) : detailFrame(ch.market, source, recvNs, seq, text, batch, this.dayStartMs);
       case 'stock-list': {
         if (ch.market === undefined) return quarantine(batch, recvNs, source, text, 'stock-list channel registered without a market', seq);
         const r = decodeStockList(text, ch.market);
@@ -185,6 +192,23 @@ function lsFrame(source: string, recvNs: bigint, seq: number, text: string, batc
   const msOfDay = hhmmsscc(Number(flow.value.tjjtime));
   batch.flows.push({ ...flow.value, recvNs, exchMs: msOfDay >= 0 ? dayStartMs + msOfDay : 0, srcSeq: seq });
   return 1;
+}
+
+function detailFrame(market: Market, source: string, recvNs: bigint, seq: number, text: string, batch: RowBatch, dayStartMs: number): number {
+  const r = decodeDetailFrame(text);
+  if (!r.ok) return quarantine(batch, recvNs, source, text, describeError(r.error), seq);
+  const f = r.value;
+  if (f.kind === 'tick10') {
+    const t = exchTime(f.quote.trdTm, dayStartMs);
+    (batch.quotes ??= []).push({ ...f.quote, recvNs, market, exchMs: t.kind === 'time' ? t.epochMs : 0, srcSeq: seq });
+    return 1;
+  }
+  if (f.kind === 'quote10') {
+    (batch.books ??= []).push({ ...f.book, recvNs, market, srcSeq: seq });
+    return 1;
+  }
+  // Subscribe/heartbeat replies and presets we do not store are kept in the journal only.
+  return 0;
 }
 
 function describeErrors(errors: readonly DecodeError[]): string {

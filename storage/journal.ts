@@ -25,7 +25,7 @@ export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 export const FLAG = { incoming: 0, outgoing: 1, event: 2 } as const;
 export type RecordFlag = (typeof FLAG)[keyof typeof FLAG];
 
-export type ChannelKind = 'trades' | 'ls.ws' | 'stock-list' | 'multiquote-lists' | 'multiquote-ohlclists' | 'events';
+export type ChannelKind = 'trades' | 'ls.ws' | 'stock-list' | 'multiquote-lists' | 'multiquote-ohlclists' | 'detail' | 'events';
 
 export interface ChannelSpec {
   name: string;
@@ -50,6 +50,17 @@ export interface JournalRecord {
   channel: number;
   flags: number;
   bytes: Buffer;
+}
+
+/**
+ * Test-only fault switch: while the file this variable names exists, every journal write fails
+ * with ENOSPC, as on a full disk (a real size-capped file system needs root to mount).
+ */
+const TEST_ENOSPC_FILE = process.env.TICKTAPE_TEST_ENOSPC_FILE;
+
+function failIfTestDiskFull(): void {
+  if (TEST_ENOSPC_FILE === undefined || !fs.existsSync(TEST_ENOSPC_FILE)) return;
+  throw Object.assign(new Error('ENOSPC: no space left on device, write (TICKTAPE_TEST_ENOSPC_FILE)'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
 }
 
 /** `batch` = fdatasync before each batch reaches the sinks; a number = every N ms; `off` = leave it to the OS. */
@@ -250,6 +261,9 @@ export class Journal {
     if (typeof frame === 'string') b.write(frame, RECORD_HEADER, 'utf8');
     else frame.copy(b, RECORD_HEADER);
     b.writeUInt32LE(crc32(b.subarray(8, total)), 4);
+    if (TEST_ENOSPC_FILE !== undefined) failIfTestDiskFull();
+    // Positional writes from `size`: if one fails half-way (ENOSPC), `size` stays put and the next
+    // record overwrites the partial bytes; a crash leaves them as a torn tail, cut on open.
     let done = 0;
     while (done < total) done += fs.writeSync(this.fd, b, done, total - done, this.size + done);
     this.size += total;

@@ -20,7 +20,8 @@ import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { Market } from '../protocol/market.js';
 import type { TradingDay } from '../protocol/time.js';
-import { MARKET_BY_CODE, type RowBatch } from './batch.js';
+import { BOOK_LEVELS } from '../protocol/koscom-detail.js';
+import { type BookRecord, MARKET_BY_CODE, type RowBatch } from './batch.js';
 import { migrate } from './migrate.js';
 
 export const SQLITE_SINK = 'sqlite';
@@ -78,7 +79,14 @@ parentPort.on('message', () => { clearInterval(timer); db.close(); parentPort.cl
 
 const TRADE_SQL = 'INSERT INTO trades_live (day, market, symbol, exch_ts, price, qty, recv_ns, src_seq, src_idx) VALUES (?, ?, ?, CAST(nullif(?, 0) AS INTEGER) * 1000000, ?, ?, ?, ?, ?)';
 /** The tables holding a day's captured rows (sessions excepted). */
-const DAY_TABLES = ['trades_live', 'trades_sealed', 'snapshots', 'sector_flows', 'symbols', 'quarantine', 'signals'] as const;
+const DAY_TABLES = ['trades_live', 'trades_sealed', 'snapshots', 'sector_flows', 'symbols', 'quarantine', 'signals', 'quotes', 'order_books'] as const;
+
+/** order_books value columns (migrations/0002_detail.sql), in the order of protocol BOOK_FIELDS. */
+const BOOK_COLUMNS = [
+  ...(['ask', 'bid'] as const).flatMap((side) => Array.from({ length: BOOK_LEVELS }, (_, i) => `${side}${i + 1}_price`)),
+  ...(['ask', 'bid'] as const).flatMap((side) => Array.from({ length: BOOK_LEVELS }, (_, i) => `${side}${i + 1}_qty`)),
+  'ask_total', 'bid_total', 'after_hours_ask_total', 'after_hours_bid_total', 'expected_price', 'expected_qty', 'expected_acc_qty', 'acc_volume',
+];
 
 // Several rows per statement: one bind/step round trip for many rows.
 const TRADES_PER_STATEMENT = 32;
@@ -101,6 +109,9 @@ export class SqliteSink {
   private readonly insertListing: Database.Statement;
   private readonly insertQuarantine: Database.Statement;
   private readonly insertSignal: Database.Statement;
+  private readonly insertQuote: Database.Statement;
+  private readonly insertBook: Database.Statement;
+  private readonly bookParams: unknown[] = new Array(5 + BOOK_COLUMNS.length);
   private readonly saveCheckpoint: Database.Statement;
   private readonly writeBatch: (b: RowBatch) => void;
 
@@ -129,6 +140,10 @@ export class SqliteSink {
     this.insertListing = db.prepare('INSERT OR REPLACE INTO symbols (day, market, symbol, isin, name, abbr) VALUES (?, ?, ?, ?, ?, ?)');
     this.insertQuarantine = db.prepare('INSERT INTO quarantine (day, recv_ns, source, raw, reason, src_seq) VALUES (?, ?, ?, ?, ?, ?)');
     this.insertSignal = db.prepare('INSERT INTO signals (day, recv_ns, market, symbol, code, src_seq) VALUES (?, ?, ?, ?, ?, ?)');
+    this.insertQuote = db.prepare(
+      'INSERT INTO quotes (day, recv_ns, exch_ts, market, symbol, price, open, high, low, trdvol, acc_volume, acc_value, ask1, bid1, src_seq) VALUES (?, ?, CAST(nullif(?, 0) AS INTEGER) * 1000000, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.insertBook = db.prepare(`INSERT INTO order_books (day, recv_ns, market, symbol, ${BOOK_COLUMNS.join(', ')}, src_seq) VALUES (${Array(5 + BOOK_COLUMNS.length).fill('?').join(', ')})`);
     this.saveCheckpoint = db.prepare('INSERT INTO checkpoints (sink, journal, offset, seq) VALUES (?, ?, ?, ?) ON CONFLICT (sink, journal) DO UPDATE SET offset = excluded.offset, seq = excluded.seq');
     this.writeBatch = db.transaction((b: RowBatch) => this.insert(b));
   }
@@ -196,8 +211,21 @@ export class SqliteSink {
     for (const l of b.listings) this.insertListing.run(day, l.market, l.symbol, l.isin, l.name, l.abbr);
     for (const q of b.quarantine) this.insertQuarantine.run(day, q.recvNs, q.source, q.raw, q.reason, q.srcSeq);
     for (const s of b.signals) this.insertSignal.run(day, s.recvNs, s.market, s.symbol, s.code, s.srcSeq);
+    for (const q of b.quotes ?? []) this.insertQuote.run(day, q.recvNs, q.exchMs, q.market, q.symbol, q.price, q.open, q.high, q.low, q.trdvol, q.accVolume, q.accValue, q.ask1, q.bid1, q.srcSeq);
+    if (b.books !== undefined) for (const k of b.books) this.insertBook.run(this.bookRow(day, k));
     const j = b.journal;
     this.saveCheckpoint.run(SQLITE_SINK, j.file, j.toOffset, j.toSeq);
+  }
+
+  private bookRow(day: TradingDay, k: BookRecord): unknown[] {
+    const p = this.bookParams;
+    p[0] = day;
+    p[1] = k.recvNs;
+    p[2] = k.market;
+    p[3] = k.symbol;
+    for (let i = 0; i < BOOK_COLUMNS.length; i++) p[4 + i] = k.values[i];
+    p[p.length - 1] = k.srcSeq;
+    return p;
   }
 
   /**

@@ -36,6 +36,16 @@ export interface TapeOptions {
   arrow?: boolean;
   /** Period of SQLite's background WAL checkpoint, ms (default 1,000). */
   walCheckpointMs?: number;
+  /** Called after each batch reached the sinks, e.g. for a latency histogram. */
+  onBatch?(t: BatchTiming): void;
+}
+
+/** One batch written: its rows and how long the journal sync plus the sink writes took. */
+export interface BatchTiming {
+  rows: number;
+  seconds: number;
+  /** Replayed from the journal while opening the tape. */
+  recovering: boolean;
 }
 
 export interface TapeChannelStats {
@@ -72,6 +82,7 @@ export class Tape {
   private readonly batch: RowBatch;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly onBatch: TapeOptions['onBatch'];
 
   private constructor(
     readonly day: TradingDay,
@@ -88,6 +99,7 @@ export class Tape {
     this.batch = emptyBatch(day, path.basename(journal.file), journal.size, journal.seq, this.batchRows + 64);
     for (const ch of journal.channelList()) this.addStats(ch);
     this.batchMs = Math.max(1, opts.batchMs ?? 200);
+    this.onBatch = opts.onBatch;
   }
 
   /** Starts the batch timer, once recovery is done. */
@@ -237,6 +249,7 @@ export class Tape {
     const b = this.batch;
     const j = b.journal;
     if (j.toSeq === j.fromSeq && j.toOffset === j.fromOffset) return;
+    const started = this.onBatch === undefined ? 0 : performance.now();
     if (!recovering) this.journal.syncForBatch();
     for (const s of this.sinks) {
       if (s.failed || (recovering && s.from > j.fromOffset)) continue;
@@ -248,6 +261,7 @@ export class Tape {
         this.log.error({ sink: s.name, err: e, journal: j.file, fromOffset: j.fromOffset }, `${s.name} sink failed; it stops for this session and is recovered from the journal on the next start`);
       }
     }
+    this.onBatch?.({ rows: batchRows(b), seconds: (performance.now() - started) / 1000, recovering });
     resetBatch(b, j.toOffset, j.toSeq);
   }
 
