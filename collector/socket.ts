@@ -117,7 +117,9 @@ export class StreamSocket {
   }
 
   private connect(): void {
-    const ws = new WebSocket(this.o.url, { maxPayload: this.o.hardCapBytes, handshakeTimeout: 10_000, perMessageDeflate: false });
+    // Invalid UTF-8 in a text frame is the sender's bad frame, not a broken connection: the tape
+    // journals and quarantines it, and the frames behind it are good data.
+    const ws = new WebSocket(this.o.url, { maxPayload: this.o.hardCapBytes, handshakeTimeout: 10_000, perMessageDeflate: false, skipUTF8Validation: true });
     this.ws = ws;
     let opened = false;
     let failure = '';

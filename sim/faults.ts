@@ -22,6 +22,13 @@ export interface Faults {
   rejectCredentials: boolean;
   /** Send `trdVol` as the symbol's cumulative volume instead of the trade's quantity. */
   cumulativeTrdVol: boolean;
+  /** Extra junk frames per /ws_ksp /ws_kdq trade frame (fractional part = probability of one more):
+   * random bytes as binary frames, invalid UTF-8, random text, truncated or wrong-shaped JSON. */
+  junkRate: number;
+  /** Size in bytes of the oversize frames sent by `oversizeCount`. */
+  oversizeBytes: number;
+  /** The next this many trade frames are each followed by one oversize junk frame (counts down). */
+  oversizeCount: number;
 }
 
 export const NO_FAULTS: Readonly<Faults> = {
@@ -35,6 +42,9 @@ export const NO_FAULTS: Readonly<Faults> = {
   rest5xxBurst: 0,
   rejectCredentials: false,
   cumulativeTrdVol: false,
+  junkRate: 0,
+  oversizeBytes: 0,
+  oversizeCount: 0,
 };
 
 /** The switches that differ from NO_FAULTS, for the startup log line. */

@@ -11,7 +11,7 @@ import { pricePresetWire } from '../protocol/koscom-rest.js';
 import type { Market } from '../protocol/market.js';
 import { formatHhmmsscc } from '../protocol/time.js';
 import { type SimContext, isStale } from './context.js';
-import { truncated, wrongTypedTradeFrame } from './garble.js';
+import { junkFrame, oversizeFrame, truncated, wrongTypedTradeFrame } from './garble.js';
 import type { Issue } from './market.js';
 import { bestQuotes, orderBook, pricePreset, trdTmNumber } from './quotes.js';
 
@@ -211,6 +211,12 @@ export class KoscomStreams {
     let extra: string | undefined;
     if (ctx.faults.malformedRate > 0 && ctx.faultRng.next() < ctx.faults.malformedRate) extra = truncated(frame, ctx.faultRng);
     else if (ctx.faults.wrongTypeRate > 0 && ctx.faultRng.next() < ctx.faults.wrongTypeRate) extra = wrongTypedTradeFrame(sampleSymbol, formatHhmmsscc(sampleMs), ctx.faultRng);
+    const junk = ctx.faults.junkRate > 0 ? Math.floor(ctx.faults.junkRate) + (ctx.faultRng.next() < ctx.faults.junkRate % 1 ? 1 : 0) : 0;
+    let oversize: string | undefined;
+    if (ctx.faults.oversizeCount > 0) {
+      ctx.faults.oversizeCount--;
+      oversize = oversizeFrame(ctx.faults.oversizeBytes);
+    }
     for (const c of conns) {
       if (!c.ready) continue;
       this.send(c.ws, c.openedAt, frame, now);
@@ -218,6 +224,11 @@ export class KoscomStreams {
         this.send(c.ws, c.openedAt, extra, now);
         ctx.stats.badFrames++;
       }
+      for (let i = 0; i < junk; i++) {
+        const j = junkFrame(frame, ctx.faultRng);
+        if (this.deliver(c.ws, c.openedAt, j.data, now, j.binary)) ctx.stats.badFrames++;
+      }
+      if (oversize !== undefined && this.deliver(c.ws, c.openedAt, oversize, now, false)) ctx.stats.badFrames++;
     }
   }
 
@@ -256,13 +267,19 @@ export class KoscomStreams {
   }
 
   private send(ws: WebSocket, openedAt: number, frame: string, now = Date.now()): void {
-    if (ws.readyState !== ws.OPEN || isStale(this.ctx, openedAt, now)) return;
+    this.deliver(ws, openedAt, frame, now, false);
+  }
+
+  /** Whether the frame went out (not to a closed, stale or cut-off connection). */
+  private deliver(ws: WebSocket, openedAt: number, frame: string | Buffer, now: number, binary: boolean): boolean {
+    if (ws.readyState !== ws.OPEN || isStale(this.ctx, openedAt, now)) return false;
     if (ws.bufferedAmount > MAX_BUFFERED) {
       this.ctx.log.warn({ buffered: ws.bufferedAmount }, 'slow consumer cut off');
       ws.terminate();
-      return;
+      return false;
     }
-    ws.send(frame);
+    ws.send(frame, { binary });
     this.ctx.stats.framesSent++;
+    return true;
   }
 }
