@@ -1,7 +1,9 @@
 -- The public schema that backtests query (README "Data model"). Times are integers, ns since the
 -- epoch (exch_ts NULL when the feed gave no time); `day` is the KRX trading date, TEXT YYYY-MM-DD
--- (KST); prices and quantities are INTEGER (원, 주). src_seq = the frame's record number in its day's
--- journal, src_idx = position inside a packed frame: together they tie every row to its raw frame.
+-- (KST); prices and quantities are INTEGER (원, 주). src_seq = the frame's number among the frames
+-- received on its channel that day (from 0), src_idx = position inside a packed frame: together with
+-- the channel they tie every row to its raw frame, and a second capture of the same stream numbers
+-- its frames the same.
 --
 -- Trades, the hot table (up to ~20 M rows a day), live in two tables behind the `trades` view:
 -- `trades_live` takes the days being captured and has no index, because maintaining a (symbol,

@@ -118,7 +118,8 @@ export type FrameRoute = { kind: 'trades'; market: Market } | { kind: 'ls'; trKe
 const NO_ROUTE: FrameRoute = { kind: 'none' };
 
 export function frameRoute(e: FrameEvent): FrameRoute {
-  if (e.outgoing) return NO_ROUTE;
+  // Only what the vendor sent goes back on the wire: not our own frames, not connection events.
+  if (e.flags !== FLAG.incoming) return NO_ROUTE;
   switch (e.kind) {
     case 'trades':
       return e.market === undefined ? NO_ROUTE : { kind: 'trades', market: e.market };

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RecordBatchFileWriter, type RecordBatch } from 'apache-arrow';
 import type { Logger } from 'pino';
-import { TradeColumns, type RowBatch } from './batch.js';
+import type { RowBatch } from './batch.js';
 import { FlowBatchBuilder, SnapshotBatchBuilder, TradeBatchBuilder, utf8Data, type PartStats } from './arrow-batches.js';
 import { ARROW_CHANNELS, ARROW_TIME_ZONE, META, channelDir, parsePartName, partFileName, readPartInfo, type ArrowChannel } from './arrow-format.js';
 
@@ -102,7 +102,6 @@ export class ArrowSink {
   private readonly covered = new Map<string, { offset: number; seq: number }>();
   private nextPart = 0;
   private gen: Generation | null = null;
-  private filtered: TradeColumns | null = null;
   private readonly partRows: number;
   private readonly log: Logger;
 
@@ -131,11 +130,11 @@ export class ArrowSink {
     const j = batch.journal;
     if (this.gen && this.gen.journalFile !== j.file) this.finishGeneration();
     const done = this.covered.get(j.file);
-    // Replays that start before what finished parts hold must not store rows twice.
+    // Replays that start before what finished parts hold must not store rows twice. The tape cuts
+    // its recovery batches at each sink's resume offset, so a batch is either covered or not.
     if (done && j.fromSeq < done.seq) {
       if (j.toSeq <= done.seq) return;
-      this.log.warn({ journal: j.file, fromSeq: j.fromSeq, coveredSeq: done.seq }, 'arrow: batch overlaps finished parts; storing only the uncovered frames');
-      batch = this.uncovered(batch, done);
+      throw new Error(`arrow: batch of journal records [${j.fromSeq}, ${j.toSeq}) straddles finished parts ending at record ${done.seq}`);
     } else if (!this.gen && done && j.fromOffset > done.offset) {
       this.log.warn({ journal: j.file, coveredOffset: done.offset, fromOffset: j.fromOffset }, 'arrow: journal range skipped; rows in between are not in Arrow');
     }
@@ -259,24 +258,6 @@ export class ArrowSink {
   private cover(file: string, offset: number, seq: number): void {
     const c = this.covered.get(file);
     if (!c || offset > c.offset) this.covered.set(file, { offset, seq });
-  }
-
-  /** The rows of `batch` from frames at or after `fromSeq` (only when a replay overlaps finished parts). */
-  private uncovered(batch: RowBatch, done: { offset: number; seq: number }): RowBatch {
-    const fromSeq = done.seq;
-    const t = batch.trades;
-    const out = (this.filtered = this.filtered && this.filtered.capacity >= t.length ? this.filtered : new TradeColumns(t.capacity));
-    out.length = 0;
-    for (let i = 0; i < t.length; i++) {
-      if (t.srcSeq[i] >= fromSeq) out.push(t.market[i], t.symbol[i], t.exchMs[i], t.price[i], t.qty[i], t.recvNs[i], t.srcSeq[i], t.srcIdx[i]);
-    }
-    return {
-      ...batch,
-      trades: out,
-      flows: batch.flows.filter((f) => f.srcSeq >= fromSeq),
-      snapshots: batch.snapshots.filter((s) => s.srcSeq >= fromSeq),
-      journal: { ...batch.journal, fromSeq, fromOffset: done.offset },
-    };
   }
 }
 

@@ -106,7 +106,8 @@ export class FrameDecoder {
 
   /**
    * Decodes one journal record into `batch` and returns the rows it added (quarantined ones
-   * included). Outgoing frames and events are journal-only.
+   * included). Outgoing frames and events are journal-only. `seq` is the record's frame number on
+   * its channel (`JournalRecord.frame`), stored as the rows' `src_seq`.
    */
   decode(ch: JournalChannel | undefined, flags: number, recvNs: bigint, seq: number, bytes: Buffer | string, batch: RowBatch): number {
     if (flags !== FLAG.incoming) return 0;

@@ -43,6 +43,12 @@ export interface JournalChannel extends ChannelSpec {
 export interface JournalRecord {
   /** Record number within the file, from 0. */
   seq: number;
+  /**
+   * An incoming record's number among the incoming records of its channel, from 0 (-1 for
+   * outgoing frames and events): the `src_seq` of its rows. Unlike `seq`, a second capture of the
+   * same stream numbers its frames the same way, whatever else the journal interleaves.
+   */
+  frame: number;
   offset: number;
   /** Offset just past the record. */
   end: number;
@@ -111,18 +117,16 @@ export function writeFileAtomic(file: string, text: string): void {
   fs.renameSync(tmp, file);
 }
 
-/**
- * Reads records from `fromOffset` (a record boundary; below the header = the first record) to the
- * first bad or incomplete record. `fromSeq` = the number of records before `fromOffset`.
- */
-export function* readJournal(file: string, fromOffset = JOURNAL_START, fromSeq = 0): Generator<JournalRecord> {
+/** Reads records from the first to the first bad or incomplete one. */
+export function* readJournal(file: string): Generator<JournalRecord> {
   const fd = fs.openSync(file, 'r');
   try {
     let buf = Buffer.allocUnsafe(1 << 20);
-    let bufStart = Math.max(fromOffset, JOURNAL_START);
+    let bufStart = JOURNAL_START;
     let bufLen = 0;
     let pos = 0;
-    let seq = fromSeq;
+    let seq = 0;
+    const frames: number[] = [];
     const fill = (need: number): boolean => {
       if (bufLen - pos >= need) return true;
       if (need > buf.length) {
@@ -149,13 +153,16 @@ export function* readJournal(file: string, fromOffset = JOURNAL_START, fromSeq =
       const crc = buf.readUInt32LE(pos + 4);
       if (crc32(buf.subarray(pos + 8, pos + RECORD_HEADER + len)) !== crc) return;
       const offset = bufStart + pos;
+      const channel = buf.readUInt16LE(pos + 16);
+      const flags = buf[pos + 18];
       const rec: JournalRecord = {
         seq: seq++,
+        frame: flags === FLAG.incoming ? (frames[channel] = (frames[channel] ?? -1) + 1) : -1,
         offset,
         end: offset + RECORD_HEADER + len,
         recvNs: buf.readBigInt64LE(pos + 8),
-        channel: buf.readUInt16LE(pos + 16),
-        flags: buf[pos + 18],
+        channel,
+        flags,
         // A copy: the read buffer is reused.
         bytes: Buffer.from(buf.subarray(pos + RECORD_HEADER, pos + RECORD_HEADER + len)),
       };
@@ -178,16 +185,19 @@ export class Journal {
   size: number;
   /** Records in the file (= seq of the next record). */
   seq: number;
+  /** Incoming records per channel id (= `frame` of the channel's next one). */
+  private readonly frames: number[];
   private readonly fd: number;
   private scratch = Buffer.allocUnsafe(64 * 1024);
   private channels: JournalChannel[];
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
 
-  private constructor(readonly file: string, fd: number, size: number, seq: number, channels: JournalChannel[], private readonly policy: FsyncPolicy) {
+  private constructor(readonly file: string, fd: number, size: number, seq: number, frames: number[], channels: JournalChannel[], private readonly policy: FsyncPolicy) {
     this.fd = fd;
     this.size = size;
     this.seq = seq;
+    this.frames = frames;
     this.channels = channels;
     if (typeof policy === 'number') {
       this.timer = setInterval(() => this.sync(), Math.max(1, policy));
@@ -214,16 +224,18 @@ export class Journal {
       }
       let end = JOURNAL_START;
       let seq = 0;
+      const frames: number[] = [];
       for (const r of readJournal(file)) {
         end = r.end;
         seq = r.seq + 1;
+        if (r.frame >= 0) frames[r.channel] = r.frame + 1;
       }
       if (end < size) {
         opts.log.warn({ journal: file, validBytes: end, cutBytes: size - end, records: seq }, `journal ${path.basename(file)}: cut a torn or corrupt tail of ${size - end} bytes after record ${seq} (offset ${end})`);
         fs.ftruncateSync(fd, end);
         fs.fsyncSync(fd);
       }
-      return new Journal(file, fd, end, seq, readChannels(file), opts.fsync ?? 'batch');
+      return new Journal(file, fd, end, seq, frames, readChannels(file), opts.fsync ?? 'batch');
     } catch (e) {
       fs.closeSync(fd);
       throw e;
@@ -268,7 +280,13 @@ export class Journal {
     while (done < total) done += fs.writeSync(this.fd, b, done, total - done, this.size + done);
     this.size += total;
     this.dirty = true;
+    if (flags === FLAG.incoming) this.frames[channel] = (this.frames[channel] ?? 0) + 1;
     return this.seq++;
+  }
+
+  /** Incoming records on a channel so far; the last one's `frame` is this minus one. */
+  framesOn(channel: number): number {
+    return this.frames[channel] ?? 0;
   }
 
   /** fdatasync if anything was appended since the last sync. */

@@ -73,7 +73,7 @@ function summarizeJournal(file: string, day: string, coverage: Coverage[]): Jour
   const rows = noRows();
   let frames = 0;
   for (const r of readJournal(file)) {
-    decoder.decode(channels.get(r.channel), r.flags, r.recvNs, r.seq, r.bytes, batch);
+    decoder.decode(channels.get(r.channel), r.flags, r.recvNs, r.frame, r.bytes, batch);
     rows.trades += batch.trades.length;
     rows.snapshots += batch.snapshots.length;
     rows.sector_flows += batch.flows.length;

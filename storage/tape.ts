@@ -165,12 +165,12 @@ export class Tape {
     for (const r of readJournal(j.file)) {
       const ch = channels[r.channel];
       if (r.offset < minFrom) {
-        this.decoder.prime(ch, r.flags, r.recvNs, r.seq, r.bytes, b);
+        this.decoder.prime(ch, r.flags, r.recvNs, r.frame, r.bytes, b);
         b.journal.fromSeq = b.journal.toSeq = r.seq + 1;
         continue;
       }
       if (this.sinks.some((s) => s.from === r.offset) && b.journal.toOffset > b.journal.fromOffset) this.flushNow(true);
-      this.decoder.decode(ch, r.flags, r.recvNs, r.seq, r.bytes, b);
+      this.decoder.decode(ch, r.flags, r.recvNs, r.frame, r.bytes, b);
       b.journal.toOffset = r.end;
       b.journal.toSeq = r.seq + 1;
       replayed++;
@@ -204,10 +204,10 @@ export class Tape {
     const b = this.batch;
     const q = b.quarantine.length;
     const before = this.journal.size;
-    const seq = this.record(channel, FLAG.incoming, safe === text ? frame : safe, recvNs);
+    this.record(channel, FLAG.incoming, safe === text ? frame : safe, recvNs);
     st.frames++;
     st.bytes += this.journal.size - before - RECORD_HEADER;
-    const rows = this.decoder.decode(ch, FLAG.incoming, recvNs, seq, safe, b);
+    const rows = this.decoder.decode(ch, FLAG.incoming, recvNs, this.journal.framesOn(channel) - 1, safe, b);
     const quarantined = b.quarantine.length - q;
     st.quarantined += quarantined;
     st.rows += rows - quarantined;
@@ -226,12 +226,11 @@ export class Tape {
     this.record(channel, FLAG.event, redactObject(obj), nowNs());
   }
 
-  private record(channel: number, flags: RecordFlag, frame: string | Buffer, recvNs: bigint): number {
+  private record(channel: number, flags: RecordFlag, frame: string | Buffer, recvNs: bigint): void {
     if (this.closed) throw new Error('tape is closed');
-    const seq = this.journal.append(channel, flags, frame, recvNs);
+    this.journal.append(channel, flags, frame, recvNs);
     this.batch.journal.toOffset = this.journal.size;
     this.batch.journal.toSeq = this.journal.seq;
-    return seq;
   }
 
   private channelOf(id: number): JournalChannel {

@@ -50,8 +50,10 @@ describe('journal', () => {
       expect(r.end).toBe(ends[i]);
       expect(r.end - r.offset).toBe(RECORD_HEADER + Buffer.byteLength(frame(i)));
     });
-    // Resuming mid-file continues the numbering.
-    expect([...readJournal(file, ends[99], 100)].map((r) => r.seq)).toEqual(recs.slice(100).map((r) => r.seq));
+    // Frame numbers count the channel's incoming records only (every fifth record is an event).
+    let next = 0;
+    for (const r of recs) expect(r.frame).toBe(r.flags === FLAG.incoming ? next++ : -1);
+    expect(next).toBe(240);
     expect(JSON.parse(fs.readFileSync(`${file}.channels.json`, 'utf8'))).toEqual([{ id: 0, name: 'c', vendor: 'koscom', endpoint: '/ws_ksp', kind: 'trades', market: 'kospi' }]);
   });
 
@@ -81,6 +83,21 @@ describe('journal', () => {
     const recs = [...readJournal(file)];
     expect(recs.length).toBe(j.seq);
     expect(recs.at(-1)!.bytes.toString()).toBe('after');
+  });
+
+  it('numbers incoming frames per channel, and goes on numbering after a reopen', () => {
+    const a = Journal.open(file, { log: log(), fsync: 'off' });
+    const x = a.channel({ name: 'x', vendor: 'koscom', endpoint: '/ws_ksp', kind: 'trades', market: 'kospi' });
+    const y = a.channel({ name: 'y', vendor: 'ls', endpoint: '/websocket', kind: 'ls.ws' });
+    for (const [ch, flags] of [[x, FLAG.incoming], [y, FLAG.incoming], [y, FLAG.outgoing], [x, FLAG.incoming], [y, FLAG.incoming]] as const) a.append(ch, flags, 'f', 1n);
+    expect([a.framesOn(x), a.framesOn(y)]).toEqual([2, 2]);
+    a.close();
+    const b = Journal.open(file, { log: log(), fsync: 'off' });
+    expect([b.framesOn(x), b.framesOn(y)]).toEqual([2, 2]);
+    b.append(y, FLAG.incoming, 'f', 2n);
+    b.append(x, FLAG.event, '{}', 2n);
+    b.close();
+    expect([...readJournal(file)].map((r) => [r.channel, r.frame])).toEqual([[x, 0], [y, 0], [y, -1], [x, 1], [y, 1], [y, 2], [x, -1]]);
   });
 
   it('starts over a file whose magic header was torn, and refuses a foreign file', () => {

@@ -49,10 +49,14 @@ describe('bad frames', () => {
     await tape.close();
 
     const db = new Database(databaseFile(dir), { readonly: true });
-    const q = db.prepare('SELECT source, raw, reason, src_seq FROM quarantine ORDER BY src_seq').all() as { source: string; raw: string; reason: string; src_seq: number }[];
+    const q = db.prepare('SELECT source, raw, reason, src_seq FROM quarantine ORDER BY rowid').all() as { source: string; raw: string; reason: string; src_seq: number }[];
     expect(q.length).toBe(bad.length);
+    const framesOn = new Map<number, number>();
     q.forEach((row, i) => {
-      expect(row.src_seq).toBe(i);
+      // src_seq: the frame's number on its own channel.
+      const nth = framesOn.get(bad[i][0]) ?? 0;
+      framesOn.set(bad[i][0], nth + 1);
+      expect(row.src_seq).toBe(nth);
       expect(row.reason).toMatch(bad[i][2]);
       expect(row.raw).toBe(bad[i][1].toString());
     });

@@ -105,7 +105,7 @@ describe('recovery after SIGKILL', () => {
       if (name === 'koscom.trades.kospi') {
         sink.n = 0;
         const errors = decodeTradeFrame(r.bytes.toString(), kstMidnight(DAY), sink);
-        if (sink.n > 0) expectedTrades.set(r.seq, sink.n);
+        if (sink.n > 0) expectedTrades.set(r.frame, sink.n);
         if (errors.length > 0) expectedQuarantine++;
       } else if (name === 'ls.ws') expectedFlows++;
       else if (name === 'mq.lists' || name === 'mq.ohlc') {

@@ -84,11 +84,14 @@ describe('tape → SQLite', () => {
     tape.append(mqO, encodeOhlcLists({ day: DAY, takenMs: mid + 8 * 3_600_000, rows: [{ symbol: '000660', open: 149000, high: 151000, low: 148000, price: 150000 }] }), snapRecv);
     seq++;
     const flows: SectorFlow[] = [];
+    // src_seq numbers the frames of each channel (one trades channel per market).
+    const framesOn = { kospi: 0, kosdaq: 0 };
     for (const [f, trades] of tradeFrames(400, 7).entries()) {
       const market = f % 3 === 0 ? 'kosdaq' : 'kospi';
       recv += 1_000_003n;
       tape.append(market === 'kospi' ? kospi : kosdaq, encodeTradeFrame(trades), recv);
-      trades.forEach((t, i) => expected.push({ market, symbol: t.symbol, exch_ts: t.msOfDay < 0 ? null : BigInt(mid + t.msOfDay) * 1_000_000n, price: t.price, qty: t.qty, recv_ns: recv, src_seq: seq, src_idx: i }));
+      const frame = framesOn[market]++;
+      trades.forEach((t, i) => expected.push({ market, symbol: t.symbol, exch_ts: t.msOfDay < 0 ? null : BigInt(mid + t.msOfDay) * 1_000_000n, price: t.price, qty: t.qty, recv_ns: recv, src_seq: frame, src_idx: i }));
       seq++;
       if (f % 50 === 0) {
         const flow: SectorFlow = { upcode: '001', tjjcode: '0008', tjjtime: '09153012', msvolume: f, mdvolume: 2 * f, msvol: -(f + 1), p_msvol: 3, msvalue: 2 ** 40, mdvalue: 7, msval: -(2 ** 35), p_msval: 0 };
@@ -109,7 +112,7 @@ describe('tape → SQLite', () => {
 
     const check = () => {
       const db = openDb();
-      const rows = db.prepare('SELECT market, symbol, exch_ts, price, qty, recv_ns, src_seq, src_idx FROM trades WHERE day = ? ORDER BY src_seq, src_idx').all(DAY) as Record<string, unknown>[];
+      const rows = db.prepare('SELECT market, symbol, exch_ts, price, qty, recv_ns, src_seq, src_idx FROM trades WHERE day = ? ORDER BY recv_ns, src_idx').all(DAY) as Record<string, unknown>[];
       expect(rows.length).toBe(expected.length);
       const norm = rows.map((r) => ({ ...r, price: Number(r.price), qty: Number(r.qty), src_seq: Number(r.src_seq), src_idx: Number(r.src_idx) }));
       expect(norm).toEqual(expected);
