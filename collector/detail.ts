@@ -6,12 +6,12 @@
 // its subscriptions. Frames carrying a symbol (pushes, and a snapshot sent as a subscribe result)
 // go to the tape as received; replies and errors go to a journal-only control channel.
 import type { Logger } from 'pino';
-import { decodeRpcMessage, encodeHeartbeat, encodeInit, encodeSubscription, MAX_SUBSCRIPTIONS, SUBSCRIPTION_PATH } from '../protocol/jsonrpc.js';
+import { encodeHeartbeat, encodeInit, encodeSubscription, MAX_SUBSCRIPTIONS, SUBSCRIPTION_PATH } from '../protocol/jsonrpc.js';
 import { MARKETS, type Market } from '../protocol/market.js';
 import type { CaptureTape } from './capture.js';
 import type { CollectorConfig, DetailPreset } from './config.js';
-import { type ConnectionEvent, StreamSocket } from './socket.js';
-import type { StreamStats } from './trades.js';
+import { StreamSocket } from './socket.js';
+import { type StreamEventListener, VendorStream } from './stream.js';
 
 const INIT_ID = 1;
 /** Subscribe request ids are FIRST_SUBSCRIBE_ID + the subscription's index, so a reply names it. */
@@ -29,7 +29,7 @@ type DetailConfig = Pick<CollectorConfig, 'koscom' | 'ws' | 'watchlist' | 'watch
  * The detail sessions for the configured watchlist: per market, its (symbol, preset) pairs in
  * runs of `perSession` (a symbol's presets stay in one session). Empty when the watchlist is.
  */
-export function detailStreams(cfg: DetailConfig, tape: CaptureTape, log: Logger, onEvent?: (stream: string, e: ConnectionEvent) => void, perSession = MAX_SUBSCRIPTIONS): DetailStream[] {
+export function detailStreams(cfg: DetailConfig, tape: CaptureTape, log: Logger, onEvent?: StreamEventListener, perSession = MAX_SUBSCRIPTIONS): DetailStream[] {
   const out: DetailStream[] = [];
   for (const market of MARKETS) {
     const subs = cfg.watchlist.filter((w) => w.market === market).flatMap((w) => cfg.watchlistPresets.map((preset) => ({ symbol: w.symbol, preset })));
@@ -38,14 +38,13 @@ export function detailStreams(cfg: DetailConfig, tape: CaptureTape, log: Logger,
   return out;
 }
 
-export class DetailStream {
+export class DetailStream extends VendorStream {
   readonly name: string;
   readonly channel: number;
   readonly controlChannel: number;
-  private readonly socket: StreamSocket;
+  protected readonly socket: StreamSocket;
   private readonly log: Logger;
   private nextId: number;
-  private refusals = 0;
   /** Subscriptions the server answered with an error (unknown symbol, over the limit …), by index. */
   private readonly rejected = new Map<number, string>();
 
@@ -54,24 +53,18 @@ export class DetailStream {
     index: number,
     readonly subscriptions: readonly DetailSubscription[],
     cfg: Pick<CollectorConfig, 'koscom' | 'ws'>,
-    private readonly tape: CaptureTape,
+    tape: CaptureTape,
     log: Logger,
-    onEvent?: (stream: string, e: ConnectionEvent) => void,
+    onEvent?: StreamEventListener,
   ) {
+    super(tape);
     this.name = `koscom.detail.${market}.${index}`;
     this.log = log.child({ channel: this.name });
     this.channel = tape.channel({ name: this.name, vendor: 'koscom', endpoint: SUBSCRIPTION_PATH, kind: 'detail', market });
     this.controlChannel = tape.channel({ name: `${this.name}.control`, vendor: 'koscom', endpoint: SUBSCRIPTION_PATH, kind: 'events', market });
     this.nextId = FIRST_SUBSCRIBE_ID + subscriptions.length;
     this.socket = new StreamSocket({
-      name: this.name,
-      url: cfg.koscom.wsUrl + SUBSCRIPTION_PATH,
-      log,
-      heartbeatMs: cfg.ws.heartbeatMs,
-      staleMs: cfg.ws.staleMs,
-      backoffInitialMs: cfg.ws.backoffInitialMs,
-      backoffMaxMs: cfg.ws.backoffMaxMs,
-      hardCapBytes: cfg.ws.hardCapBytes,
+      ...this.socketOptions(cfg.koscom.wsUrl + SUBSCRIPTION_PATH, cfg.ws, log, onEvent),
       handshake: (send) => {
         const init = encodeInit(INIT_ID, cfg.koscom.apiKey, cfg.koscom.member);
         tape.appendOutgoing(this.channel, init);
@@ -90,23 +83,7 @@ export class DetailStream {
           this.socket.healthy();
         } else this.control(data, recvNs);
       },
-      onEvent: (e) => {
-        tape.event(this.channel, { stream: this.name, ...e });
-        onEvent?.(this.name, e);
-      },
     });
-  }
-
-  start(): void {
-    this.socket.start();
-  }
-
-  stop(): Promise<void> {
-    return this.socket.stop();
-  }
-
-  stats(): StreamStats {
-    return { name: this.name, connected: this.socket.connected, ...this.socket.stats, oversize: 0, refusals: this.refusals };
   }
 
   /** Subscriptions the server refused, with its reason (the rest of the session goes on). */
@@ -114,15 +91,10 @@ export class DetailStream {
     return [...this.rejected].map(([i, reason]) => ({ ...this.subscriptions[i], reason }));
   }
 
-  /** Replies and errors go to the control channel; an unreadable frame to the data channel, for quarantine. */
+  /** An init reply proves the session; an error refuses one subscription, or the whole session. */
   private control(data: Buffer, recvNs: bigint): void {
-    const m = decodeRpcMessage(data.toString('utf8'));
-    if (!m.ok) {
-      this.tape.append(this.channel, data, recvNs);
-      return;
-    }
-    this.tape.append(this.controlChannel, data, recvNs);
-    const msg = m.value;
+    const msg = this.controlFrame(this.controlChannel, data, recvNs);
+    if (msg === undefined) return;
     if (msg.kind === 'result' && msg.id === INIT_ID) this.socket.healthy();
     else if (msg.kind === 'error') {
       const sub = msg.id === undefined ? -1 : msg.id - FIRST_SUBSCRIBE_ID;

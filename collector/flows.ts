@@ -9,16 +9,14 @@ import type { Logger } from 'pino';
 import { PING_FRAME, PONG_FRAME, WS_PATH, encodeSubscribe } from '../protocol/ls.js';
 import type { CaptureTape } from './capture.js';
 import type { CollectorConfig } from './config.js';
-import { type ConnectionEvent, StreamSocket } from './socket.js';
+import { StreamSocket } from './socket.js';
+import { type StreamEventListener, VendorStream } from './stream.js';
 import type { LsToken } from './token.js';
-import type { StreamStats } from './trades.js';
 
-export class FlowStream {
+export class FlowStream extends VendorStream {
   readonly name = 'ls.bm';
   readonly channel: number;
-  private readonly socket: StreamSocket;
-  private oversize = 0;
-  private refusals = 0;
+  protected readonly socket: StreamSocket;
 
   constructor(
     cfg: Pick<CollectorConfig, 'bmCodes' | 'ws'> & { ls: NonNullable<CollectorConfig['ls']> },
@@ -27,20 +25,14 @@ export class FlowStream {
     log: Logger,
     /** Ms since the trade streams last saw data; the BM_ stream should not be silent much longer. */
     marketSilenceMs: () => number,
-    onEvent?: (stream: string, e: ConnectionEvent) => void,
+    onEvent?: StreamEventListener,
   ) {
+    super(tape);
     this.channel = tape.channel({ name: this.name, vendor: 'ls', endpoint: WS_PATH, kind: 'ls.ws' });
     const softCap = cfg.ws.softCapBytes;
     const staleMs = cfg.ws.staleMs;
     this.socket = new StreamSocket({
-      name: this.name,
-      url: cfg.ls.wsUrl + WS_PATH,
-      log,
-      heartbeatMs: cfg.ws.heartbeatMs,
-      staleMs,
-      backoffInitialMs: cfg.ws.backoffInitialMs,
-      backoffMaxMs: cfg.ws.backoffMaxMs,
-      hardCapBytes: cfg.ws.hardCapBytes,
+      ...this.socketOptions(cfg.ls.wsUrl + WS_PATH, cfg.ws, log, onEvent),
       handshake: async (send) => {
         let t: string;
         try {
@@ -62,26 +54,6 @@ export class FlowStream {
         else this.socket.healthy();
       },
       dataExpected: () => marketSilenceMs() < staleMs,
-      onEvent: (e) => {
-        tape.event(this.channel, { stream: this.name, ...e });
-        onEvent?.(this.name, e);
-      },
     });
-  }
-
-  start(): void {
-    this.socket.start();
-  }
-
-  stop(): Promise<void> {
-    return this.socket.stop();
-  }
-
-  get connected(): boolean {
-    return this.socket.connected;
-  }
-
-  stats(): StreamStats {
-    return { name: this.name, connected: this.socket.connected, ...this.socket.stats, oversize: this.oversize, refusals: this.refusals };
   }
 }

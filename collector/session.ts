@@ -16,7 +16,8 @@ import { RestClient } from './rest.js';
 import { SnapshotSource } from './snapshots.js';
 import type { ConnectionEvent } from './socket.js';
 import { LsToken } from './token.js';
-import { type StreamStats, TradeStream } from './trades.js';
+import type { StreamStats } from './stream.js';
+import { TradeStream } from './trades.js';
 
 export type SessionStatus = 'complete' | 'interrupted' | 'failed';
 

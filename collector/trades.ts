@@ -3,51 +3,36 @@
 // arrays; anything else is the JSON-RPC control traffic (init and heartbeat replies, errors),
 // which this class reads to tell a working session from a refused one.
 import type { Logger } from 'pino';
-import { decodeRpcMessage, encodeHeartbeat, encodeInit } from '../protocol/jsonrpc.js';
+import { encodeHeartbeat, encodeInit } from '../protocol/jsonrpc.js';
 import { TRADE_STREAM_PATH } from '../protocol/koscom.js';
 import type { Market } from '../protocol/market.js';
 import type { CaptureTape } from './capture.js';
 import type { CollectorConfig } from './config.js';
-import { type ConnectionEvent, StreamSocket } from './socket.js';
+import { StreamSocket } from './socket.js';
+import { type StreamEventListener, VendorStream } from './stream.js';
 
 const OPEN_BRACKET = 0x5b;
 const INIT_ID = 1;
 
-export interface StreamStats {
-  name: string;
-  connected: boolean;
-  connects: number;
-  reconnects: number;
-  downtimeMs: number;
-  frames: number;
-  bytes: number;
-  lastFrameMs: number;
-  /** Frames above the soft cap, handed to the tape for quarantine. */
-  oversize: number;
-  refusals: number;
-  lastError?: string;
-}
-
-export class TradeStream {
+export class TradeStream extends VendorStream {
   readonly name: string;
   readonly channel: number;
   /** Journal-only channel of the JSON-RPC replies on the same socket. */
   readonly controlChannel: number;
-  private readonly socket: StreamSocket;
+  protected readonly socket: StreamSocket;
   private readonly log: Logger;
   /** Wall-clock ms of the last trade frame (0 = none yet); heartbeat replies do not count. */
   lastDataMs = 0;
   private nextId = INIT_ID + 1;
-  private oversize = 0;
-  private refusals = 0;
 
   constructor(
     readonly market: Market,
     cfg: Pick<CollectorConfig, 'koscom' | 'ws'>,
-    private readonly tape: CaptureTape,
+    tape: CaptureTape,
     log: Logger,
-    onEvent?: (stream: string, e: ConnectionEvent) => void,
+    onEvent?: StreamEventListener,
   ) {
+    super(tape);
     const endpoint = TRADE_STREAM_PATH[market];
     this.name = `koscom.trades.${market}`;
     this.log = log.child({ channel: this.name });
@@ -55,14 +40,7 @@ export class TradeStream {
     this.controlChannel = tape.channel({ name: `${this.name}.control`, vendor: 'koscom', endpoint, kind: 'events', market });
     const softCap = cfg.ws.softCapBytes;
     this.socket = new StreamSocket({
-      name: this.name,
-      url: cfg.koscom.wsUrl + endpoint,
-      log,
-      heartbeatMs: cfg.ws.heartbeatMs,
-      staleMs: cfg.ws.staleMs,
-      backoffInitialMs: cfg.ws.backoffInitialMs,
-      backoffMaxMs: cfg.ws.backoffMaxMs,
-      hardCapBytes: cfg.ws.hardCapBytes,
+      ...this.socketOptions(cfg.koscom.wsUrl + endpoint, cfg.ws, log, onEvent),
       handshake: (send) => {
         const init = encodeInit(INIT_ID, cfg.koscom.apiKey, cfg.koscom.member);
         tape.appendOutgoing(this.channel, init);
@@ -80,41 +58,13 @@ export class TradeStream {
           this.socket.healthy();
         } else this.control(data, recvNs);
       },
-      onEvent: (e) => {
-        tape.event(this.channel, { stream: this.name, ...e });
-        onEvent?.(this.name, e);
-      },
     });
   }
 
-  start(): void {
-    this.socket.start();
-  }
-
-  stop(): Promise<void> {
-    return this.socket.stop();
-  }
-
-  get connected(): boolean {
-    return this.socket.connected;
-  }
-
-  stats(): StreamStats {
-    return { name: this.name, connected: this.socket.connected, ...this.socket.stats, oversize: this.oversize, refusals: this.refusals };
-  }
-
-  /**
-   * A JSON-RPC frame (init/heartbeat reply, error) is journaled on the control channel, which the
-   * tape keeps but does not decode; anything else is a bad trade frame, for the tape to quarantine.
-   */
+  /** A JSON-RPC frame (init/heartbeat reply, error) tells a working session from a refused one. */
   private control(data: Buffer, recvNs: bigint): void {
-    const m = decodeRpcMessage(data.toString('utf8'));
-    if (!m.ok) {
-      this.tape.append(this.channel, data, recvNs);
-      return;
-    }
-    this.tape.append(this.controlChannel, data, recvNs);
-    const msg = m.value;
+    const msg = this.controlFrame(this.controlChannel, data, recvNs);
+    if (msg === undefined) return;
     if (msg.kind === 'result' && msg.id === INIT_ID) this.socket.healthy();
     else if (msg.kind === 'error') {
       // Koscom documents no error for a bad key on the socket; an error right after init means
