@@ -34,12 +34,21 @@ interface SimFlags {
   fault429: number;
   fault5xx: number;
   faultRejectCredentials?: boolean;
+  faultJunk: number;
+  faultOversize: number;
+  faultOversizeCount: number;
   cumulativeTrdvol?: boolean;
 }
 
 function parseRate(text: string): number {
   const n = Number(text);
   if (!/^\d*\.?\d+$/.test(text.trim()) || n > 1) throw new InvalidArgumentError(`"${text}" is not a rate from 0 to 1 (example: 0.01)`);
+  return n;
+}
+
+function parseIntegerOrFraction(text: string): number {
+  const n = Number(text);
+  if (!/^\d*\.?\d+$/.test(text.trim()) || n > 100) throw new InvalidArgumentError(`"${text}" is not a number from 0 to 100 (example: 0.5 or 3)`);
   return n;
 }
 
@@ -87,6 +96,9 @@ export function registerSim(program: Command): void {
     .addOption(new Option('--fault-429 <n>', 'answer the first N REST requests with HTTP 429').argParser(count).default(0))
     .addOption(new Option('--fault-5xx <n>', 'answer the first N REST requests (after any 429 burst) with HTTP 503').argParser(count).default(0))
     .option('--fault-reject-credentials', 'reject every API key, app key/secret and token')
+    .addOption(new Option('--fault-junk <n>', 'junk frames (binary, invalid UTF-8, random text, broken JSON) per trade frame; a fraction is a probability').argParser(parseIntegerOrFraction).default(0))
+    .addOption(new Option('--fault-oversize <bytes>', 'size of the oversize frames sent by --fault-oversize-count').argParser(parseIntegerIn(0, 1024 ** 3)).default(0))
+    .addOption(new Option('--fault-oversize-count <n>', 'follow the next N trade frames each with one oversize junk frame').argParser(count).default(0))
     .option('--cumulative-trdvol', 'send trdVol as cumulative volume instead of the trade quantity')
     .action(async (flags: SimFlags) => {
       const log = createLogger();
@@ -94,6 +106,7 @@ export function registerSim(program: Command): void {
         closeEveryMs: flags.faultCloseEvery, staleAfterMs: flags.faultStaleAfter, malformedRate: flags.faultMalformed,
         wrongTypeRate: flags.faultWrongType, dropRate: flags.faultDrop, restDelayMs: flags.faultRestDelay,
         rest429Burst: flags.fault429, rest5xxBurst: flags.fault5xx, rejectCredentials: flags.faultRejectCredentials ?? false,
+        junkRate: flags.faultJunk, oversizeBytes: flags.faultOversize, oversizeCount: flags.faultOversizeCount,
         cumulativeTrdVol: flags.cumulativeTrdvol ?? false,
       };
       const ex = await startExchange({

@@ -28,7 +28,7 @@ describe('ticktape sim', () => {
   it('documents every option in --help', async () => {
     const { code, stdout } = await run(['sim', '--help']);
     expect(code).toBe(0);
-    for (const opt of ['--seed', '--kospi', '--kosdaq', '--trades-per-day', '--day-length', '--pre-open', '--date', '--host', '--port', '--quota', '--max-rate', '--truth', '--duration', '--sandbox', '--ls-ack', '--quiet', '--fault-close-every', '--fault-stale-after', '--fault-malformed', '--fault-wrong-type', '--fault-drop', '--fault-rest-delay', '--fault-429', '--fault-5xx', '--fault-reject-credentials', '--cumulative-trdvol']) {
+    for (const opt of ['--seed', '--kospi', '--kosdaq', '--trades-per-day', '--day-length', '--pre-open', '--date', '--host', '--port', '--quota', '--max-rate', '--truth', '--duration', '--sandbox', '--ls-ack', '--quiet', '--fault-close-every', '--fault-stale-after', '--fault-malformed', '--fault-wrong-type', '--fault-drop', '--fault-rest-delay', '--fault-429', '--fault-5xx', '--fault-reject-credentials', '--fault-junk', '--fault-oversize', '--fault-oversize-count', '--cumulative-trdvol']) {
       expect(stdout).toContain(opt);
     }
   });
@@ -41,6 +41,8 @@ describe('ticktape sim', () => {
     expect(len.stderr).toMatch(/--day-length.*not a duration/);
     const date = await run(['sim', '--date', '2026-13-45']);
     expect(date.stderr).toMatch(/--date.*YYYY-MM-DD/);
+    const junk = await run(['sim', '--fault-junk', 'lots']);
+    expect(junk.stderr).toMatch(/--fault-junk.*number from 0 to 100/);
   });
 
   it('runs a short session, prints endpoints and credentials, logs traffic, writes the truth file, and exits 0', async () => {
