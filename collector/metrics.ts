@@ -135,6 +135,14 @@ export class CollectorMetrics {
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '127.0.0.1', resolve));
     const bound = (server.address() as AddressInfo).port;
     log.info({ port: bound }, `metrics on http://127.0.0.1:${bound}/metrics, health on /healthz`);
-    return { port: bound, close: () => new Promise((resolve) => server.close(() => resolve())) };
+    // A scraper's keep-alive connection would otherwise hold the process open after the session.
+    return {
+      port: bound,
+      close: () =>
+        new Promise((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    };
   }
 }

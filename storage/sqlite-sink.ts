@@ -28,6 +28,7 @@ export const SQLITE_SINK = 'sqlite';
 /** SQLite page cache (KiB) while capturing, and while sealing a day. */
 const CAPTURE_CACHE_KIB = 8192;
 const SEAL_CACHE_KIB = 262144;
+const CHECKPOINTER_STOP_MS = 10_000;
 
 export function databaseFile(dataDir: string): string {
   return path.join(dataDir, 'ticktape.db');
@@ -103,6 +104,8 @@ const DAY_LITERAL = /^\d{4}-\d{2}-\d{2}$/;
 export class SqliteSink {
   readonly db: Database.Database;
   private readonly checkpointer: Worker | undefined;
+  /** Resolves when the checkpoint thread has exited, however it ended. */
+  private checkpointerExited: Promise<void> | undefined;
   private readonly insertTrade: Database.Statement;
   /** The multi-row trade insert of each day seen (see MARKET_OF_CODE). */
   private readonly insertTradesOf = new Map<string, Database.Statement>();
@@ -134,6 +137,8 @@ export class SqliteSink {
       this.checkpointer = new Worker(CHECKPOINTER, { eval: true, workerData: { file, driver: createRequire(import.meta.url).resolve('better-sqlite3'), periodMs: walCheckpointMs } });
       this.checkpointer.on('message', (m) => log.warn({ db: file, error: m }, 'sqlite: background WAL checkpoint failed'));
       this.checkpointer.on('error', (e) => log.error({ db: file, err: e }, 'sqlite: WAL checkpoint thread died'));
+      const worker = this.checkpointer;
+      this.checkpointerExited = new Promise((resolve) => worker.once('exit', () => resolve()));
       this.checkpointer.unref();
     }
     this.insertTrade = db.prepare(TRADE_SQL);
@@ -314,11 +319,17 @@ export class SqliteSink {
 
   async close(): Promise<void> {
     if (this.checkpointer) {
-      const exited = new Promise<void>((resolve) => this.checkpointer!.once('exit', () => resolve()));
-      // Unreferenced while running so it never keeps a process alive; waited for here.
+      // Unreferenced while running so it never keeps a process alive; waited for here, but not
+      // forever: a thread stuck in a checkpoint is ended, the final checkpoint below redoes it.
       this.checkpointer.ref();
       this.checkpointer.postMessage('stop');
-      await exited;
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), CHECKPOINTER_STOP_MS)));
+      if ((await Promise.race([this.checkpointerExited, stuck])) === 'stuck') {
+        this.log.warn({ db: this.file }, `sqlite: WAL checkpoint thread did not stop within ${CHECKPOINTER_STOP_MS} ms; terminating it`);
+        await this.checkpointer.terminate();
+      }
+      clearTimeout(timer);
     }
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');

@@ -50,19 +50,19 @@ describe('collector under malformed input', () => {
 
     // Every junk and soft-cap frame the collector received is quarantined, with a reason.
     const db = new Database(join(dataDir, 'ticktape.db'), { readonly: true });
-    const quarantine = db.prepare("SELECT src_seq, reason FROM quarantine WHERE day = ? AND source LIKE 'koscom.trades.%'").all(day) as { src_seq: number; reason: string }[];
+    const quarantine = db.prepare("SELECT source, src_seq, reason FROM quarantine WHERE day = ? AND source LIKE 'koscom.trades.%'").all(day) as { source: string; src_seq: number; reason: string }[];
     db.close();
     expect(quarantine.length).toBeGreaterThanOrEqual(JUNK * 0.7);
     expect(quarantine.length).toBeLessThanOrEqual(exchange.stats.badFrames);
     // Only the few frames in flight when the hard-cap frame reset the connection can be missing.
     expect(quarantine.length).toBeGreaterThanOrEqual(exchange.stats.badFrames - 200);
     expect(quarantine.filter((q) => q.reason.trim() === '')).toEqual([]);
-    const quarantined = new Set(quarantine.map((q) => q.src_seq));
+    const quarantined = new Set(quarantine.map((q) => `${q.source}/${q.src_seq}`));
     const file = journalPath(dataDir, day);
     const channels = readChannels(file);
     const oversize = [...readJournal(file)].filter((r) => r.flags === FLAG.incoming && channels[r.channel].kind === 'trades' && r.bytes.length > SOFT_CAP);
     expect(oversize.length).toBe(4);
-    for (const r of oversize) expect(quarantined.has(r.seq)).toBe(true);
+    for (const r of oversize) expect(quarantined.has(`${channels[r.channel].name}/${r.frame}`)).toBe(true);
 
     // One reset, by the hard cap, journaled with its reason; the soft-cap frames dropped nothing.
     const disconnects = journalEvents(dataDir, day).filter((e) => e.type === 'disconnected');

@@ -157,7 +157,7 @@ export function sqliteTrades(dataDir: string, day: string): StoredTrade[] {
   }
 }
 
-/** Trades decoded from the journal's frames, each tagged with its frame's seq and its place in it. */
+/** Trades decoded from the journal's frames, each tagged with its frame's number and its place in it. */
 export function journalTrades(dataDir: string, day: string): StoredTrade[] {
   const file = journalPath(dataDir, day);
   const channels = readChannels(file);
@@ -168,7 +168,7 @@ export function journalTrades(dataDir: string, day: string): StoredTrade[] {
     const ch = channels[r.channel];
     if (r.flags !== FLAG.incoming || ch?.kind !== 'trades') continue;
     resetBatch(batch, r.offset, r.seq);
-    decoder.decode(ch, r.flags, r.recvNs, r.seq, r.bytes, batch);
+    decoder.decode(ch, r.flags, r.recvNs, r.frame, r.bytes, batch);
     const t = batch.trades;
     for (let i = 0; i < t.length; i++) out.push({ market: ch.market!, symbol: t.symbol[i], price: t.price[i], qty: t.qty[i], src_seq: t.srcSeq[i], src_idx: t.srcIdx[i] });
   }
@@ -193,7 +193,8 @@ export function journalEvents(dataDir: string, day: string): { stream?: string; 
   return out;
 }
 
-const byFrame = (t: StoredTrade) => `${t.src_seq}/${t.src_idx}`;
+/** A trade's frame and place in it: src_seq numbers the frames of each market's channel. */
+const byFrame = (t: StoredTrade) => `${t.market}/${t.src_seq}/${t.src_idx}`;
 
 /**
  * The core promise under every fault: every trade that reached the journal is in SQLite and in
@@ -206,7 +207,7 @@ export async function expectExactlyOnce(dataDir: string, day: string, truth: Tru
   const arrow = await arrowTrades(dataDir, day);
   expect(journal.length).toBeGreaterThan(0);
   for (const [name, stored] of [['sqlite', sqlite], ['arrow', arrow]] as const) {
-    expect(new Set(stored.map(byFrame)).size, `${name}: a (src_seq, src_idx) stored twice`).toBe(stored.length);
+    expect(new Set(stored.map(byFrame)).size, `${name}: a (market, src_seq, src_idx) stored twice`).toBe(stored.length);
     expect(stored.length, `${name} rows vs trades in the journal`).toBe(journal.length);
     expect(multiset(stored, (t) => `${byFrame(t)}|${tradeKey(t)}`)).toEqual(multiset(journal, (t) => `${byFrame(t)}|${tradeKey(t)}`));
   }

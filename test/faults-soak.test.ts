@@ -16,7 +16,7 @@ const DAY_MS = sized(30_000, 390_000);
 const FAULT_EVERY_MS = sized(4_000, 15_000);
 
 describe('soak', () => {
-  it(`captures a ${DAY_MS / 1000} s compressed day under periodic faults with flat memory`, { timeout: DAY_MS + 120_000 }, async () => {
+  it(`captures a ${DAY_MS / 1000} s compressed day under periodic faults with flat memory`, { timeout: DAY_MS + 240_000 }, async () => {
     const dataDir = join(tmp.root, 'data');
     const truthFile = join(tmp.root, 'truth.ndjson');
     const sim = await spawnSim({ dayLengthMs: DAY_MS, preOpenMs: 2_000, kospiSymbols: 60, kosdaqSymbols: 90, tradesPerDay: sized(40_000, 500_000), seed: 17, truthFile });
@@ -48,7 +48,8 @@ describe('soak', () => {
           sim.setFaults({ closeEveryMs: 0 });
         } else sim.setFaults({ rest429Burst: 2 });
       }
-      const code = await child.exited;
+      // A collector that does not stop must fail with its log, not with the test's timeout.
+      const code = await Promise.race([child.exited, sleep(closeAt + 90_000 - Date.now()).then(() => 'still running 90 s after the close')]);
       clearInterval(sampler);
       clearInterval(heapSampler);
       expect(code, child.err().slice(-3000)).toBe(0);
