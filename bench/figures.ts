@@ -59,3 +59,10 @@ export function table(figures: readonly Figure[]): string {
 export function peakRssMb(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
+
+/** A positive integer setting of a benchmark from the environment (e.g. a day's size). */
+export function envCount(name: string, fallback: number): number {
+  const v = Number(process.env[name] ?? fallback);
+  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer`);
+  return v;
+}

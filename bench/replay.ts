@@ -19,7 +19,7 @@ import { ArrowSink } from '../storage/arrow-sink.js';
 import { TradeColumns, type RowBatch } from '../storage/batch.js';
 import { TickReader } from '../storage/reader.js';
 import { SqliteSink } from '../storage/sqlite-sink.js';
-import type { Figure } from './figures.js';
+import { envCount, type Figure } from './figures.js';
 
 const DAY = '2026-11-20';
 const OPEN_MS = kstMidnight(DAY) + 9 * 3_600_000;
@@ -27,12 +27,6 @@ const SESSION_MS = 6.5 * 3_600_000;
 const SYMBOLS = Array.from({ length: 2600 }, (_, i) => String(100 + i * 37).padStart(6, '0'));
 /** Rows per sink batch: the collector's default batch bound (10,000 rows). */
 const BATCH = 10_000;
-
-function envCount(name: string, fallback: number): number {
-  const v = Number(process.env[name] ?? fallback);
-  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer`);
-  return v;
-}
 
 /** Calls `each` with columnar batches of a synthetic day of `trades` trades. */
 function syntheticDay(trades: number, each: (cols: TradeColumns, fromSeq: number, toSeq: number) => void): void {

@@ -3,8 +3,12 @@
 //   sink unless noted) fed /ws_ksp frames, vs a raw batched insert of the same trades, already
 //   decoded, into the same table with the same pragmas (the ceiling for SQLite);
 // - bytes per trade in the journal, in SQLite (the trades table's pages) and in Arrow;
-// - sealing the day (sorted move into the indexed table).
+// - the two sinks alone (SQLite + Arrow) fed the same trades as decoded batches, vs the same raw insert;
+// - sealing the day (sorted move into the indexed table);
+// - peak RSS of a fresh process writing a whole day (TICKTAPE_BENCH_STORAGE_DAY_TRADES, default
+//   20 M trades) through the tape into SQLite and Arrow.
 // Run alone: `npm run build && node dist/bench/phase.js storage`.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,11 +17,14 @@ import { pino } from 'pino';
 import { decodeTradeFrame } from '../protocol/koscom.js';
 import { kstMidnight } from '../protocol/time.js';
 import { listParts } from '../storage/arrow-format.js';
+import { ArrowSink } from '../storage/arrow-sink.js';
+import { MARKET_CODE, type RowBatch } from '../storage/batch.js';
+import { emptyBatch, resetBatch } from '../storage/decode.js';
 import { migrate } from '../storage/migrate.js';
-import { databaseFile } from '../storage/sqlite-sink.js';
+import { databaseFile, SqliteSink } from '../storage/sqlite-sink.js';
 import { Tape } from '../storage/tape.js';
 import { syntheticFrames } from './decode.js';
-import type { Figure } from './figures.js';
+import { envCount, type Figure } from './figures.js';
 
 export const DAY = '2026-11-20';
 const FRAMES = 10_000; // × 50 trades = 500 k trades
@@ -95,6 +102,54 @@ async function throughTape(dir: string, frames: string[], arrow: boolean, round:
   return { rate: trades / secs, seal: trades / sealSecs, dir: dataDir };
 }
 
+/** The SQLite and Arrow sinks alone, fed the decoded trades in batches of BATCH_ROWS; rows/s. */
+async function throughSinks(dir: string, t: Trades, round: number): Promise<number> {
+  const dataDir = path.join(dir, `sinks-${round}`);
+  const sqlite = SqliteSink.open({ dataDir, log });
+  const arrow = ArrowSink.open({ dataDir, day: DAY, log });
+  const batches: RowBatch[] = [];
+  const n = t.symbol.length;
+  for (let i = 0; i < n; i += BATCH_ROWS) {
+    const b = emptyBatch(DAY, `${DAY}.journal`, 0, 0, BATCH_ROWS);
+    resetBatch(b, i, i);
+    for (let k = i; k < Math.min(n, i + BATCH_ROWS); k++) {
+      const exchNs = t.exchNs[k];
+      b.trades.push(MARKET_CODE.kospi, t.symbol[k], exchNs === null ? 0 : Number(exchNs / 1_000_000n), t.price[k], t.qty[k], t.recvNs[k], t.seq[k], t.idx[k]);
+    }
+    b.journal.toOffset = b.journal.toSeq = Math.min(n, i + BATCH_ROWS);
+    batches.push(b);
+  }
+  const started = performance.now();
+  for (const b of batches) {
+    sqlite.write(b);
+    arrow.write(b);
+  }
+  arrow.close();
+  const secs = (performance.now() - started) / 1000;
+  await sqlite.close();
+  return n / secs;
+}
+
+/** Peak RSS (MB) of a fresh process writing `trades` trades through the tape into SQLite and Arrow. */
+function dayPeakRss(dir: string, trades: number): number {
+  const tapeUrl = new URL('../storage/tape.js', import.meta.url).href;
+  const framesUrl = new URL('./decode.js', import.meta.url).href;
+  const script = `
+    const { Tape } = await import(${JSON.stringify(tapeUrl)});
+    const { syntheticFrames } = await import(${JSON.stringify(framesUrl)});
+    // Few frames, cycled: the generated frames are heavy in the heap and would dwarf the tape's own memory.
+    const frames = syntheticFrames(1000);
+    const tape = await Tape.open({ dataDir: ${JSON.stringify(path.join(dir, 'day'))}, day: '${DAY}', batchRows: ${BATCH_ROWS}, log: { info() {}, warn() {}, error() {}, debug() {}, child() { return this; } } });
+    const ch = tape.channel({ name: 'koscom.trades.kospi', vendor: 'koscom', endpoint: '/ws_ksp', kind: 'trades', market: 'kospi' });
+    let recv = BigInt(Date.parse('${DAY}T00:00:00Z')) * 1000000n;
+    for (let f = 0; f < ${Math.ceil(trades / 50)}; f++) tape.append(ch, frames[f % frames.length], (recv += 1000n));
+    await tape.close();
+    process.stdout.write(JSON.stringify({ rssMb: process.resourceUsage().maxRSS / 1024 }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`storage day child failed: ${r.stderr.slice(-500)}`);
+  return (JSON.parse(r.stdout) as { rssMb: number }).rssMb;
+}
+
 export async function run(): Promise<Figure[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ticktape-bench-storage-'));
   try {
@@ -104,8 +159,10 @@ export async function run(): Promise<Figure[]> {
     let raw = 0;
     let sqliteOnly = { rate: 0, seal: 0, dir: '' };
     let both = { rate: 0, seal: 0, dir: '' };
+    let sinks = 0;
     for (let r = 0; r < ROUNDS; r++) {
       raw = Math.max(raw, rawInsert(dir, trades, r));
+      sinks = Math.max(sinks, await throughSinks(dir, trades, r));
       const s = await throughTape(dir, frames, false, r);
       if (s.rate > sqliteOnly.rate) sqliteOnly = { ...s, seal: Math.max(s.seal, sqliteOnly.seal) };
       const b = await throughTape(dir, frames, true, r);
@@ -117,13 +174,17 @@ export async function run(): Promise<Figure[]> {
     db.close();
     const arrowBytes = listParts(both.dir, DAY, 'trades').reduce((s, p) => s + p.bytes, 0);
     const baseline = { name: 'raw better-sqlite3 batched INSERT of the decoded trades', value: raw };
+    const dayTrades = envCount('TICKTAPE_BENCH_STORAGE_DAY_TRADES', 20_000_000);
+    const dayRss = dayPeakRss(dir, dayTrades);
     return [
+      { name: 'SQLite + Arrow sinks, decoded batches', value: sinks, unit: 'trades/s', baseline },
       { name: 'tape → SQLite + Arrow (journal, decode, batch, both sinks)', value: both.rate, unit: 'trades/s', baseline },
       { name: 'tape → SQLite only', value: sqliteOnly.rate, unit: 'trades/s', baseline },
       { name: 'seal a day (sorted move into the indexed table)', value: sqliteOnly.seal, unit: 'trades/s' },
       { name: 'journal bytes per trade', value: journalBytes / n, unit: 'B', higherIsBetter: false, note: '50 trades per frame, raw JSON' },
       { name: 'SQLite bytes per trade (sealed table + its 2 indexes)', value: sqliteBytes / n, unit: 'B', higherIsBetter: false },
       { name: 'Arrow bytes per trade', value: arrowBytes / n, unit: 'B', higherIsBetter: false },
+      { name: `peak RSS writing a ${(dayTrades / 1e6).toFixed(0)} M-trade day through the tape (SQLite + Arrow)`, value: dayRss, unit: 'MB', higherIsBetter: false, note: 'fresh child process' },
     ];
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
