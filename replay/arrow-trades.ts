@@ -45,6 +45,10 @@ async function* partEvents(parts: readonly PartInfo[], q: ChannelQuery): AsyncGe
         for (let at = 0; at < rb.numRows; at += SLICE_ROWS) {
           const events = convert.events(rb, at, Math.min(rb.numRows, at + SLICE_ROWS));
           if (events.length > 0) yield events;
+          // Rows are displaced by at most a slice: once a whole slice is past the window, nothing
+          // later is in it. Stopping here also releases the window's last slice (held by inOrder
+          // until the next one arrives) on time, not after a scan of the rest of the part.
+          if (convert.pastWindow) return;
         }
       }
     } finally {
@@ -90,6 +94,8 @@ class TradeConverter {
   private readonly dictionaries = new WeakMap<Vector, string[]>();
   private readonly symbols: ReadonlySet<string> | undefined;
   private readonly markets: ReadonlySet<string> | undefined;
+  /** True when every row of the last slice converted was at or after the window's end. */
+  pastWindow = false;
 
   constructor(private readonly q: ChannelQuery) {
     this.symbols = q.symbols && q.symbols.length > 0 ? new Set(q.symbols) : undefined;
@@ -141,17 +147,21 @@ class TradeConverter {
     let exchNs: bigint | null = null;
     let exchHi = NaN;
     let exchLo = NaN;
+    let past = 0;
     for (let i = from; i < to; i++) {
-      const m = mkCodes[mk.offset + i];
-      const s = symCodes[sym.offset + i];
-      if ((mkMask !== undefined && mkMask[m] === 0) || (symMask !== undefined && symMask[s] === 0)) continue;
-      const r = rc.offset + i;
       if (recv32[2 * i] !== recvLo || recv32[2 * i + 1] !== recvHi) {
         recvLo = recv32[2 * i];
         recvHi = recv32[2 * i + 1];
-        recvNs = recv[r];
+        recvNs = recv[rc.offset + i];
       }
-      if ((windowFrom !== undefined && recvNs < windowFrom) || (windowTo !== undefined && recvNs >= windowTo)) continue;
+      if (windowTo !== undefined && recvNs >= windowTo) {
+        past++;
+        continue;
+      }
+      if (windowFrom !== undefined && recvNs < windowFrom) continue;
+      const m = mkCodes[mk.offset + i];
+      const s = symCodes[sym.offset + i];
+      if ((mkMask !== undefined && mkMask[m] === 0) || (symMask !== undefined && symMask[s] === 0)) continue;
       const e = ex.offset + i;
       if (exchBits !== undefined && ((exchBits[e >> 3] >> (e & 7)) & 1) === 0) {
         exchNs = null;
@@ -174,6 +184,7 @@ class TradeConverter {
         type: 'trade',
       });
     }
+    this.pastWindow = past === to - from;
     return out;
   }
 }

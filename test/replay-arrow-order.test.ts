@@ -65,6 +65,15 @@ describe('streaming Arrow trades', () => {
     expect(got).toEqual([...got].sort(compareReceive));
   });
 
+  it('ends a window at the first slice wholly past it, keeping rows displaced across its end', async () => {
+    dir = write([[1, 2, 3], [4, 6, 5, 8], [7, 9, 10], [11, 12], [3]]);
+    const to = T0 + 7_500_000n;
+    const ms: number[] = [];
+    for await (const chunk of arrowTradeStream({ dataDir: dir, day: DAY, time: 'receive', to })!) for (const e of chunk) ms.push(Number((e.recvNs - T0) / 1_000_000n));
+    // The last batch's 3 lies beyond a slice wholly past the window: the capture never writes that.
+    expect(ms).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
   it('hands back to the reader when parts overlap in time', async () => {
     dir = write([[1, 5], [3, 7]], 2);
     expect(arrowTradeStream({ dataDir: dir, day: DAY, time: 'receive' })).toBeUndefined();
