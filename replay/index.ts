@@ -75,6 +75,11 @@ export class Replay implements AsyncIterableIterator<ReplayEvent> {
   private readonly exchange: boolean;
   private readonly source: ReplaySource;
   private stream: AsyncIterator<readonly ReplayEvent[]> | undefined;
+  /**
+   * The next chunk, read while the clock waits: reading and converting it then costs no lateness
+   * (read at the chunk's end instead, it made the events just after a chunk boundary late).
+   */
+  private ahead: Promise<IteratorResult<readonly ReplayEvent[]>> | undefined;
   private chunk: readonly ReplayEvent[] = EMPTY;
   private at = 0;
   private seekTo: bigint | undefined;
@@ -139,7 +144,7 @@ export class Replay implements AsyncIterableIterator<ReplayEvent> {
       if (this.seekTo !== undefined) {
         const to = this.seekTo;
         this.seekTo = undefined;
-        await this.stream?.return?.();
+        await this.closeStream();
         this.stream = this.open(to);
         this.chunk = EMPTY;
         this.at = 0;
@@ -147,7 +152,8 @@ export class Replay implements AsyncIterableIterator<ReplayEvent> {
       }
       this.stream ??= this.open(undefined);
       if (this.at >= this.chunk.length) {
-        const r = await this.stream.next();
+        const r = await (this.ahead ?? this.stream.next());
+        this.ahead = undefined;
         if (r.done) {
           if (this.seekTo !== undefined) continue;
           this.finished = true;
@@ -161,6 +167,11 @@ export class Replay implements AsyncIterableIterator<ReplayEvent> {
       const t = this.timeOf(e);
       if (!this.clock.ready(t)) {
         this.options.beforeWait?.();
+        if (this.ahead === undefined) {
+          this.ahead = this.stream.next();
+          // Handled where it is awaited; this only keeps a failure from being "unhandled" meanwhile.
+          this.ahead.catch(() => undefined);
+        }
         await this.clock.until(t);
       }
       if (this.seekTo !== undefined) continue;
@@ -174,8 +185,15 @@ export class Replay implements AsyncIterableIterator<ReplayEvent> {
   async return(): Promise<IteratorResult<ReplayEvent>> {
     this.finished = true;
     this.chunk = EMPTY;
-    await this.stream?.return?.();
+    await this.closeStream();
     return DONE;
+  }
+
+  private async closeStream(): Promise<void> {
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    await ahead?.catch(() => undefined);
+    await this.stream?.return?.();
   }
 
   /** The merged chunk stream from `startNs` (a seek target) or the window start. */
