@@ -26,9 +26,12 @@ $(CHROMIUM):
 test: build $(CHROMIUM)
 	npx vitest run
 
-# The fault and soak suite at full size (make test runs the same scenarios bounded).
+# The fault and soak suite at full size (make test runs the same scenarios bounded). The soak runs
+# on its own: its flat-memory check compares RSS early and late in the day, and the other
+# scenarios' load on the early part alone skewed that (149 MB early, 167 MB late; alone: 162, 166).
 test-faults: build
-	TICKTAPE_FAULTS=full npx vitest run test/faults-
+	TICKTAPE_FAULTS=full npx vitest run test/faults- --exclude test/faults-soak.test.ts
+	TICKTAPE_FAULTS=full npx vitest run test/faults-soak.test.ts
 
 bench: build
 	node dist/bench/run.js
