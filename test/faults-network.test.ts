@@ -18,10 +18,12 @@ const DAY_MS = sized(20_000, 60_000);
 const PRE_OPEN_MS = 2_000;
 /** How long nothing listens on the port before the simulator starts there. */
 const DARK_MS = 1_500;
+/** Room for the collector's own start before the dark time begins. */
+const STARTUP_MS = 8_000;
 const SIM = { dayLengthMs: DAY_MS, preOpenMs: PRE_OPEN_MS, kospiSymbols: 20, kosdaqSymbols: 30, tradesPerDay: sized(12_000, 40_000), seed: 5 };
 
 describe('collector under network faults', () => {
-  it('resumes after connect failures, disconnect storms, stale sockets, REST bursts and rejected credentials', { timeout: DAY_MS + 60_000 }, async () => {
+  it('resumes after connect failures, disconnect storms, stale sockets, REST bursts and rejected credentials', { timeout: STARTUP_MS + DAY_MS + 60_000 }, async () => {
     const dataDir = join(tmp.root, 'data');
     // The credentials follow from the seed: learn them from a first instance.
     const probe = await startExchange({ ...SIM, port: 0 });
@@ -30,7 +32,7 @@ describe('collector under network faults', () => {
     const port = await freePort();
     const base = `127.0.0.1:${port}`;
     const endpoints = { koscomRestUrl: `http://${base}`, koscomWsUrl: `ws://${base}`, lsRestUrl: `http://${base}`, lsWsUrl: `ws://${base}`, credentials };
-    const streamEnd = Date.now() + DARK_MS + PRE_OPEN_MS + DAY_MS + 2_000;
+    const streamEnd = Date.now() + STARTUP_MS + DARK_MS + PRE_OPEN_MS + DAY_MS + 2_000;
     let child: Child | undefined;
     let exchange: Exchange | undefined;
     const seed = Math.floor(Math.random() * 2 ** 31);
@@ -39,29 +41,35 @@ describe('collector under network faults', () => {
     let quietFrom = 0;
     try {
       child = spawnCollect(endpoints, dataDir, streamEnd - Date.now());
+      // Dark from the collector's first refused attempt on (its start takes 2 s or more on a loaded machine).
+      for (const deadline = Date.now() + 20_000; !/ECONNREFUSED/.test(child.err()) && Date.now() < deadline; ) await sleep(50);
       await sleep(DARK_MS);
       exchange = await startExchange({ ...SIM, port });
       expect(exchange.closeAt + 500).toBeLessThan(streamEnd);
       const f = exchange.faults;
+      // Each phase ends at a set point of the day, so that the quiet last part is always there
+      // (a storm's last 1–5 s interval once ran the phases past the close).
+      const until = (dayFraction: number) => sleep(exchange!.openAt + DAY_MS * dayFraction - Date.now());
       // Storm: the exchange drops every connection every 1–5 s.
       while (Date.now() < exchange.openAt + DAY_MS * 0.35) {
         f.closeEveryMs = 1_000 + Math.round(rand() * 4_000);
-        await sleep(f.closeEveryMs);
+        await Promise.race([sleep(f.closeEveryMs), until(0.35)]);
       }
       f.closeEveryMs = 0;
       // Stale: connections go silent (but stay open) soon after they open.
       f.staleAfterMs = 1_000;
-      await sleep(5_000);
+      await until(0.6);
       f.staleAfterMs = 0;
       // REST bursts for the periodic snapshots, and credentials rejected across a reconnect.
       f.rest429Burst = 3;
       f.rest5xxBurst = 2;
       f.rejectCredentials = true;
       f.closeEveryMs = 400;
-      await sleep(1_500);
+      await until(0.675);
       f.closeEveryMs = 0;
       f.rejectCredentials = false;
       quietFrom = Date.now() + 2_500;
+      expect(quietFrom, 'the fault phases left no quiet time before the close').toBeLessThan(exchange.closeAt - 2_000);
       const code = await child.exited;
       expect(code, `seed ${seed}: ${child.err().slice(-3000)}`).toBe(0);
       expect(child.out()).toMatch(/ticktape session .*: complete/);

@@ -24,7 +24,9 @@ describe('collector behind a slow SQLite consumer', () => {
   it('keeps every trade through a long read transaction and held write locks', { timeout: DAY_MS + 60_000 }, async () => {
     const dataDir = join(tmp.root, 'data');
     const dbFile = join(dataDir, 'ticktape.db');
-    const exchange = await startExchange({ dayLengthMs: DAY_MS, preOpenMs: 2_000, kospiSymbols: 20, kosdaqSymbols: 30, tradesPerDay: sized(20_000, 80_000), seed: 13 });
+    // Nothing may be missing, so the collector must be streaming by the open: on a loaded CI
+    // machine its start (node, imports, migrations) took longer than a 2 s pre-open.
+    const exchange = await startExchange({ dayLengthMs: DAY_MS, preOpenMs: 6_000, kospiSymbols: 20, kosdaqSymbols: 30, tradesPerDay: sized(20_000, 80_000), seed: 13 });
     let child: Child | undefined;
     let peakRss = 0;
     let walDuringRead = 0;
