@@ -131,10 +131,6 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
 
   async function capture(): Promise<void> {
     log.info({ day, markets: config.markets, bmCodes: flows ? config.bmCodes.length : 0 }, `session ${day}: seeding from ${config.koscom.restUrl}`);
-    // Inside the stream window already (a late start, a restart after a crash): stream at once and
-    // seed beside it, since every second spent seeding first would be trades lost.
-    const streamNow = o.times.streamStart === undefined || clock.now() >= o.times.streamStart;
-    if (streamNow) for (const s of streams()) s.start();
     const seeded = await snapshots.seed(signal);
     const auth = snapshots.failures.find((f) => f.kind === 'auth');
     if (auth !== undefined) {
@@ -143,10 +139,8 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       return;
     }
     if (seeded === 0 && !signal.aborted) problems.push(`could not reach Koscom REST: ${snapshots.failures[0]?.error ?? 'no answer'}`);
-    if (!streamNow) {
-      await sleepUntil(clock, o.times.streamStart!, signal);
-      for (const s of streams()) s.start();
-    }
+    if (o.times.streamStart !== undefined && clock.now() < o.times.streamStart) await sleepUntil(clock, o.times.streamStart, signal);
+    for (const s of streams()) s.start();
     if (seeded === 0 && !(await firstContact())) {
       status = 'failed';
       problems.push(`could not connect to any stream either (${trades[0]?.stats().lastError ?? 'no answer'})`);

@@ -59,16 +59,6 @@ describe('collector session against the simulator', () => {
     db.close();
   });
 
-  it('streams from the open when the seed is slower than the pre-open, seeding beside the streams', async () => {
-    // Every REST answer takes 3.2 s and the day opens 3 s after the start: a seed-then-stream
-    // order would lose the day's first moments.
-    const { exchange, result, db, truth } = await captureDay(join(tmp.root, 'slow-seed'), { restDelayMs: 3_200 });
-    expect(result.status).toBe('complete');
-    expect(storedBySymbol(db, exchange.day)).toEqual(truthBySymbol(truth, true));
-    expect((db.prepare("SELECT COUNT(*) AS n FROM snapshots WHERE kind = 'seed'").get() as { n: number }).n).toBe(60);
-    db.close();
-  });
-
   it('fails clearly on rejected credentials', async () => {
     const dataDir = join(tmp.root, 'badcreds');
     const exchange = await startExchange({ dayLengthMs: 4_000, preOpenMs: 500, kospiSymbols: 5, kosdaqSymbols: 5, tradesPerDay: 1_000, faults: { rejectCredentials: true } });
