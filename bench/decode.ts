@@ -29,20 +29,20 @@ export async function run(): Promise<Figure[]> {
     signal() {},
   };
   const perCall = frames.length * MAX_TRADES_PER_FRAME;
+  const parseAll = () => {
+    for (const f of frames) sum += (JSON.parse(f) as unknown[]).length;
+    return perCall;
+  };
+  const decodeAll = () => {
+    for (const f of frames) decodeTradeFrame(f, day, sink);
+    return perCall;
+  };
   // Rounds alternate baseline and decoder so that a noisy neighbour hits both alike; best of each counts.
   let parse = 0;
   let decode = 0;
   for (let round = 0; round < 3; round++) {
-    const p = ratePerSecond(() => {
-      for (const f of frames) sum += (JSON.parse(f) as unknown[]).length;
-      return perCall;
-    }, 700);
-    const d = ratePerSecond(() => {
-      for (const f of frames) decodeTradeFrame(f, day, sink);
-      return perCall;
-    }, 700);
-    parse = Math.max(parse, p);
-    decode = Math.max(decode, d);
+    parse = Math.max(parse, ratePerSecond(parseAll, 700));
+    decode = Math.max(decode, ratePerSecond(decodeAll, 700));
   }
   if (sum === 0) throw new Error('decode produced nothing');
   return [{ name: 'decode /ws_ksp frames (protocol)', value: decode, unit: 'trades/s', baseline: { name: 'JSON.parse', value: parse } }];

@@ -1,5 +1,6 @@
 // What every benchmark reports: an absolute figure, the baseline measured in the same run, and the
 // ratio between them — so a result means something on any machine.
+import { spawnSync } from 'node:child_process';
 
 export interface Figure {
   /** What was measured, e.g. "decode /ws_ksp frames". */
@@ -58,6 +59,14 @@ export function table(figures: readonly Figure[]): string {
 /** Peak resident set size of this process so far, in MB. */
 export function peakRssMb(): number {
   return process.resourceUsage().maxRSS / 1024;
+}
+
+/** Peak RSS (MB) of a fresh Node process running `script` (an ES module body), measured as it ends. */
+export function childPeakRssMb(script: string, what: string): number {
+  const body = `${script}\nprocess.stdout.write(JSON.stringify({ rssMb: process.resourceUsage().maxRSS / 1024 }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', body], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${what}: child failed: ${r.stderr.slice(-500)}`);
+  return (JSON.parse(r.stdout) as { rssMb: number }).rssMb;
 }
 
 /** A positive integer setting of a benchmark from the environment (e.g. a day's size). */

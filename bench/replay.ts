@@ -7,7 +7,6 @@
 //  - lateness p50/p99/max and end drift at speed 1 over a window (TICKTAPE_BENCH_REPLAY_LATENESS_S, default 60 s);
 //  - peak RSS of a child process replaying the whole day at speed max.
 // TICKTAPE_BENCH_REPLAY_TRADES sets the day's size.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +18,7 @@ import { ArrowSink } from '../storage/arrow-sink.js';
 import { TradeColumns, type RowBatch } from '../storage/batch.js';
 import { TickReader } from '../storage/reader.js';
 import { SqliteSink } from '../storage/sqlite-sink.js';
-import { envCount, type Figure } from './figures.js';
+import { childPeakRssMb, envCount, type Figure } from './figures.js';
 
 const DAY = '2026-11-20';
 const OPEN_MS = kstMidnight(DAY) + 9 * 3_600_000;
@@ -137,10 +136,7 @@ async function lateness(dir: string, seconds: number) {
 /** Peak RSS (MB) of a fresh process replaying the whole day at speed max from Arrow. */
 function childPeakRss(dir: string): number {
   const index = new URL('../replay/index.js', import.meta.url).href;
-  const script = `const { replay } = await import(${JSON.stringify(index)}); let n = 0; for await (const e of replay({ dataDir: ${JSON.stringify(dir)}, day: '${DAY}', source: 'arrow', speed: 'max' })) n++; process.stdout.write(JSON.stringify({ n, rssMb: process.resourceUsage().maxRSS / 1024 }));`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`replay child failed: ${r.stderr.slice(-500)}`);
-  return (JSON.parse(r.stdout) as { rssMb: number }).rssMb;
+  return childPeakRssMb(`const { replay } = await import(${JSON.stringify(index)}); for await (const e of replay({ dataDir: ${JSON.stringify(dir)}, day: '${DAY}', source: 'arrow', speed: 'max' }));`, 'replay');
 }
 
 export async function run(): Promise<Figure[]> {

@@ -8,7 +8,6 @@
 // - peak RSS of a fresh process writing a whole day (TICKTAPE_BENCH_STORAGE_DAY_TRADES, default
 //   20 M trades) through the tape into SQLite and Arrow.
 // Run alone: `npm run build && node dist/bench/phase.js storage`.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,12 +18,12 @@ import { kstMidnight } from '../protocol/time.js';
 import { listParts } from '../storage/arrow-format.js';
 import { ArrowSink } from '../storage/arrow-sink.js';
 import { MARKET_CODE, type RowBatch } from '../storage/batch.js';
-import { emptyBatch, resetBatch } from '../storage/decode.js';
+import { emptyBatch } from '../storage/decode.js';
 import { migrate } from '../storage/migrate.js';
 import { databaseFile, SqliteSink } from '../storage/sqlite-sink.js';
 import { Tape } from '../storage/tape.js';
 import { syntheticFrames } from './decode.js';
-import { envCount, type Figure } from './figures.js';
+import { childPeakRssMb, envCount, type Figure } from './figures.js';
 
 export const DAY = '2026-11-20';
 const FRAMES = 10_000; // × 50 trades = 500 k trades
@@ -110,13 +109,13 @@ async function throughSinks(dir: string, t: Trades, round: number): Promise<numb
   const batches: RowBatch[] = [];
   const n = t.symbol.length;
   for (let i = 0; i < n; i += BATCH_ROWS) {
-    const b = emptyBatch(DAY, `${DAY}.journal`, 0, 0, BATCH_ROWS);
-    resetBatch(b, i, i);
-    for (let k = i; k < Math.min(n, i + BATCH_ROWS); k++) {
+    const end = Math.min(n, i + BATCH_ROWS);
+    const b = emptyBatch(DAY, `${DAY}.journal`, i, i, BATCH_ROWS);
+    for (let k = i; k < end; k++) {
       const exchNs = t.exchNs[k];
       b.trades.push(MARKET_CODE.kospi, t.symbol[k], exchNs === null ? 0 : Number(exchNs / 1_000_000n), t.price[k], t.qty[k], t.recvNs[k], t.seq[k], t.idx[k]);
     }
-    b.journal.toOffset = b.journal.toSeq = Math.min(n, i + BATCH_ROWS);
+    b.journal.toOffset = b.journal.toSeq = end;
     batches.push(b);
   }
   const started = performance.now();
@@ -134,20 +133,20 @@ async function throughSinks(dir: string, t: Trades, round: number): Promise<numb
 function dayPeakRss(dir: string, trades: number): number {
   const tapeUrl = new URL('../storage/tape.js', import.meta.url).href;
   const framesUrl = new URL('./decode.js', import.meta.url).href;
-  const script = `
+  return childPeakRssMb(
+    `
     const { Tape } = await import(${JSON.stringify(tapeUrl)});
     const { syntheticFrames } = await import(${JSON.stringify(framesUrl)});
+    const { pino } = await import(${JSON.stringify(import.meta.resolve('pino'))});
     // Few frames, cycled: the generated frames are heavy in the heap and would dwarf the tape's own memory.
     const frames = syntheticFrames(1000);
-    const tape = await Tape.open({ dataDir: ${JSON.stringify(path.join(dir, 'day'))}, day: '${DAY}', batchRows: ${BATCH_ROWS}, log: { info() {}, warn() {}, error() {}, debug() {}, child() { return this; } } });
+    const tape = await Tape.open({ dataDir: ${JSON.stringify(path.join(dir, 'day'))}, day: '${DAY}', batchRows: ${BATCH_ROWS}, log: pino({ level: 'silent' }) });
     const ch = tape.channel({ name: 'koscom.trades.kospi', vendor: 'koscom', endpoint: '/ws_ksp', kind: 'trades', market: 'kospi' });
     let recv = BigInt(Date.parse('${DAY}T00:00:00Z')) * 1000000n;
     for (let f = 0; f < ${Math.ceil(trades / 50)}; f++) tape.append(ch, frames[f % frames.length], (recv += 1000n));
-    await tape.close();
-    process.stdout.write(JSON.stringify({ rssMb: process.resourceUsage().maxRSS / 1024 }));`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`storage day child failed: ${r.stderr.slice(-500)}`);
-  return (JSON.parse(r.stdout) as { rssMb: number }).rssMb;
+    await tape.close();`,
+    'storage day',
+  );
 }
 
 export async function run(): Promise<Figure[]> {

@@ -49,11 +49,12 @@ describe('collector under network faults', () => {
       const f = exchange.faults;
       // Each phase ends at a set point of the day, so that the quiet last part is always there
       // (a storm's last 1–5 s interval once ran the phases past the close).
-      const until = (dayFraction: number) => sleep(exchange!.openAt + DAY_MS * dayFraction - Date.now());
+      const at = (dayFraction: number) => exchange!.openAt + DAY_MS * dayFraction;
+      const until = (dayFraction: number) => sleep(at(dayFraction) - Date.now());
       // Storm: the exchange drops every connection every 1–5 s.
-      while (Date.now() < exchange.openAt + DAY_MS * 0.35) {
+      while (Date.now() < at(0.35)) {
         f.closeEveryMs = 1_000 + Math.round(rand() * 4_000);
-        await Promise.race([sleep(f.closeEveryMs), until(0.35)]);
+        await sleep(Math.min(f.closeEveryMs, at(0.35) - Date.now()));
       }
       f.closeEveryMs = 0;
       // Stale: connections go silent (but stay open) soon after they open.
