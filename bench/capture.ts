@@ -22,7 +22,7 @@ import { MARKETS } from '../protocol/market.js';
 import { TradeStream } from '../collector/trades.js';
 import { listParts } from '../storage/arrow-format.js';
 import { databaseFile } from '../storage/sqlite-sink.js';
-import { Tape } from '../storage/tape.js';
+import { Tape } from '../followers/tape.js';
 import { syntheticFrames } from './decode.js';
 import type { Figure } from './figures.js';
 import { DAY, decodeAll, rawInsert } from './storage.js';

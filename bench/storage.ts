@@ -21,7 +21,7 @@ import { MARKET_CODE, type RowBatch } from '../storage/batch.js';
 import { emptyBatch } from '../storage/decode.js';
 import { migrate } from '../storage/migrate.js';
 import { databaseFile, SqliteSink } from '../storage/sqlite-sink.js';
-import { Tape } from '../storage/tape.js';
+import { Tape } from '../followers/tape.js';
 import { syntheticFrames } from './decode.js';
 import { childPeakRssMb, envCount, type Figure } from './figures.js';
 
@@ -131,7 +131,7 @@ async function throughSinks(dir: string, t: Trades, round: number): Promise<numb
 
 /** Peak RSS (MB) of a fresh process writing `trades` trades through the tape into SQLite and Arrow. */
 function dayPeakRss(dir: string, trades: number): number {
-  const tapeUrl = new URL('../storage/tape.js', import.meta.url).href;
+  const tapeUrl = new URL('../followers/tape.js', import.meta.url).href;
   const framesUrl = new URL('./decode.js', import.meta.url).href;
   return childPeakRssMb(
     `

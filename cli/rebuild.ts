@@ -1,6 +1,6 @@
 // `ticktape rebuild --day D`: regenerates a day's SQLite rows (and Arrow files) from its journals.
 import type { Command } from 'commander';
-import { rebuildDay } from '../storage/rebuild.js';
+import { rebuildDay } from '../followers/rebuild.js';
 import { createLogger } from './log.js';
 import { parseDay } from './options.js';
 

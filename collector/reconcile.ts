@@ -4,7 +4,7 @@
 // volume; per-trade sums can never exceed the cumulative volume, so when they do for the market
 // as a whole, `trdVol` is read as cumulative and a symbol's streamed volume is its largest value.
 import type { Market, SnapshotKind } from '../protocol/market.js';
-import type { StreamedVolume } from '../storage/tape.js';
+import type { StreamedVolume } from '../storage/sqlite-sink.js';
 
 export type TrdVolMode = 'per-trade' | 'cumulative';
 

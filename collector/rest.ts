@@ -7,7 +7,7 @@ import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { RATE_LIMIT_LIMIT_HEADER, RATE_LIMIT_REMAINING_HEADER, decodeRestError } from '../protocol/koscom-rest.js';
 import type { RestLimits } from './config.js';
-import { nowNs } from '../storage/tape.js';
+import { nowNs } from '../capture/recv-clock.js';
 
 export type Vendor = 'koscom' | 'ls';
 

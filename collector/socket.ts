@@ -10,7 +10,7 @@
 // transport pong proves liveness too.
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
-import { nowNs } from '../storage/tape.js';
+import { nowNs } from '../capture/recv-clock.js';
 
 export type ConnectionEvent =
   | { type: 'connected'; url: string }

@@ -165,6 +165,23 @@ export class ArrowSink {
     this.finishGeneration();
   }
 
+  /**
+   * After a failed write: deletes the open parts instead of finishing them, so no footer claims
+   * rows a part may not hold; the next sink resumes from the last finished part. Not used afterwards.
+   */
+  abandon(): void {
+    const gen = this.gen;
+    this.gen = null;
+    for (const p of gen?.channels.values() ?? []) {
+      try {
+        fs.closeSync(p.fd);
+      } catch {
+        // Already closed by a failed finish: the file is removed all the same.
+      }
+      fs.rmSync(p.tmpPath, { force: true });
+    }
+  }
+
   private append(gen: Generation, channel: ArrowChannel, rb: RecordBatch, stats: PartStats): void {
     let cp = gen.channels.get(channel);
     if (!cp) {

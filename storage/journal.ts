@@ -119,58 +119,102 @@ export function writeFileAtomic(file: string, text: string): void {
 
 /** Reads records from the first to the first bad or incomplete one. */
 export function* readJournal(file: string): Generator<JournalRecord> {
-  const fd = fs.openSync(file, 'r');
+  const tail = JournalTail.open(file);
   try {
-    let buf = Buffer.allocUnsafe(1 << 20);
-    let bufStart = JOURNAL_START;
-    let bufLen = 0;
-    let pos = 0;
-    let seq = 0;
-    const frames: number[] = [];
-    const fill = (need: number): boolean => {
-      if (bufLen - pos >= need) return true;
-      if (need > buf.length) {
-        const bigger = Buffer.allocUnsafe(Math.max(need, buf.length * 2));
-        buf.copy(bigger, 0, pos, bufLen);
-        buf = bigger;
-      } else {
-        buf.copy(buf, 0, pos, bufLen);
-      }
-      bufStart += pos;
-      bufLen -= pos;
-      pos = 0;
-      while (bufLen < need) {
-        const n = fs.readSync(fd, buf, bufLen, buf.length - bufLen, bufStart + bufLen);
-        if (n === 0) return false;
-        bufLen += n;
-      }
-      return true;
-    };
-    for (;;) {
-      if (!fill(RECORD_HEADER)) return;
-      const len = buf.readUInt32LE(pos);
-      if (len > MAX_RECORD_BYTES || !fill(RECORD_HEADER + len)) return;
-      const crc = buf.readUInt32LE(pos + 4);
-      if (crc32(buf.subarray(pos + 8, pos + RECORD_HEADER + len)) !== crc) return;
-      const offset = bufStart + pos;
-      const channel = buf.readUInt16LE(pos + 16);
-      const flags = buf[pos + 18];
-      const rec: JournalRecord = {
-        seq: seq++,
-        frame: flags === FLAG.incoming ? (frames[channel] = (frames[channel] ?? -1) + 1) : -1,
-        offset,
-        end: offset + RECORD_HEADER + len,
-        recvNs: buf.readBigInt64LE(pos + 8),
-        channel,
-        flags,
-        // A copy: the read buffer is reused.
-        bytes: Buffer.from(buf.subarray(pos + RECORD_HEADER, pos + RECORD_HEADER + len)),
-      };
-      pos += RECORD_HEADER + len;
-      yield rec;
-    }
+    for (let r = tail.next(); r !== undefined; r = tail.next()) yield r;
   } finally {
-    fs.closeSync(fd);
+    tail.close();
+  }
+}
+
+/**
+ * Reads a journal record by record, and can be asked again after the writer appended more: a
+ * follower's view of a file that is still growing. It stops (for now) at `limit` and at the first
+ * incomplete or bad record; a bad record in a live file is usually one still being written, so
+ * the next call retries from the same offset.
+ */
+export class JournalTail {
+  /** Offset of the next record. */
+  offset = JOURNAL_START;
+  /** Number of the next record. */
+  seq = 0;
+  private buf = Buffer.allocUnsafe(1 << 20);
+  /** File offset of buf[0]. */
+  private bufStart = JOURNAL_START;
+  private bufLen = 0;
+  private pos = 0;
+  private readonly frames: number[] = [];
+
+  private constructor(
+    readonly file: string,
+    private readonly fd: number,
+  ) {}
+
+  static open(file: string): JournalTail {
+    return new JournalTail(file, fs.openSync(file, 'r'));
+  }
+
+  /** Incoming records read so far on a channel (the `frame` of its next one). */
+  framesOn(channel: number): number {
+    return this.frames[channel] ?? 0;
+  }
+
+  /** The next whole, valid record ending at or before `limit` (default: the file's end), or undefined. */
+  next(limit = Number.MAX_SAFE_INTEGER): JournalRecord | undefined {
+    if (!this.fill(RECORD_HEADER, limit)) return undefined;
+    const len = this.buf.readUInt32LE(this.pos);
+    if (len > MAX_RECORD_BYTES) return this.unread();
+    if (!this.fill(RECORD_HEADER + len, limit)) return undefined;
+    const q = this.pos;
+    if (crc32(this.buf.subarray(q + 8, q + RECORD_HEADER + len)) !== this.buf.readUInt32LE(q + 4)) return this.unread();
+    const channel = this.buf.readUInt16LE(q + 16);
+    const flags = this.buf[q + 18];
+    const rec: JournalRecord = {
+      seq: this.seq++,
+      frame: flags === FLAG.incoming ? (this.frames[channel] = (this.frames[channel] ?? -1) + 1) : -1,
+      offset: this.offset,
+      end: this.offset + RECORD_HEADER + len,
+      recvNs: this.buf.readBigInt64LE(q + 8),
+      channel,
+      flags,
+      // A copy: the read buffer is reused.
+      bytes: Buffer.from(this.buf.subarray(q + RECORD_HEADER, q + RECORD_HEADER + len)),
+    };
+    this.pos += RECORD_HEADER + len;
+    this.offset = rec.end;
+    return rec;
+  }
+
+  /** Forgets the buffered bytes from the current record on: a writer may be rewriting them. */
+  private unread(): undefined {
+    this.bufLen = this.pos;
+    return undefined;
+  }
+
+  /** Makes `need` bytes from the current record available in the buffer, reading no further than `limit`. */
+  private fill(need: number, limit: number): boolean {
+    if (this.bufLen - this.pos >= need) return this.offset + need <= limit;
+    if (this.offset + need > limit) return false;
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(bigger, 0, this.pos, this.bufLen);
+      this.buf = bigger;
+    } else {
+      this.buf.copy(this.buf, 0, this.pos, this.bufLen);
+    }
+    this.bufStart += this.pos;
+    this.bufLen -= this.pos;
+    this.pos = 0;
+    while (this.bufLen < need) {
+      const n = fs.readSync(this.fd, this.buf, this.bufLen, this.buf.length - this.bufLen, this.bufStart + this.bufLen);
+      if (n === 0) return false;
+      this.bufLen += n;
+    }
+    return true;
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
   }
 }
 
@@ -294,6 +338,17 @@ export class Journal {
     if (!this.dirty) return;
     this.dirty = false;
     fs.fdatasyncSync(this.fd);
+  }
+
+  /**
+   * fdatasync on libuv's thread pool, so the appending thread goes on reading its sockets; resolves
+   * with the size it made durable. Wait for it before close().
+   */
+  syncAsync(): Promise<number> {
+    const size = this.size;
+    if (!this.dirty) return Promise.resolve(size);
+    this.dirty = false;
+    return new Promise((resolve, reject) => fs.fdatasync(this.fd, (e) => (e ? reject(e) : resolve(size))));
   }
 
   /** Called by the tape before a batch reaches the sinks. */

@@ -11,7 +11,8 @@ import { formatReport } from '../collector/report.js';
 import { runSession, type SessionResult } from '../collector/session.js';
 import type { ConnectionEvent } from '../collector/socket.js';
 import { type Exchange, startExchange } from '../sim/exchange.js';
-import { nowNs, Tape } from '../storage/tape.js';
+import { nowNs } from '../capture/recv-clock.js';
+import { Tape } from '../followers/tape.js';
 import { FAST_ENV, log, tempRoot } from './collector-capture.js';
 
 const tmp = tempRoot('detail');

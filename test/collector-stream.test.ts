@@ -8,7 +8,7 @@ import type { ConnectionEvent } from '../collector/socket.js';
 import { TradeStream } from '../collector/trades.js';
 import { decodeRpcMessage, encodeResult, RESULT_OK } from '../protocol/jsonrpc.js';
 import { encodeTradeFrame } from '../protocol/koscom.js';
-import { Tape } from '../storage/tape.js';
+import { Tape } from '../followers/tape.js';
 import { log, tempRoot } from './collector-capture.js';
 
 const tmp = tempRoot('stream');

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeSubscribe } from '../protocol/ls.js';
 import { readJournal } from '../storage/journal.js';
 import { redactFrame } from '../storage/redact.js';
-import { Tape } from '../storage/tape.js';
+import { Tape } from '../followers/tape.js';
 
 const APIKEY = 'l7xxSECRETapikey0123456789';
 const TOKEN = 'eyJSECRETtoken.eyJzdWIiOiJ4In0.sig456';

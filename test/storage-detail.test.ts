@@ -11,7 +11,7 @@ import { encodePushNotification, encodeResult, RESULT_OK } from '../protocol/jso
 import { BOOK_FIELDS, decodeDetailFrame } from '../protocol/koscom-detail.js';
 import { pricePresetWire } from '../protocol/koscom-rest.js';
 import { kstMidnight } from '../protocol/time.js';
-import { type BatchTiming, Tape } from '../storage/tape.js';
+import { type BatchTiming, Tape } from '../followers/tape.js';
 
 const log = pino({ level: 'silent' });
 const root = mkdtempSync(join(tmpdir(), 'ticktape-detail-storage-'));

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeTradeFrame } from '../protocol/koscom.js';
 import { encodeSectorFlowPush } from '../protocol/ls.js';
 import { databaseFile } from '../storage/sqlite-sink.js';
-import { Tape } from '../storage/tape.js';
+import { Tape } from '../followers/tape.js';
 
 const DAY = '2026-11-20';
 let dir: string;

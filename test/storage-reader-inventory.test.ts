@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { encodeTradeFrame } from '../protocol/koscom.js';
 import { encodeSectorFlowPush } from '../protocol/ls.js';
 import { kstMidnight } from '../protocol/time.js';
-import { Tape } from '../storage/tape.js';
+import { Tape } from '../followers/tape.js';
 import { JOURNAL_FILE, sqliteWithSchema, syntheticDay } from './storage-arrow-fixtures.js';
 
 const DAY = '2026-11-20';

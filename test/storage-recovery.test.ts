@@ -15,7 +15,7 @@ import { listParts } from '../storage/arrow-format.js';
 import { FLAG, readChannels, readJournal } from '../storage/journal.js';
 import { loadMigrations } from '../storage/migrate.js';
 import { databaseFile } from '../storage/sqlite-sink.js';
-import { Tape } from '../storage/tape.js';
+import { Tape } from '../followers/tape.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WRITER = path.join(ROOT, 'test/fixtures/tape-writer.mjs');

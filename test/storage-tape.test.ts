@@ -11,9 +11,9 @@ import { encodeSectorFlowPush } from '../protocol/ls.js';
 import type { SectorFlow } from '../protocol/market.js';
 import { kstMidnight } from '../protocol/time.js';
 import { readJournal } from '../storage/journal.js';
-import { rebuildDay } from '../storage/rebuild.js';
+import { rebuildDay } from '../followers/rebuild.js';
 import { databaseFile } from '../storage/sqlite-sink.js';
-import { Tape } from '../storage/tape.js';
+import { Tape } from '../followers/tape.js';
 
 const DAY = '2026-11-20';
 const log = pino({ level: 'silent' });

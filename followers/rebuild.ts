@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { TradingDay } from '../protocol/time.js';
-import { dayDir } from './arrow-format.js';
-import { dayJournals, journalCollectorId } from './journal.js';
-import { SqliteSink } from './sqlite-sink.js';
+import { dayDir } from '../storage/arrow-format.js';
+import { dayJournals, journalCollectorId } from '../storage/journal.js';
+import { SqliteSink } from '../storage/sqlite-sink.js';
 import { Tape } from './tape.js';
 
 export interface RebuildOptions {
