@@ -44,6 +44,17 @@ export interface CollectorConfig {
   batch: { rows: number; ms: number; fsync: 'batch' | 'off' };
   rest: { koscom: RestLimits; ls: RestLimits; maxRetries: number; timeoutMs: number };
   ws: { heartbeatMs: number; staleMs: number; backoffInitialMs: number; backoffMaxMs: number; softCapBytes: number; hardCapBytes: number };
+  /** The stores, following the journal from their own threads. */
+  stores: {
+    /** /healthz is unhealthy while a store is further behind the journal than this. */
+    maxLagMs: number;
+    /** At the end of a session, how long to wait for a lagging store before leaving it to the next start. */
+    catchUpMs: number;
+    /** Longest wait before a failed store retries from its checkpoint. */
+    retryMaxMs: number;
+  };
+  /** The daemon exits (code 78) after this many sessions in a row whose stream credentials were rejected. */
+  authRetries: number;
   /** Prometheus /metrics + /healthz port on 127.0.0.1; undefined = off. */
   metricsPort?: number;
   /** Symbols of the per-symbol detail feed (/ws); empty = off. */
@@ -155,6 +166,10 @@ const SETTINGS: Setting[] = [
   { path: 'ws.backoffMaxMs', env: 'TICKTAPE_WS_BACKOFF_MAX', schema: durationOrMs.pipe(z.number().min(10, 'expected at least 10ms')), help: 'longest reconnect delay (default 30s)' },
   { path: 'ws.softCapBytes', env: 'TICKTAPE_WS_SOFT_CAP', schema: count(1024, 64 * 1024 * 1024), help: 'frames larger than this are quarantined, not decoded (default 1 MiB)' },
   { path: 'ws.hardCapBytes', env: 'TICKTAPE_WS_HARD_CAP', schema: count(1024, 1024 * 1024 * 1024), help: 'larger frames close the socket (ws maxPayload, default 64 MiB)' },
+  { path: 'stores.maxLagMs', env: 'TICKTAPE_STORE_MAX_LAG', schema: durationOrMs.pipe(z.number().min(1000, 'expected at least 1s')), help: '/healthz is unhealthy while a store is further behind the journal (default 60s)' },
+  { path: 'stores.catchUpMs', env: 'TICKTAPE_STORE_CATCH_UP', schema: durationOrMs, help: 'at a session end, how long to wait for a lagging store (default 5m; the next start finishes it)' },
+  { path: 'stores.retryMaxMs', env: 'TICKTAPE_STORE_RETRY_MAX', schema: durationOrMs.pipe(z.number().min(10, 'expected at least 10ms')), help: 'longest wait before a failed store retries from its checkpoint (default 10s)' },
+  { path: 'authRetries', env: 'TICKTAPE_AUTH_RETRIES', schema: count(1, 1000), help: 'daemon: sessions in a row with rejected stream credentials before it exits with code 78 (default 3)' },
   { path: 'watchlist', env: 'TICKTAPE_WATCHLIST', schema: list(watched), help: 'per-symbol detail feed (/ws): comma-separated market:symbol, e.g. kospi:005930,kosdaq:035720 (default off)' },
   { path: 'watchlistPresets', env: 'TICKTAPE_WATCHLIST_PRESETS', schema: list(detailPreset).pipe(z.array(detailPreset).min(1, 'expected at least one preset')), help: 'detail presets per watched symbol: tick10, quote10 or both (default tick10)' },
   { path: 'metricsPort', env: 'TICKTAPE_METRICS_PORT', schema: count(0, 65535), help: 'Prometheus /metrics and /healthz port on 127.0.0.1 (default off)' },
@@ -173,6 +188,8 @@ const DEFAULTS = {
   batch: { rows: 10_000, ms: 200, fsync: 'batch' },
   rest: { koscom: { concurrency: 2, perSecond: 5 }, ls: { concurrency: 1, perSecond: 2 }, maxRetries: 6, timeoutMs: 15_000 },
   ws: { heartbeatMs: 10_000, staleMs: 30_000, backoffInitialMs: 500, backoffMaxMs: 30_000, softCapBytes: 1024 * 1024, hardCapBytes: 64 * 1024 * 1024 },
+  stores: { maxLagMs: 60_000, catchUpMs: 300_000, retryMaxMs: 10_000 },
+  authRetries: 3,
   watchlist: [],
   watchlistPresets: ['tick10'],
 };
@@ -259,6 +276,8 @@ function finish(m: Validated, problems: string[]): CollectorConfig {
     batch: m.batch,
     rest: m.rest,
     ws: m.ws,
+    stores: m.stores,
+    authRetries: m.authRetries,
     metricsPort: m.metricsPort,
     watchlist: [...new Set<string>(m.watchlist)].map((w) => ({ market: w.slice(0, w.indexOf(':')) as Market, symbol: w.slice(w.indexOf(':') + 1) })),
     watchlistPresets: [...new Set<DetailPreset>(m.watchlistPresets)],

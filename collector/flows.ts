@@ -20,7 +20,7 @@ export class FlowStream extends VendorStream {
 
   constructor(
     cfg: Pick<CollectorConfig, 'bmCodes' | 'ws'> & { ls: NonNullable<CollectorConfig['ls']> },
-    token: LsToken,
+    token: Pick<LsToken, 'get'>,
     tape: CaptureTape,
     log: Logger,
     /** Ms since the trade streams last saw data; the BM_ stream should not be silent much longer. */

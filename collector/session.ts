@@ -1,23 +1,31 @@
-// One capture session: seed → streams → periodic snapshots → closing snapshot → reconciliation →
-// seal, then a report. An abort (SIGINT/SIGTERM) stops the streams, flushes every batch and closes
-// the files: nothing received is lost, the session is recorded as interrupted.
+// One capture session. Capture comes first and alone: the capture thread (capture/worker.ts) opens
+// the day's journal and the streams as soon as the session starts (or at the stream start, when
+// that is later); the stores follow the journal from their own threads (followers/worker.ts); the
+// REST seed, periodic and closing snapshots run here, beside the streams, and never hold them up —
+// a REST failure of any kind is reported and retried. Earlier days whose stores are behind catch up
+// beside. Only rejected stream credentials end a session early. At the end the streams stop, the
+// stores catch up with the journal (and SQLite seals the day), reconciliation compares what the
+// journal holds with the closing snapshot, and the session is recorded. An abort (SIGINT/SIGTERM)
+// ends it the same way, recorded as interrupted.
 import type { Logger } from 'pino';
+import { CaptureThread } from '../capture/capture-thread.js';
+import type { CaptureStats } from '../capture/messages.js';
+import type { ClockStep } from '../capture/recv-clock.js';
+import { catchUpDays } from '../followers/catch-up.js';
+import { FollowerThread, type StoreLag } from '../followers/follower-thread.js';
+import { JournalVolume } from '../followers/journal-volume.js';
+import { type BatchTiming, STORES } from '../followers/store-follower.js';
 import { kstDay, type TradingDay } from '../protocol/time.js';
 import { journalPath } from '../storage/journal.js';
-import { type BatchTiming, Tape } from '../storage/tape.js';
+import { type SessionRecord, SqliteSink } from '../storage/sqlite-sink.js';
 import { type Clock, systemClock } from './clock.js';
 import type { CollectorConfig } from './config.js';
 import { crashedSessions, lastJournalWriteMs } from './crashed.js';
-import { detailStreams } from './detail.js';
-import { DiskFullGuard } from './disk-full.js';
-import { FlowStream } from './flows.js';
 import { type MarketReconciliation, describeReconciliation, reconcileMarket } from './reconcile.js';
 import { RestClient } from './rest.js';
 import { SnapshotSource } from './snapshots.js';
-import type { ConnectionEvent } from './socket.js';
-import { LsToken } from './token.js';
 import type { StreamStats } from './stream.js';
-import { TradeStream } from './trades.js';
+import { LsToken } from './token.js';
 
 export type SessionStatus = 'complete' | 'interrupted' | 'failed';
 
@@ -40,7 +48,7 @@ export interface SessionOptions {
   /** Resolves once the market has closed and its last trades went out (the simulator knows this
    * exactly); the closing snapshot waits for it as well as for `times.closeAt`. */
   marketClosed?: Promise<void>;
-  /** Called once the session is live (streams started), e.g. to expose metrics. */
+  /** Called once the session is live (capture started), e.g. to expose metrics. */
   onLive?(live: LiveSession): void;
 }
 
@@ -49,7 +57,11 @@ export interface LiveSession {
   streams(): StreamStats[];
   rest(): { vendor: string; client: RestClient }[];
   channels(): ChannelReport[];
-  /** Sets the one listener told of every storage batch written (its rows and duration). */
+  /** How far each store is behind the journal. */
+  stores(): StoreLag[];
+  /** A store further behind than this (seconds) makes the collector unhealthy. */
+  maxStoreLagSeconds: number;
+  /** Sets the one listener told of every storage batch written (its store, rows and duration). */
   onBatch(listener: ((t: BatchTiming) => void) | undefined): void;
 }
 
@@ -61,109 +73,163 @@ export interface ChannelReport {
   quarantined: number;
 }
 
+/** A store at the end of the session: its lag, whether it caught up, whether the day was sealed. */
+export interface StoreReport extends StoreLag {
+  caughtUp: boolean;
+  sealed: boolean;
+}
+
 export interface SessionResult {
   day: TradingDay;
   status: SessionStatus;
   /** Why the session failed or what went wrong, one line each. */
   problems: string[];
+  /** The vendor rejected the stream credentials: the configuration is wrong (or the key revoked). */
+  credentialsRejected: boolean;
   startedMs: number;
   endedMs: number;
   channels: ChannelReport[];
   streams: StreamStats[];
+  stores: StoreReport[];
   rest: { vendor: string; calls: number; retries: number; failures: number; quotaRemaining?: number; quotaLimit?: number }[];
   snapshots: number;
   reconciliation: MarketReconciliation[];
+  /** The receive clock: how far the wall clock was from it when re-anchored at the start, and steps seen. */
+  clock: { offsetMs: number; steps: ClockStep[] };
+  /** The longest stall of the capture thread's event loop, ms. */
+  maxCapturePauseMs: number;
   files: string[];
 }
 
-/** With no REST answer at all, a stream must connect within this long or the session fails. */
-const CONTACT_WINDOW_MS = 30_000;
+/** A trade stream refused this many times in a row means its credentials are rejected. */
+const REFUSALS_TO_FAIL = 3;
+const WATCH_MS = 250;
+const REST_RETRY_INITIAL_MS = 2_000;
+const REST_RETRY_MAX_MS = 60_000;
 
 export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const { config, log } = o;
   const clock = o.clock ?? systemClock;
-  const signal = o.signal ?? new AbortController().signal;
+  const stop = new AbortController();
+  const signal = AbortSignal.any([stop.signal, ...(o.signal ? [o.signal] : [])]);
   const startedMs = clock.now();
   const day = o.day ?? kstDay(startedMs);
   const problems: string[] = [];
-  const lastWriteMs = lastJournalWriteMs(journalPath(config.dataDir, day, config.collectorId));
-  let batchListener: ((t: BatchTiming) => void) | undefined;
-  const tape = await Tape.open({ dataDir: config.dataDir, day, collectorId: config.collectorId, batchRows: config.batch.rows, batchMs: config.batch.ms, fsync: config.batch.fsync, log, onBatch: (t) => batchListener?.(t) });
-  const sessionId = tape.writeSession({ day, startedNs: BigInt(startedMs) * 1_000_000n, status: 'running' });
-  for (const c of crashedSessions(config.dataDir, day, config.collectorId ?? '', sessionId, lastWriteMs, startedMs)) {
-    tape.writeSession({ id: c.id, day, startedNs: c.startedNs, endedNs: c.endedNs, status: 'crashed' });
-    const downS = (startedMs - Number(c.endedNs / 1_000_000n)) / 1000;
-    problems.push(`session ${c.id} of ${day} ended without a clean stop (killed or crashed) at ${new Date(Number(c.endedNs / 1_000_000n)).toISOString()}: nothing was captured for ${downS.toFixed(1)} s until this session started`);
-    log.warn({ session: c.id, downS }, problems.at(-1));
-  }
+  const journalFile = journalPath(config.dataDir, day, config.collectorId);
+  const lastWriteMs = lastJournalWriteMs(journalFile);
   const koscomRest = new RestClient({ vendor: 'koscom', baseUrl: config.koscom.restUrl, limits: config.rest.koscom, maxRetries: config.rest.maxRetries, timeoutMs: config.rest.timeoutMs, log });
   const lsRest = config.ls && new RestClient({ vendor: 'ls', baseUrl: config.ls.restUrl, limits: config.rest.ls, maxRetries: config.rest.maxRetries, timeoutMs: config.rest.timeoutMs, log });
-  // The sources write through the guard, so a full disk costs frames, not the session.
-  const journaling = new DiskFullGuard(tape, log);
-  const snapshots = new SnapshotSource(config, koscomRest, journaling, log);
-  const onEvent = (stream: string, e: ConnectionEvent) => {
-    if (e.type === 'connect-failed' && e.attempt === 1) log.warn({ stream, reason: e.reason }, `${stream}: cannot connect: ${e.reason}`);
-  };
-  const trades = config.markets.map((m) => new TradeStream(m, config, journaling, log, onEvent));
-  let flows: FlowStream | undefined;
-  if (config.ls !== undefined && lsRest !== undefined && config.bmCodes.length > 0) {
-    const token = new LsToken(lsRest, config.ls, log);
-    flows = new FlowStream({ ...config, ls: config.ls }, token, journaling, log, () => clock.now() - Math.max(...trades.map((t) => t.lastDataMs)), onEvent);
-  }
-  const details = detailStreams(config, journaling, log, onEvent);
-  const streams = () => [...trades, ...(flows ? [flows] : []), ...details];
+  const lsToken = config.ls && lsRest && new LsToken(lsRest, config.ls, log);
+  let credentialsRejected = false;
+
+  // 1. Capture, before anything else.
+  const capture = await CaptureThread.start({
+    config,
+    journalFile,
+    log,
+    onConnection: (stream, e) => {
+      if (e.type === 'connect-failed' && e.attempt === 1) log.warn({ stream, reason: e.reason }, `${stream}: cannot connect: ${e.reason}`);
+    },
+    token: () => lsToken!.get(signal),
+    onExit: (error) => {
+      problems.push(`${error}: capture stopped early`);
+      log.error(problems.at(-1));
+      stop.abort(new Error(error));
+    },
+  });
+  const streamsAt = o.times.streamStart ?? startedMs;
+  const streamTimer = setTimeout(() => capture.startStreams(), Math.max(0, streamsAt - clock.now()));
+
+  // 2. The stores follow the journal.
+  let batchListener: ((t: BatchTiming) => void) | undefined;
+  const stores = STORES.map((store) =>
+    FollowerThread.start({
+      follower: { store, dataDir: config.dataDir, day, journalFile, collectorId: config.collectorId, batchRows: config.batch.rows },
+      progress: capture.progress,
+      batchMs: config.batch.ms,
+      retryMaxMs: config.stores.retryMaxMs,
+      retryInitialMs: Math.min(500, config.stores.retryMaxMs),
+      log,
+      onBatch: (t) => batchListener?.(t),
+    }),
+  );
+  const sqlite = stores[0];
+
+  // 3. Earlier days whose stores are behind catch up beside the session.
+  const catchUp = catchUpDays({ dataDir: config.dataDir, except: [day], log, batchRows: config.batch.rows, batchMs: config.batch.ms, signal }).catch((e: Error) => [`catching up earlier days failed: ${e.message}`]);
+
+  // 4. The session's row, and the rows of sessions of this day that never ended (crashed).
+  const collector = config.collectorId ?? '';
+  const sessionRow = sqlite.writeSession({ collector, day, startedNs: BigInt(startedMs) * 1_000_000n, status: 'running' });
+  void sessionRow.then((sessionId) => {
+    for (const c of crashedSessions(config.dataDir, day, collector, sessionId, lastWriteMs, startedMs)) {
+      void sqlite.writeSession({ collector, id: c.id, day, startedNs: c.startedNs, endedNs: c.endedNs, status: 'crashed' });
+      const downS = (startedMs - Number(c.endedNs / 1_000_000n)) / 1000;
+      problems.push(`session ${c.id} of ${day} ended without a clean stop (killed or crashed) at ${new Date(Number(c.endedNs / 1_000_000n)).toISOString()}: nothing was captured for ${downS.toFixed(1)} s until this session started`);
+      log.warn({ session: c.id, downS }, problems.at(-1));
+    }
+  });
+
+  // 5. REST beside the streams.
+  const snapshots = new SnapshotSource(config, koscomRest, capture, log);
+  const volume = new JournalVolume(journalFile, day);
+  const streams = () => capture.stats().streams;
+  const watch = setInterval(() => {
+    const refused = streams().find((s) => s.name.startsWith('koscom.trades.') && s.refusals >= REFUSALS_TO_FAIL);
+    if (refused !== undefined && !credentialsRejected) {
+      credentialsRejected = true;
+      problems.push(`${refused.name}: Koscom refused the stream ${refused.refusals} times (${refused.lastError ?? 'no reason given'}): the API key is rejected`);
+      log.error(problems.at(-1));
+      stop.abort(new Error('stream credentials rejected'));
+    }
+  }, WATCH_MS);
+  o.onLive?.({
+    streams,
+    rest: () => restClients(),
+    channels: () => channelReports(capture.stats()),
+    stores: () => stores.map((s) => s.lag(capture.progress)),
+    maxStoreLagSeconds: config.stores.maxLagMs / 1000,
+    onBatch: (l) => (batchListener = l),
+  });
+  log.info({ day, markets: config.markets, journal: journalFile }, `session ${day}: capturing; streams ${streamsAt <= clock.now() ? 'open now' : `open at ${new Date(streamsAt).toISOString()}`}, REST seed from ${config.koscom.restUrl} beside them`);
+
   let status: SessionStatus = 'complete';
-  let reconciliation: MarketReconciliation[] = [];
   try {
-    await capture();
+    await restWork();
   } catch (e) {
     status = 'failed';
-    problems.push(`capture stopped by an unexpected error: ${(e as Error).message}`);
-    log.error({ err: e }, 'capture stopped by an unexpected error');
-  } finally {
-    await Promise.all(streams().map((s) => s.stop()));
+    problems.push(`the session stopped on an unexpected error: ${(e as Error).message}`);
+    log.error({ err: e }, problems.at(-1));
   }
-  if (signal.aborted && status === 'complete') status = 'interrupted';
-  if (status !== 'failed') for (const s of streams()) if (s.stats().connects === 0) problems.push(`${s.name}: never connected (${s.stats().lastError ?? 'no answer'})`);
-  problems.push(...journaling.describe());
-  for (const d of details) for (const r of d.rejectedSubscriptions()) problems.push(`${d.name}: subscription ${r.preset} ${r.symbol} refused: ${r.reason}`);
   return await finish();
 
-  async function capture(): Promise<void> {
-    log.info({ day, markets: config.markets, bmCodes: flows ? config.bmCodes.length : 0 }, `session ${day}: seeding from ${config.koscom.restUrl}`);
-    const seeded = await snapshots.seed(signal);
-    const auth = snapshots.failures.find((f) => f.kind === 'auth');
-    if (auth !== undefined) {
-      status = 'failed';
-      problems.push(`Koscom rejected the credentials: ${auth.error}`);
-      return;
-    }
-    if (seeded === 0 && !signal.aborted) problems.push(`could not reach Koscom REST: ${snapshots.failures[0]?.error ?? 'no answer'}`);
-    if (o.times.streamStart !== undefined && clock.now() < o.times.streamStart) await sleepUntil(clock, o.times.streamStart, signal);
-    for (const s of streams()) s.start();
-    if (seeded === 0 && !(await firstContact())) {
-      status = 'failed';
-      problems.push(`could not connect to any stream either (${trades[0]?.stats().lastError ?? 'no answer'})`);
-      return;
-    }
-    o.onLive?.({ streams: () => streams().map((s) => s.stats()), rest: () => restClients(), channels: () => channelReports(tape), onBatch: (l) => (batchListener = l) });
+  async function restWork(): Promise<void> {
     const closeAt = Math.min(o.times.closeAt ?? o.times.streamEnd, o.times.streamEnd);
+    await seed(closeAt);
     await periodicSnapshots(closeAt);
     if (o.marketClosed !== undefined) await Promise.race([o.marketClosed, aborted(signal)]);
-    if (signal.aborted) return;
-    const n = await snapshots.snapshot('close', signal);
-    if (n < config.markets.length) problems.push(`closing snapshot: ${config.markets.length - n} market(s) failed`);
+    await sleepUntil(clock, closeAt, signal);
+    await closingSnapshot();
     await sleepUntil(clock, o.times.streamEnd, signal);
   }
 
-  /** Whether a stream connects within the contact window (or before the session ends). */
-  async function firstContact(): Promise<boolean> {
-    const deadline = Math.min(clock.now() + CONTACT_WINDOW_MS, o.times.streamEnd);
-    while (!signal.aborted && clock.now() < deadline) {
-      if (streams().some((s) => s.stats().connects > 0)) return true;
-      await sleepUntil(clock, clock.now() + 100, signal);
+  /** Symbol lists and the seed snapshot, retried with backoff until they succeed or the close. */
+  async function seed(closeAt: number): Promise<void> {
+    let lists = false;
+    let seeded = false;
+    let waitMs = REST_RETRY_INITIAL_MS;
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      if (!lists) lists = (await snapshots.symbolLists(signal)) === config.markets.length;
+      if (!seeded) seeded = (await snapshots.snapshot('seed', signal)) === config.markets.length;
+      if ((lists && seeded) || signal.aborted) return;
+      if (clock.now() + waitMs >= closeAt) {
+        log.warn(`REST seed incomplete after ${attempt} attempt(s); the periodic snapshots take over`);
+        return;
+      }
+      log.warn({ attempt, retryInMs: waitMs }, `REST seed incomplete (${lastFailure()}); the streams are running; retrying in ${waitMs / 1000} s`);
+      await sleepUntil(clock, clock.now() + waitMs, signal);
+      waitMs = Math.min(REST_RETRY_MAX_MS, waitMs * 2);
     }
-    return streams().some((s) => s.stats().connects > 0);
   }
 
   async function periodicSnapshots(closeAt: number): Promise<void> {
@@ -172,12 +238,29 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       await sleepUntil(clock, next, signal);
       if (signal.aborted) return;
       await snapshots.snapshot('periodic', signal);
-      if (config.schedule.reconcilePeriodic) {
-        await tape.flush();
-        for (const r of reconcileAll()) log.info({ market: r.market, coveragePct: r.coveragePct, missing: r.missing }, describeReconciliation(r));
-      }
+      if (config.schedule.reconcilePeriodic) for (const r of reconcileAll()) log.info({ market: r.market, coveragePct: r.coveragePct, missing: r.missing }, describeReconciliation(r));
       next = clock.now() + snapshotInterval(closeAt);
     }
+  }
+
+  /** The closing snapshot, retried until the streams end. */
+  async function closingSnapshot(): Promise<void> {
+    let waitMs = REST_RETRY_INITIAL_MS;
+    while (!signal.aborted) {
+      const n = await snapshots.snapshot('close', signal);
+      if (n === config.markets.length || signal.aborted) return;
+      if (clock.now() + waitMs >= o.times.streamEnd) {
+        problems.push(`closing snapshot: ${config.markets.length - n} market(s) failed (${lastFailure()})`);
+        return;
+      }
+      await sleepUntil(clock, clock.now() + waitMs, signal);
+      waitMs = Math.min(REST_RETRY_MAX_MS, waitMs * 2);
+    }
+  }
+
+  function lastFailure(): string {
+    const f = snapshots.failures.at(-1);
+    return f === undefined ? 'no answer' : `${f.what}: ${f.error}`;
   }
 
   /** The configured interval, stretched when the daily quota would not last until the close. */
@@ -193,11 +276,13 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     return Math.ceil((closeAt - clock.now()) / affordable);
   }
 
+  /** Reconciliation against what the journal holds (not what a lagging store holds). */
   function reconcileAll(): MarketReconciliation[] {
+    volume.update(capture.progress.size);
     const out: MarketReconciliation[] = [];
     for (const market of config.markets) {
       const snap = snapshots.latest.get(market);
-      if (snap !== undefined) out.push(reconcileMarket(market, snap, tape.streamedVolume(market)));
+      if (snap !== undefined) out.push(reconcileMarket(market, snap, volume.streamedVolume(market)));
     }
     return out;
   }
@@ -206,43 +291,100 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     return [{ vendor: 'koscom', client: koscomRest }, ...(lsRest ? [{ vendor: 'ls', client: lsRest }] : [])];
   }
 
+  /** Stops capture, lets the stores catch up and seal, reconciles and records the session — whatever failed before. */
   async function finish(): Promise<SessionResult> {
-    await tape.flush();
+    clearTimeout(streamTimer);
+    clearInterval(watch);
+    const captured = await capture.stop();
+    if (credentialsRejected) status = 'failed';
+    else if (o.signal?.aborted && status === 'complete') status = 'interrupted';
+    const everConnected = captured.streams.some((s) => s.connects > 0);
+    if (!everConnected && status !== 'failed') {
+      status = 'failed';
+      problems.push(`no stream ever connected (${captured.streams[0]?.lastError ?? 'no answer'})`);
+    }
+    for (const s of captured.streams) if (s.connects === 0 && everConnected) problems.push(`${s.name}: never connected (${s.lastError ?? 'no answer'})`);
+    problems.push(...captured.diskFull, ...restProblems());
+    for (const step of captured.clockSteps) problems.push(`the wall clock stepped ${step.stepMs} ms against the monotonic clock at ${new Date(step.atMs).toISOString()} (receive times stay monotonic)`);
+    // An aborted session leaves the stores less time: the next start finishes what they lack.
+    const catchUpMs = o.signal?.aborted ? Math.min(config.stores.catchUpMs, 5_000) : config.stores.catchUpMs;
+    const finished = await Promise.all(stores.map((s) => s.finish(status === 'complete' && s.store === 'sqlite', catchUpMs)));
+    const storeReports: StoreReport[] = finished.map((f, i) => ({ ...stores[i].lag(capture.progress), caughtUp: f.caughtUp, sealed: f.sealed }));
+    for (const f of finished) problems.push(...f.problems);
+    problems.push(...(await catchUp));
+    let reconciliation: MarketReconciliation[] = [];
     if (status !== 'failed') {
       reconciliation = reconcileAll();
       for (const r of reconciliation) log.info({ market: r.market, coveragePct: r.coveragePct, missing: r.missing, mode: r.mode }, describeReconciliation(r));
     }
+    volume.close();
     const endedMs = clock.now();
-    const streamStats = streams().map((s) => s.stats());
-    const channels = channelReports(tape);
-    tape.writeSession({
+    const channels = channelReports(captured);
+    const sessionId = await Promise.race([sessionRow, Promise.resolve(undefined)]);
+    recordSession({
       id: sessionId,
+      collector,
       day,
       startedNs: BigInt(startedMs) * 1_000_000n,
       endedNs: BigInt(endedMs) * 1_000_000n,
       status,
       counts: Object.fromEntries(channels.map((c) => [c.name, { frames: c.frames, bytes: c.bytes, rows: c.rows, quarantined: c.quarantined }])),
-      reconnects: streamStats.reduce((n, s) => n + s.reconnects, 0),
-      downtimeMs: streamStats.reduce((n, s) => n + s.downtimeMs, 0),
+      reconnects: captured.streams.reduce((n, s) => n + s.reconnects, 0),
+      downtimeMs: captured.streams.reduce((n, s) => n + s.downtimeMs, 0),
       gaps: reconciliation.flatMap((r) => r.gaps.filter((g) => g.missing > 0).map((g) => ({ market: r.market, ...g }))),
       reconciliation: Object.fromEntries(reconciliation.map((r) => [r.market, r])),
+      stores: storeReports,
+      clock: { offsetMs: capture.clockOffsetMs, steps: captured.clockSteps },
     });
-    if (status === 'complete') await tape.sealDay(day);
-    const files = tape.files();
-    await tape.close();
     return {
       day,
       status,
       problems,
+      credentialsRejected,
       startedMs,
       endedMs,
       channels,
-      streams: streamStats,
+      streams: captured.streams,
+      stores: storeReports,
       rest: restClients().map(({ vendor, client }) => ({ vendor, ...client.stats })),
       snapshots: snapshots.snapshotsTaken,
       reconciliation,
-      files,
+      clock: { offsetMs: capture.clockOffsetMs, steps: captured.clockSteps },
+      maxCapturePauseMs: captured.maxLoopDelayMs,
+      files: [journalFile, `${journalFile}.channels.json`, `${config.dataDir}/ticktape.db`, `${config.dataDir}/arrow/day=${day}`],
     };
+  }
+
+  function channelReports(c: CaptureStats): ChannelReport[] {
+    const rows = sqlite.rows();
+    return c.channels.map((ch) => ({ name: ch.name, frames: ch.frames, bytes: ch.bytes, rows: rows.get(ch.name)?.rows ?? 0, quarantined: rows.get(ch.name)?.quarantined ?? 0 }));
+  }
+
+  /** One line per REST endpoint that failed, with how often and the last error. */
+  function restProblems(): string[] {
+    const byPath = new Map<string, { n: number; error: string; market: string }>();
+    for (const f of snapshots.failures) {
+      const p = byPath.get(f.what) ?? { n: 0, error: '', market: f.market };
+      p.n++;
+      p.error = f.error;
+      byPath.set(f.what, p);
+    }
+    return [...byPath].map(([path, p]) => `REST ${path} (${p.market}) failed ${p.n} time(s), last: ${p.error}; retried, the streams ran regardless`);
+  }
+
+  /** The session's row, written on this thread now that the stores' threads are done. */
+  function recordSession(r: SessionRecord): void {
+    try {
+      const db = SqliteSink.open({ dataDir: config.dataDir, log, walCheckpointMs: 0 });
+      try {
+        db.writeSession(r);
+      } finally {
+        void db.close();
+      }
+    } catch (e) {
+      problems.push(`the session could not be recorded in ticktape.db (${(e as Error).message}); its journal holds everything captured`);
+      log.error(problems.at(-1));
+    }
   }
 }
 
@@ -258,8 +400,3 @@ async function sleepUntil(clock: Clock, at: number, signal?: AbortSignal): Promi
     if (!signal?.aborted) throw e;
   }
 }
-
-function channelReports(tape: Tape): ChannelReport[] {
-  return tape.stats().map((c) => ({ name: c.name, frames: c.frames, bytes: c.bytes, rows: c.rows, quarantined: c.quarantined }));
-}
-

@@ -42,8 +42,8 @@ export class SnapshotSource {
     this.eventsChannel = tape.channel({ name: 'koscom.rest', vendor: 'koscom', endpoint: '/v2/market', kind: 'events' });
   }
 
-  /** Symbol lists of every market, then the seed snapshot. Resolves with how many markets answered. */
-  async seed(signal?: AbortSignal): Promise<number> {
+  /** The symbol list of every market. Resolves with how many markets answered. */
+  async symbolLists(signal?: AbortSignal): Promise<number> {
     let answered = 0;
     await Promise.all(
       this.cfg.markets.map(async (market) => {
@@ -59,7 +59,6 @@ export class SnapshotSource {
         answered++;
       }),
     );
-    await this.snapshot('seed', signal);
     return answered;
   }
 

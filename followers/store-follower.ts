@@ -72,7 +72,10 @@ export class StoreFollower {
   storedSeq = 0;
   /** Receive time of the last record stored (or, before any, of the one before the checkpoint). */
   lastStoredRecvNs = 0n;
+  /** Per channel, what this follower stored. */
   readonly channelStats = new Map<string, FollowedChannel>();
+  /** … and what the pending batch holds. */
+  private readonly pendingStats = new Map<string, FollowedChannel>();
   private readonly tail: JournalTail;
   private readonly decoder: FrameDecoder;
   private readonly batch: RowBatch;
@@ -172,7 +175,7 @@ export class StoreFollower {
       const q = b.quarantine.length;
       const rows = this.decoder.decode(ch, r.flags, r.recvNs, r.frame, r.bytes, b);
       if (rows > 0 && ch !== undefined) {
-        const st = this.channelStat(ch.name);
+        const st = this.channelStat(this.pendingStats, ch.name);
         const quarantined = b.quarantine.length - q;
         st.quarantined += quarantined;
         st.rows += rows - quarantined;
@@ -203,6 +206,12 @@ export class StoreFollower {
     this.stored = j.toOffset;
     this.storedSeq = j.toSeq;
     this.lastStoredRecvNs = this.pendingRecvNs;
+    for (const [name, p] of this.pendingStats) {
+      const st = this.channelStat(this.channelStats, name);
+      st.rows += p.rows;
+      st.quarantined += p.quarantined;
+    }
+    this.pendingStats.clear();
     resetBatch(b, j.toOffset, j.toSeq);
   }
 
@@ -232,9 +241,9 @@ export class StoreFollower {
     return this.channels[id];
   }
 
-  private channelStat(name: string): FollowedChannel {
-    let st = this.channelStats.get(name);
-    if (st === undefined) this.channelStats.set(name, (st = { rows: 0, quarantined: 0 }));
+  private channelStat(stats: Map<string, FollowedChannel>, name: string): FollowedChannel {
+    let st = stats.get(name);
+    if (st === undefined) stats.set(name, (st = { rows: 0, quarantined: 0 }));
     return st;
   }
 

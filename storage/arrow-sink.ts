@@ -11,8 +11,9 @@ import path from 'node:path';
 import { RecordBatchFileWriter, type RecordBatch } from 'apache-arrow';
 import type { Logger } from 'pino';
 import type { RowBatch } from './batch.js';
+import { writeFileAtomic } from './journal.js';
 import { FlowBatchBuilder, SnapshotBatchBuilder, TradeBatchBuilder, utf8Data, type PartStats } from './arrow-batches.js';
-import { ARROW_CHANNELS, ARROW_TIME_ZONE, META, channelDir, parsePartName, partFileName, readPartInfo, type ArrowChannel } from './arrow-format.js';
+import { ARROW_CHANNELS, ARROW_TIME_ZONE, META, channelDir, dayDir, parsePartName, partFileName, readPartInfo, type ArrowChannel } from './arrow-format.js';
 
 export interface ArrowSinkOptions {
   dataDir: string;
@@ -100,6 +101,8 @@ const COLLECTOR_ID = /^[A-Za-z0-9_-]+$/;
 export class ArrowSink {
   /** Per journal file: end offset and end seq covered by finished parts. */
   private readonly covered = new Map<string, { offset: number; seq: number }>();
+  /** Journals whose coverage goes past their last finished part (noted in the day's covered file on close). */
+  private readonly uncoveredTail = new Set<string>();
   private nextPart = 0;
   private gen: Generation | null = null;
   private readonly partRows: number;
@@ -163,6 +166,12 @@ export class ArrowSink {
   /** Finishes the open parts. The sink is not used afterwards. */
   close(): void {
     this.finishGeneration();
+    // A journal's last records may decode to no Arrow rows (events, sent frames): note that they
+    // are covered too, so the next start does not read the journal again for nothing.
+    if (this.uncoveredTail.size > 0) {
+      const file = coveredPath(this.opts.dataDir, this.opts.day, this.opts.collectorId);
+      writeFileAtomic(file, JSON.stringify(Object.fromEntries(this.covered)));
+    }
   }
 
   /**
@@ -198,7 +207,13 @@ export class ArrowSink {
   private finishGeneration(): void {
     const gen = this.gen;
     this.gen = null;
-    if (!gen || gen.part === null) return;
+    if (!gen) return;
+    if (gen.part === null) {
+      // Batches with no Arrow rows: covered as soon as they are seen.
+      this.cover(gen.journalFile, gen.toOffset, gen.toSeq);
+      this.uncoveredTail.add(gen.journalFile);
+      return;
+    }
     const parts = [...gen.channels.values()];
     const names = parts.map((p) => p.channel).join(',');
     for (const p of parts) {
@@ -259,6 +274,10 @@ export class ArrowSink {
         this.cover(info.journal.file, info.journal.toOffset, info.journal.toSeq);
       }
     }
+    const coveredFile = coveredPath(dataDir, day, collectorId);
+    if (fs.existsSync(coveredFile)) {
+      for (const [file, c] of Object.entries(JSON.parse(fs.readFileSync(coveredFile, 'utf8')) as Record<string, { offset: number; seq: number }>)) this.cover(file, c.offset, c.seq);
+    }
     for (const t of temporaries) {
       const final = path.join(path.dirname(t.file), partFileName(t.part, collectorId, false));
       if (finished.get(t.part)?.includes(t.channel)) {
@@ -276,6 +295,11 @@ export class ArrowSink {
     const c = this.covered.get(file);
     if (!c || offset > c.offset) this.covered.set(file, { offset, seq });
   }
+}
+
+/** Where a day's Arrow coverage past its last parts is noted (beside the channel folders). */
+function coveredPath(dataDir: string, day: string, collectorId: string | undefined): string {
+  return path.join(dayDir(dataDir, day), `covered${collectorId ? `.${collectorId}` : ''}.json`);
 }
 
 function syncDir(dir: string): void {

@@ -67,6 +67,10 @@ export interface SessionRecord {
   downtimeMs?: number;
   gaps?: unknown[];
   reconciliation?: object;
+  /** Each store's lag behind the journal at the end. */
+  stores?: unknown[];
+  /** The receive clock's offset at the anchor and the steps seen. */
+  clock?: object;
 }
 
 // Runs in the checkpoint thread. Plain JS: worker code cannot be TypeScript under vitest.
@@ -306,14 +310,16 @@ export class SqliteSink {
       r.downtimeMs ?? 0,
       JSON.stringify(r.gaps ?? []),
       JSON.stringify(r.reconciliation ?? {}),
+      JSON.stringify(r.stores ?? []),
+      JSON.stringify(r.clock ?? {}),
     ];
     if (r.id !== undefined) {
       this.db
-        .prepare('UPDATE sessions SET day = ?, collector = ?, started_ns = ?, ended_ns = ?, status = ?, counts = ?, reconnects = ?, downtime_ms = ?, gaps = ?, reconciliation = ? WHERE id = ?')
+        .prepare('UPDATE sessions SET day = ?, collector = ?, started_ns = ?, ended_ns = ?, status = ?, counts = ?, reconnects = ?, downtime_ms = ?, gaps = ?, reconciliation = ?, stores = ?, clock = ? WHERE id = ?')
         .run(...values, r.id);
       return r.id;
     }
-    const res = this.db.prepare('INSERT INTO sessions (day, collector, started_ns, ended_ns, status, counts, reconnects, downtime_ms, gaps, reconciliation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(...values);
+    const res = this.db.prepare('INSERT INTO sessions (day, collector, started_ns, ended_ns, status, counts, reconnects, downtime_ms, gaps, reconciliation, stores, clock) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(...values);
     return Number(res.lastInsertRowid);
   }
 

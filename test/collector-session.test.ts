@@ -59,14 +59,18 @@ describe('collector session against the simulator', () => {
     db.close();
   });
 
-  it('fails clearly on rejected credentials', async () => {
+  it('ends the session on rejected stream credentials, naming the stream and the rejected REST endpoints', async () => {
     const dataDir = join(tmp.root, 'badcreds');
     const exchange = await startExchange({ dayLengthMs: 4_000, preOpenMs: 500, kospiSymbols: 5, kosdaqSymbols: 5, tradesPerDay: 1_000, faults: { rejectCredentials: true } });
     try {
       const config = withEndpoints(loadConfig({ env: { ...FAST_ENV, TICKTAPE_DATA_DIR: dataDir } }), exchange);
-      const result = await runSession({ config, log, day: exchange.day, times: { streamEnd: Date.now() + 3_000 } });
+      const result = await runSession({ config, log, day: exchange.day, times: { streamEnd: Date.now() + 15_000 } });
       expect(result.status).toBe('failed');
-      expect(result.problems.join()).toMatch(/Koscom rejected the credentials: .*HTTP 401/);
+      expect(result.credentialsRejected).toBe(true);
+      // The stream's refusals end the session, well before its planned end.
+      expect(result.endedMs - result.startedMs).toBeLessThan(10_000);
+      expect(result.problems.join('\n')).toMatch(/koscom\.trades\.kospi: Koscom refused the stream \d+ times .*: the API key is rejected/);
+      expect(result.problems.join('\n')).toMatch(/REST \/v2\/market\/multiquote\/stocks\/kospi\/lists .*HTTP 401/);
       expect(result.problems.join()).not.toContain(exchange.credentials.koscomApiKey);
       expect(formatReport(result)).toContain('failed');
     } finally {

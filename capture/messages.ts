@@ -1,0 +1,43 @@
+// What the capture thread and the session say to each other. The frames themselves never cross:
+// the capture thread journals them, and the stores read the journal.
+import type { ConnectionEvent } from '../collector/socket.js';
+import type { StreamStats } from '../collector/stream.js';
+import type { CollectorConfig } from '../collector/config.js';
+import type { ChannelSpec } from '../storage/journal.js';
+import type { JournaledChannel } from './journal-tape.js';
+import type { ClockStep } from './recv-clock.js';
+
+export interface CaptureWorkerData {
+  config: CollectorConfig;
+  journalFile: string;
+  /** pino level of the thread's own log lines ('silent' in tests). */
+  logLevel: string;
+  progress: SharedArrayBuffer;
+}
+
+export type ToCapture =
+  | { type: 'start-streams' }
+  /** A REST answer (or any frame received off the capture thread) to journal. */
+  | { type: 'append'; channel: ChannelSpec; frame: string; recvNs: bigint }
+  | { type: 'event'; channel: ChannelSpec; event: object }
+  | { type: 'token'; id: number; token?: string; error?: string }
+  | { type: 'stop' };
+
+export interface CaptureStats {
+  streams: StreamStats[];
+  channels: JournaledChannel[];
+  /** Disk-full episodes, one line each. */
+  diskFull: string[];
+  /** Wall-clock steps seen against the receive clock. */
+  clockSteps: ClockStep[];
+  /** The longest stall of the capture thread's event loop so far, ms. */
+  maxLoopDelayMs: number;
+}
+
+export type FromCapture =
+  | { type: 'ready'; clockOffsetMs: number }
+  | { type: 'stats'; stats: CaptureStats }
+  | { type: 'connection'; stream: string; event: ConnectionEvent }
+  | { type: 'token-request'; id: number; renew: boolean }
+  | { type: 'stopped'; stats: CaptureStats }
+  | { type: 'failed'; error: string };

@@ -1,0 +1,107 @@
+// The capture thread: the vendor sockets, the journal, liveness — and nothing else. Decoding, the
+// stores, REST, reports and the session's schedule run on other threads, so none of them can
+// delay a socket read (the feed has no retransmission). It starts journaling at once and opens
+// the streams when told, then reports its counters a few times a second.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { detailStreams } from '../collector/detail.js';
+import { DiskFullGuard } from '../collector/disk-full.js';
+import { FlowStream } from '../collector/flows.js';
+import type { VendorStream } from '../collector/stream.js';
+import { TradeStream } from '../collector/trades.js';
+import { JournalProgress } from '../storage/journal-progress.js';
+import { JournalTape } from './journal-tape.js';
+import type { CaptureStats, CaptureWorkerData, FromCapture, ToCapture } from './messages.js';
+import { anchorRecvClock, ClockWatch, type ClockStep } from './recv-clock.js';
+
+const STATS_MS = 250;
+
+const data = workerData as CaptureWorkerData;
+const port = parentPort!;
+const post = (m: FromCapture) => port.postMessage(m);
+const log = pino({ level: data.logLevel, name: 'capture' }, pino.destination({ fd: 2, sync: false }));
+const { config } = data;
+
+const clockOffsetMs = anchorRecvClock();
+const journal = new JournalTape({ file: data.journalFile, fsync: config.batch.fsync, batchMs: config.batch.ms, log, progress: new JournalProgress(data.progress) });
+const guard = new DiskFullGuard(journal, log);
+const onEvent = (stream: string, event: Parameters<NonNullable<ConstructorParameters<typeof TradeStream>[4]>>[1]) => post({ type: 'connection', stream, event });
+
+// LS tokens come from the session thread (REST never runs here); a request waits for its answer.
+const tokenWaits = new Map<number, { resolve(t: string): void; reject(e: Error): void }>();
+let nextTokenId = 1;
+const token = {
+  get(): Promise<string> {
+    const id = nextTokenId++;
+    post({ type: 'token-request', id, renew: false });
+    return new Promise((resolve, reject) => tokenWaits.set(id, { resolve, reject }));
+  },
+};
+
+const trades = config.markets.map((m) => new TradeStream(m, config, guard, log, onEvent));
+const streams: VendorStream[] = [...trades];
+if (config.ls !== undefined && config.bmCodes.length > 0) {
+  streams.push(new FlowStream({ ...config, ls: config.ls }, token, guard, log, () => Date.now() - Math.max(...trades.map((t) => t.lastDataMs)), onEvent));
+}
+streams.push(...detailStreams(config, guard, log, onEvent));
+
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+const clock = new ClockWatch();
+const clockSteps: ClockStep[] = [];
+const clockChannel = journal.channel({ name: 'capture.clock', vendor: 'koscom', endpoint: '', kind: 'events' });
+journal.event(clockChannel, { type: 'clock-anchored', offsetMs: clockOffsetMs });
+
+function stats(): CaptureStats {
+  return { streams: streams.map((s) => s.stats()), channels: journal.stats(), diskFull: guard.describe(), clockSteps, maxLoopDelayMs: loopDelay.max / 1e6 };
+}
+
+const timer = setInterval(() => {
+  const step = clock.check();
+  if (step !== undefined) {
+    clockSteps.push(step);
+    guard.event(clockChannel, { type: 'clock-step', ...step });
+    log.warn(step, `the wall clock stepped ${step.stepMs} ms against the monotonic clock`);
+  }
+  post({ type: 'stats', stats: stats() });
+}, STATS_MS);
+
+port.on('message', (m: ToCapture) => {
+  switch (m.type) {
+    case 'start-streams':
+      for (const s of streams) s.start();
+      return;
+    case 'append':
+      guard.append(guard.channel(m.channel), m.frame, m.recvNs);
+      return;
+    case 'event':
+      guard.event(guard.channel(m.channel), m.event);
+      return;
+    case 'token': {
+      const w = tokenWaits.get(m.id);
+      tokenWaits.delete(m.id);
+      if (m.token !== undefined) w?.resolve(m.token);
+      else w?.reject(new Error(m.error ?? 'no token'));
+      return;
+    }
+    case 'stop':
+      void stop();
+      return;
+  }
+});
+
+async function stop(): Promise<void> {
+  clearInterval(timer);
+  try {
+    await Promise.all(streams.map((s) => s.stop()));
+    const last = stats();
+    await journal.close();
+    post({ type: 'stopped', stats: last });
+  } catch (e) {
+    post({ type: 'failed', error: (e as Error).message });
+  }
+  port.close();
+}
+
+post({ type: 'ready', clockOffsetMs });

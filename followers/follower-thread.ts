@@ -1,0 +1,122 @@
+// The session's handle on a store's thread (followers/worker.ts): starts it, keeps its latest
+// status, measures its lag behind the journal, and asks it to finish.
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { threadScript } from '../capture/thread-script.js';
+import type { JournalProgress } from '../storage/journal-progress.js';
+import type { SessionRecord } from '../storage/sqlite-sink.js';
+import type { FinishResult, FollowerStatus, FollowerWorkerData, FromFollower } from './messages.js';
+import type { BatchTiming, FollowerOptions, StoreName } from './store-follower.js';
+
+export interface FollowerThreadOptions {
+  follower: Omit<FollowerOptions, 'log' | 'beforeWrite' | 'onBatch'>;
+  log: Logger;
+  /** The live journal's progress; absent: the journal is finished, store it to its end and exit. */
+  progress?: JournalProgress;
+  /** With no progress: seal the day once stored. */
+  seal?: boolean;
+  batchMs: number;
+  pollMs?: number;
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+  onBatch?(t: BatchTiming): void;
+}
+
+/** How far a store is behind its journal. */
+export interface StoreLag {
+  store: StoreName;
+  frames: number;
+  bytes: number;
+  seconds: number;
+  /** Store errors since it last wrote (0 = healthy), all errors, and the last one. */
+  failures: number;
+  errors: number;
+  lastError?: string;
+}
+
+export class FollowerThread {
+  private status: FollowerStatus;
+  private readonly sessionWaits = new Map<number, (id: number) => void>();
+  private nextSession = 1;
+  private readonly finished: Promise<FinishResult>;
+  private exited = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly o: FollowerThreadOptions,
+  ) {
+    this.status = { store: o.follower.store, stored: 0, storedSeq: 0, lastStoredRecvNs: 0n, failures: 0, errors: 0, channels: [] };
+    this.finished = new Promise((resolve) => {
+      worker.on('message', (m: FromFollower) => {
+        if (m.type === 'status') this.status = m.status;
+        else if (m.type === 'batch') o.onBatch?.(m.timing);
+        else if (m.type === 'session-written') {
+          this.sessionWaits.get(m.id)?.(m.sessionId);
+          this.sessionWaits.delete(m.id);
+        } else if (m.type === 'finished') {
+          this.status = m.result.status;
+          resolve(m.result);
+        }
+      });
+      worker.on('error', (e) => o.log.error({ store: this.store, err: e }, `${this.store} thread failed: ${e.message}`));
+      worker.on('exit', () => {
+        this.exited = true;
+        resolve({ store: this.store, caughtUp: false, sealed: false, status: this.status, problems: [`${this.store} thread ended unexpectedly; the next start catches up from its checkpoint`] });
+      });
+    });
+  }
+
+  static start(o: FollowerThreadOptions): FollowerThread {
+    const data: FollowerWorkerData = {
+      follower: o.follower,
+      logLevel: o.log.level,
+      progress: o.progress?.buffer,
+      pollMs: o.pollMs ?? 20,
+      batchMs: o.batchMs,
+      retryInitialMs: o.retryInitialMs ?? 500,
+      retryMaxMs: o.retryMaxMs ?? 10_000,
+      finish: o.progress === undefined ? { seal: o.seal ?? false } : undefined,
+    };
+    return new FollowerThread(new Worker(threadScript(import.meta.url, 'worker.js'), { workerData: data }), o);
+  }
+
+  get store(): StoreName {
+    return this.o.follower.store;
+  }
+
+  /** The latest status (a few times a second). */
+  get latest(): FollowerStatus {
+    return this.status;
+  }
+
+  /** Rows stored per channel, as of the latest status. */
+  rows(): Map<string, { rows: number; quarantined: number }> {
+    return new Map(this.status.channels);
+  }
+
+  /** Lag behind the live journal: frames, bytes, and receive-time seconds between the newest journaled and newest stored record. */
+  lag(progress: JournalProgress): StoreLag {
+    const s = this.status;
+    const bytes = Math.max(0, progress.size - s.stored);
+    const seconds = bytes === 0 || s.lastStoredRecvNs === 0n ? 0 : Math.max(0, Number(progress.lastRecvNs - s.lastStoredRecvNs) / 1e9);
+    return { store: this.store, frames: Math.max(0, progress.seq - s.storedSeq), bytes, seconds, failures: s.failures, errors: s.errors, lastError: s.lastError };
+  }
+
+  /** Queues a `sessions` row (SQLite's thread only); resolves with its id once written. */
+  writeSession(record: SessionRecord): Promise<number> {
+    const id = this.nextSession++;
+    this.worker.postMessage({ type: 'session', id, record });
+    return new Promise((resolve) => this.sessionWaits.set(id, resolve));
+  }
+
+  /** Stores the journal to the end its writer closed it at (and seals), within timeoutMs; then the thread exits. */
+  finish(seal: boolean, timeoutMs: number): Promise<FinishResult> {
+    if (!this.exited) this.worker.postMessage({ type: 'finish', seal, timeoutMs });
+    return this.finished;
+  }
+
+  /** Resolves when a thread started on a finished journal is done. */
+  done(): Promise<FinishResult> {
+    return this.finished;
+  }
+}

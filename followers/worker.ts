@@ -1,0 +1,161 @@
+// A store's own thread: follows the journal into one store (SQLite or Arrow) from the store's
+// checkpoint, a batch per journal sync. When the store fails — SQLITE_BUSY past its timeout, a
+// full disk, an I/O error — the follower is dropped (an Arrow part in progress is deleted), and a
+// new one resumes from the checkpoint after a backoff: the store falls behind, then catches up.
+// SQLite's thread also writes the `sessions` rows and seals the day.
+import fs from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { JournalProgress } from '../storage/journal-progress.js';
+import type { SessionRecord } from '../storage/sqlite-sink.js';
+import type { FinishResult, FollowerStatus, FollowerWorkerData, FromFollower, ToFollower } from './messages.js';
+import { StoreFollower } from './store-follower.js';
+
+/** Records read before the thread looks at its messages again. */
+const CHUNK_RECORDS = 20_000;
+const STATUS_MS = 250;
+
+const data = workerData as FollowerWorkerData;
+const port = parentPort!;
+const post = (m: FromFollower) => port.postMessage(m);
+const log = pino({ level: data.logLevel, name: `store.${data.follower.store}` }, pino.destination({ fd: 2, sync: false }));
+const progress = data.progress && new JournalProgress(data.progress);
+const store = data.follower.store;
+
+let follower: StoreFollower | undefined;
+let failures = 0;
+let errors = 0;
+let lastError: string | undefined;
+let retryAt = 0;
+let finishing: { seal: boolean; deadline: number } | undefined = data.finish && { ...data.finish, deadline: Infinity };
+const sessions: { id: number; record: SessionRecord }[] = [];
+const problems: string[] = [];
+// What a dropped follower had stored, so the totals survive a reopen.
+let status: FollowerStatus = { store, stored: 0, storedSeq: 0, lastStoredRecvNs: 0n, failures: 0, errors: 0, channels: [] };
+const carried = new Map<string, { rows: number; quarantined: number }>();
+
+/** What the follower may read: the durable part of a live journal, or all of a finished one. */
+function limit(): number {
+  if (progress !== undefined) return progress.readable;
+  return fs.statSync(data.follower.journalFile).size;
+}
+
+/** Whether the store holds everything its journal will ever hold. */
+function complete(f: StoreFollower): boolean {
+  if (progress !== undefined) return progress.closed && f.stored >= progress.size;
+  return f.read >= limit() && f.pending === 0 && f.stored >= f.read;
+}
+
+function snapshot(): FollowerStatus {
+  if (follower !== undefined) {
+    const channels = new Map(carried);
+    for (const [name, st] of follower.channelStats) {
+      const c = channels.get(name) ?? { rows: 0, quarantined: 0 };
+      channels.set(name, { rows: c.rows + st.rows, quarantined: c.quarantined + st.quarantined });
+    }
+    status = { store, stored: follower.stored, storedSeq: follower.storedSeq, lastStoredRecvNs: follower.lastStoredRecvNs, failures, errors, lastError, channels: [...channels] };
+  } else status = { ...status, failures, errors, lastError };
+  return status;
+}
+
+async function fail(e: unknown): Promise<void> {
+  failures++;
+  errors++;
+  const err = e as NodeJS.ErrnoException;
+  lastError = `${err.code ? `${err.code}: ` : ''}${err.message}`;
+  const waitMs = Math.min(data.retryMaxMs, data.retryInitialMs * 2 ** Math.min(failures - 1, 20));
+  retryAt = Date.now() + waitMs;
+  log.warn({ store, err: lastError, retryInMs: waitMs, failures }, `${store} store failed (${lastError}); it resumes from its checkpoint in ${waitMs} ms`);
+  const f = follower;
+  follower = undefined;
+  if (f !== undefined) {
+    snapshot();
+    for (const [name, st] of f.channelStats) {
+      const c = carried.get(name) ?? { rows: 0, quarantined: 0 };
+      carried.set(name, { rows: c.rows + st.rows, quarantined: c.quarantined + st.quarantined });
+    }
+    try {
+      await f.abandon();
+    } catch (e2) {
+      log.warn({ store, err: (e2 as Error).message }, `${store}: closing the failed store: ${(e2 as Error).message}`);
+    }
+  }
+  post({ type: 'status', status: snapshot() });
+}
+
+function open(): StoreFollower {
+  return StoreFollower.open({ ...data.follower, log, onBatch: (timing) => post({ type: 'batch', timing }) });
+}
+
+function writeSessions(f: StoreFollower): void {
+  while (sessions.length > 0 && f.sqlite !== undefined) {
+    const s = sessions[0];
+    const sessionId = f.sqlite.writeSession(s.record);
+    sessions.shift();
+    post({ type: 'session-written', id: s.id, sessionId });
+  }
+}
+
+async function finish(caughtUp: boolean): Promise<void> {
+  let sealed = false;
+  const f = follower;
+  if (f !== undefined) {
+    try {
+      writeSessions(f);
+      if (caughtUp && finishing?.seal && f.sqlite !== undefined) {
+        f.sqlite.sealDay(data.follower.day);
+        sealed = true;
+      }
+    } catch (e) {
+      problems.push(`${store}: sealing ${data.follower.day} failed (${(e as Error).message}); the next start seals it`);
+      log.error({ store, err: (e as Error).message }, problems.at(-1));
+    }
+    snapshot();
+    try {
+      await (caughtUp ? f.close() : f.abandon());
+    } catch (e) {
+      problems.push(`${store}: closing the store failed: ${(e as Error).message}`);
+    }
+  }
+  if (!caughtUp) problems.push(`${store} store is behind its journal (${lastError ?? 'it could not catch up in time'}); the next start catches up from its checkpoint`);
+  const result: FinishResult = { store, caughtUp, sealed, status: snapshot(), problems };
+  post({ type: 'finished', result });
+  port.close();
+}
+
+async function tick(): Promise<void> {
+  let read = 0;
+  const now = Date.now();
+  if (follower === undefined && now >= retryAt) {
+    try {
+      follower = open();
+    } catch (e) {
+      await fail(e);
+    }
+  }
+  const f = follower;
+  if (f !== undefined) {
+    try {
+      read = f.follow(limit(), CHUNK_RECORDS);
+      // Caught up with what is durable: write now (one batch per journal sync), else when old.
+      if (read < CHUNK_RECORDS || f.batchAgeMs(now) >= data.batchMs) f.flush();
+      writeSessions(f);
+      failures = 0;
+    } catch (e) {
+      await fail(e);
+    }
+  }
+  if (finishing !== undefined) {
+    if (follower !== undefined && complete(follower)) return finish(true);
+    if (Date.now() >= finishing.deadline) return finish(false);
+  }
+  setTimeout(() => void tick(), read >= CHUNK_RECORDS ? 0 : data.pollMs);
+}
+
+port.on('message', (m: ToFollower) => {
+  if (m.type === 'session') sessions.push(m);
+  else finishing = { seal: m.seal, deadline: Date.now() + m.timeoutMs };
+});
+
+setInterval(() => post({ type: 'status', status: snapshot() }), STATUS_MS).unref();
+void tick();
