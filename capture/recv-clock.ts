@@ -19,11 +19,14 @@ export function wallOffsetMs(): number {
   return Number(BigInt(Date.now()) * 1_000_000n - nowNs()) / 1e6;
 }
 
-/** Re-anchors the receive clock to the wall clock; returns the offset it had, ms. */
+/**
+ * Re-anchors the receive clock to the wall clock; returns the offset between the wall clock and
+ * the monotonic clock, ms (the wall-clock time at which the monotonic clock read zero): compared
+ * across sessions it shows how the wall clock drifted.
+ */
 export function anchorRecvClock(): number {
-  const offset = wallOffsetMs();
   baseNs = anchorBase();
-  return offset;
+  return Number(baseNs / 1000n) / 1000;
 }
 
 export interface ClockStep {

@@ -2,15 +2,14 @@
 // then the session report. Without credentials and URLs it captures from the in-process simulator.
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
-import { dayStatus } from '../collector/calendar.js';
 import { CONFIG_VARIABLES, type CollectorConfig, ConfigError, formatMinutes, loadConfig, redactedConfig, withEndpoints } from '../collector/config.js';
 import { CollectorMetrics } from '../collector/metrics.js';
 import { formatReport } from '../collector/report.js';
 import { runSession, type SessionResult, type SessionTimes } from '../collector/session.js';
 import { kstDay, kstMidnight } from '../protocol/time.js';
-import { type Exchange, type ExchangeOptions, startExchange } from '../sim/exchange.js';
+import type { Exchange, ExchangeOptions } from '../sim/exchange.js';
 import { createLogger } from './log.js';
-import { parseDuration, parseIntegerIn } from './options.js';
+import { parseDay, parseDuration, parseIntegerIn } from './options.js';
 
 /** After the simulated close: let the last frames arrive, then take the closing snapshot. */
 const SIM_CLOSE_GRACE_MS = 500;
@@ -29,6 +28,8 @@ export interface CaptureSetup {
 export async function prepareCapture(config: CollectorConfig, log: Logger, sim: Partial<ExchangeOptions>, announce = true): Promise<CaptureSetup> {
   if (!config.useSim) return { config };
   if (announce) announceSim();
+  // Imported here: a capture from real vendors does not pay for the simulator's modules.
+  const { startExchange } = await import('../sim/exchange.js');
   const exchange = await startExchange({ logger: log.child({ component: 'sim' }), ...sim });
   log.info({ url: exchange.koscomRestUrl, day: exchange.day }, `simulator listening on ${exchange.koscomRestUrl}`);
   return { config: withEndpoints(config, exchange), exchange };
@@ -70,11 +71,11 @@ export function stopSignal(log: Logger): AbortSignal {
 }
 
 /** Runs one session and prints its report; serves metrics meanwhile when a port is configured. */
-export async function collectOnce(setup: CaptureSetup, times: SessionTimes, log: Logger, signal: AbortSignal, marketClosed?: Promise<void>): Promise<SessionResult> {
+export async function collectOnce(setup: CaptureSetup, times: SessionTimes, log: Logger, signal: AbortSignal, marketClosed?: Promise<void>, day?: string): Promise<SessionResult> {
   const metrics = setup.config.metricsPort === undefined ? undefined : new CollectorMetrics();
   const server = metrics && (await metrics.serve(setup.config.metricsPort!, log));
   try {
-    const result = await runSession({ config: setup.config, log, times, day: setup.exchange?.day, marketClosed, signal, onLive: (live) => metrics?.attach(live) });
+    const result = await runSession({ config: setup.config, log, times, day: day ?? setup.exchange?.day, marketClosed, signal, onLive: (live) => metrics?.attach(live) });
     process.stdout.write(`${formatReport(result)}\n`);
     return result;
   } finally {
@@ -89,6 +90,7 @@ export function registerCollect(program: Command): void {
     .description('Capture one session now: REST seed, trade and BM_ streams, closing snapshot, reconciliation; then print the session report.')
     .addOption(new Option('--duration <D>', 'stop after this long (e.g. 90s, 30m, 6.5h)').argParser(parseDuration).conflicts('until'))
     .addOption(new Option('--until <HH:MM>', 'stop at this KST time today').argParser(parseClock))
+    .option('--day <YYYY-MM-DD>', 'trading day to file the capture under (default: today in KST; the simulator plays that day), e.g. when capturing a replay of an earlier day', parseDay)
     .option('--config <file>', 'JSON configuration file (environment variables override it)')
     .option('--data-dir <dir>', 'data directory (default ./data, env TICKTAPE_DATA_DIR)')
     .option('--metrics-port <n>', 'serve Prometheus /metrics and /healthz on 127.0.0.1:<n> (default off)', parseIntegerIn(0, 65535))
@@ -97,7 +99,7 @@ export function registerCollect(program: Command): void {
     .addOption(new Option('--sim-pre-open <D>', 'simulator only: time before the simulated open').argParser(parseDuration).default(2_000, '2s'))
     .option('--print-config', 'print the configuration (secrets redacted) and exit')
     .addHelpText('after', `\nEnvironment (no credentials and no URLs = built-in simulator):\n${CONFIG_VARIABLES.map((v) => `  ${v.env.padEnd(34)}${v.help}`).join('\n')}\n`)
-    .action(async (flags: ConfigFlags & { duration?: number; until?: number; simDayLength: number; simPreOpen: number; printConfig?: boolean }) => {
+    .action(async (flags: ConfigFlags & { day?: string; duration?: number; until?: number; simDayLength: number; simPreOpen: number; printConfig?: boolean }) => {
       const config = configFromFlags(flags);
       if (flags.printConfig) {
         process.stdout.write(`${JSON.stringify(redactedConfig(config), null, 2)}\n`);
@@ -105,10 +107,10 @@ export function registerCollect(program: Command): void {
       }
       const log = createLogger();
       const signal = stopSignal(log);
-      const setup = await prepareCapture(config, log, { dayLengthMs: flags.simDayLength, preOpenMs: flags.simPreOpen });
+      const setup = await prepareCapture(config, log, { dayLengthMs: flags.simDayLength, preOpenMs: flags.simPreOpen, date: flags.day });
       let result: SessionResult;
       try {
-        const times = sessionTimes(setup, flags);
+        const times = await sessionTimes(setup, flags);
         if (typeof times === 'string') {
           process.stderr.write(`ticktape collect: ${times}\n`);
           process.exitCode = 2;
@@ -116,19 +118,20 @@ export function registerCollect(program: Command): void {
         }
         // Capturing the simulator's whole day: its close is known exactly.
         const wholeDay = flags.duration === undefined && flags.until === undefined;
-        result = await collectOnce(setup, times, log, signal, wholeDay ? setup.exchange?.sessionEnded : undefined);
+        result = await collectOnce(setup, times, log, signal, wholeDay ? setup.exchange?.sessionEnded : undefined, flags.day);
       } finally {
         await setup.exchange?.close();
       }
       if (result.status === 'failed') {
-        process.stderr.write(`ticktape collect: could not capture: ${result.problems.join('; ')}\n`);
+        // The cause; the report above lists every problem.
+        process.stderr.write(`ticktape collect: could not capture: ${result.problems[0] ?? 'see the report above'}\n`);
         process.exitCode = 1;
       }
     });
 }
 
 /** When the session's streams end and its closing snapshot is taken; a string explains a refusal. */
-function sessionTimes(setup: CaptureSetup, flags: { duration?: number; until?: number }): SessionTimes | string {
+async function sessionTimes(setup: CaptureSetup, flags: { duration?: number; until?: number }): Promise<SessionTimes | string> {
   const now = Date.now();
   if (flags.duration !== undefined) return { streamEnd: now + flags.duration };
   if (flags.until !== undefined) {
@@ -136,6 +139,8 @@ function sessionTimes(setup: CaptureSetup, flags: { duration?: number; until?: n
     return at > now ? { streamEnd: at } : `--until ${formatMinutes(flags.until)}: that time has already passed today (KST)`;
   }
   if (setup.exchange !== undefined) return { closeAt: setup.exchange.closeAt + SIM_CLOSE_GRACE_MS, streamEnd: setup.exchange.closeAt + SIM_STREAM_GRACE_MS };
+  // The holiday calendar is slow to import; only a capture of today's real session needs it.
+  const { dayStatus } = await import('../collector/calendar.js');
   const today = dayStatus(kstDay(now), setup.config);
   if (!today.trading) return `today is not a trading day (${today.reason}); use --duration or --until to capture anyway`;
   if (today.plan.streamEnd <= now) return `today's streams ended at ${formatMinutes(setup.config.schedule.streamEnd)} KST; use --duration to capture anyway`;

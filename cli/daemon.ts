@@ -4,7 +4,10 @@
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CONFIG_VARIABLES, formatMinutes } from '../collector/config.js';
-import { runDaemon } from '../collector/daemon.js';
+import { dayStatus } from '../collector/calendar.js';
+import { CredentialsRejectedError, runDaemon } from '../collector/daemon.js';
+import { catchUpDays } from '../followers/catch-up.js';
+import { kstDay } from '../protocol/time.js';
 import { acquireLock, LockHeldError } from '../collector/lock.js';
 import { CollectorMetrics } from '../collector/metrics.js';
 import { formatReport } from '../collector/report.js';
@@ -44,6 +47,14 @@ export function registerDaemon(program: Command): void {
       const metrics = flags.metrics ? new CollectorMetrics() : undefined;
       const server = metrics && (await metrics.serve(config.metricsPort ?? DEFAULT_METRICS_PORT, log));
       log.info({ seedAt: formatMinutes(config.schedule.seedAt), streams: `${formatMinutes(config.schedule.streamStart)}–${formatMinutes(config.schedule.streamEnd)}`, dataDir: config.dataDir }, 'daemon started');
+      // Earlier days whose stores are behind their journals (a crash after the close, a store that
+      // failed until the stop) are completed now, beside the schedule.
+      const today = kstDay(Date.now());
+      const status = dayStatus(today, config);
+      const todayOpen = status.trading && Date.now() < status.plan.streamEnd;
+      const catchUp = catchUpDays({ dataDir: config.dataDir, except: todayOpen ? [today] : [], log, batchRows: config.batch.rows, batchMs: config.batch.ms, signal }).then((problems) => {
+        for (const p of problems) log.warn(p);
+      });
       try {
         await runDaemon({
           config,
@@ -55,13 +66,21 @@ export function registerDaemon(program: Command): void {
             try {
               const result = await runSession({ config: setup.config, log, day: plan.day, times: plan, marketClosed: setup.exchange?.sessionEnded, signal: daySignal, onLive: (live) => metrics?.attach(live) });
               process.stdout.write(`${formatReport(result)}\n`);
+              return result;
             } finally {
               metrics?.attach(undefined);
               await setup.exchange?.close();
             }
           },
         });
+      } catch (e) {
+        if (!(e instanceof CredentialsRejectedError)) throw e;
+        log.fatal(e.message);
+        process.stderr.write(`ticktape daemon: ${e.message}\n`);
+        // EX_CONFIG (sysexits.h): systemd's RestartPreventExitStatus can keep it from looping.
+        process.exitCode = 78;
       } finally {
+        await catchUp;
         await server?.close();
         lock.release();
       }

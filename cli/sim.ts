@@ -34,6 +34,7 @@ interface SimFlags {
   fault429: number;
   fault5xx: number;
   faultRejectCredentials?: boolean;
+  faultRestUnauthorized?: string;
   faultJunk: number;
   faultOversize: number;
   faultOversizeCount: number;
@@ -96,6 +97,7 @@ export function registerSim(program: Command): void {
     .addOption(new Option('--fault-429 <n>', 'answer the first N REST requests with HTTP 429').argParser(count).default(0))
     .addOption(new Option('--fault-5xx <n>', 'answer the first N REST requests (after any 429 burst) with HTTP 503').argParser(count).default(0))
     .option('--fault-reject-credentials', 'reject every API key, app key/secret and token')
+    .option('--fault-rest-unauthorized <path-part>', 'answer HTTP 401 on Koscom REST paths containing this text (e.g. multiquote: an endpoint the key is not licensed for)')
     .addOption(new Option('--fault-junk <n>', 'junk frames (binary, invalid UTF-8, random text, broken JSON) per trade frame; a fraction is a probability').argParser(parseIntegerOrFraction).default(0))
     .addOption(new Option('--fault-oversize <bytes>', 'size of the oversize frames sent by --fault-oversize-count').argParser(parseIntegerIn(0, 1024 ** 3)).default(0))
     .addOption(new Option('--fault-oversize-count <n>', 'follow the next N trade frames each with one oversize junk frame').argParser(count).default(0))
@@ -105,7 +107,7 @@ export function registerSim(program: Command): void {
       const faults: Partial<Faults> = {
         closeEveryMs: flags.faultCloseEvery, staleAfterMs: flags.faultStaleAfter, malformedRate: flags.faultMalformed,
         wrongTypeRate: flags.faultWrongType, dropRate: flags.faultDrop, restDelayMs: flags.faultRestDelay,
-        rest429Burst: flags.fault429, rest5xxBurst: flags.fault5xx, rejectCredentials: flags.faultRejectCredentials ?? false,
+        rest429Burst: flags.fault429, rest5xxBurst: flags.fault5xx, rejectCredentials: flags.faultRejectCredentials ?? false, restUnauthorizedPath: flags.faultRestUnauthorized ?? '',
         junkRate: flags.faultJunk, oversizeBytes: flags.faultOversize, oversizeCount: flags.faultOversizeCount,
         cumulativeTrdVol: flags.cumulativeTrdvol ?? false,
       };

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StoreLag } from '../followers/follower-thread.js';
 import type { LiveSession } from './session.js';
 
 export class CollectorMetrics {
@@ -13,7 +14,8 @@ export class CollectorMetrics {
   // Observed as batches are written (not read at scrape time): a histogram needs every batch.
   private readonly batchSeconds = new Histogram({
     name: 'ticktape_batch_seconds',
-    help: 'Time to write one storage batch (journal sync, then SQLite and Arrow), live batches only.',
+    help: 'Time a store took to write one batch, per store, live batches only.',
+    labelNames: ['store'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
@@ -88,6 +90,21 @@ export class CollectorMetrics {
         for (const r of live()?.rest() ?? []) this.set({ vendor: r.vendor }, r.client.queue.size + r.client.queue.pending);
       },
     });
+    const perStore = (name: string, help: string, pick: (l: StoreLag) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['store'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const l of live()?.stores() ?? []) this.set({ store: l.store }, pick(l));
+        },
+      });
+    perStore('ticktape_store_lag_frames', 'Journal records a store has yet to store.', (l) => l.frames);
+    perStore('ticktape_store_lag_bytes', 'Journal bytes a store has yet to store.', (l) => l.bytes);
+    perStore('ticktape_store_lag_seconds', 'Receive time between the newest journaled record and the newest a store holds.', (l) => l.seconds);
+    perStore('ticktape_store_errors', 'Store errors in the current session (each retried from the checkpoint).', (l) => l.errors);
     new Gauge({
       name: 'ticktape_sessions_run',
       help: 'Capture sessions started by this process.',
@@ -104,17 +121,25 @@ export class CollectorMetrics {
     this.live?.onBatch(undefined);
     this.live = live;
     live?.onBatch((t) => {
-      if (!t.recovering) this.batchSeconds.observe(t.seconds);
+      if (!t.recovering) this.batchSeconds.observe({ store: t.store }, t.seconds);
     });
   }
 
-  /** 200 between sessions or while every stream is connected, 503 while one is down. */
+  /** 200 between sessions or while every stream is connected and no store lags past its limit; 503 otherwise. */
   health(): { ok: boolean; body: object } {
     const streams = this.live?.streams() ?? [];
+    const stores = this.live?.stores() ?? [];
     const down = streams.filter((s) => !s.connected);
+    const lagging = stores.filter((l) => l.seconds > this.live!.maxStoreLagSeconds);
+    const ok = down.length === 0 && lagging.length === 0;
     return {
-      ok: down.length === 0,
-      body: { status: down.length === 0 ? 'ok' : 'degraded', session: this.live ? 'live' : 'idle', streams: streams.map((s) => ({ name: s.name, connected: s.connected, reconnects: s.reconnects, lastFrameAgeMs: s.lastFrameMs > 0 ? Date.now() - s.lastFrameMs : null })) },
+      ok,
+      body: {
+        status: ok ? 'ok' : 'degraded',
+        session: this.live ? 'live' : 'idle',
+        streams: streams.map((s) => ({ name: s.name, connected: s.connected, reconnects: s.reconnects, lastFrameAgeMs: s.lastFrameMs > 0 ? Date.now() - s.lastFrameMs : null })),
+        stores: stores.map((l) => ({ ...l, healthy: l.seconds <= this.live!.maxStoreLagSeconds })),
+      },
     };
   }
 

@@ -23,6 +23,11 @@ export function formatReport(r: SessionResult): string {
     const quota = x.quotaRemaining === undefined ? '' : `, daily quota ${n(x.quotaRemaining)}${x.quotaLimit === undefined ? '' : ` of ${n(x.quotaLimit)}`} left`;
     lines.push(`REST ${x.vendor}: ${n(x.calls)} calls, ${n(x.retries)} retried, ${n(x.failures)} failed${quota}`);
   }
+  for (const st of r.stores) {
+    const state = st.caughtUp ? `caught up${st.sealed ? ', day sealed' : ''}` : `behind the journal by ${n(st.frames)} records (${bytes(st.bytes)}, ${st.seconds.toFixed(1)} s): the next start catches up`;
+    lines.push(`store ${st.store}: ${state}${st.errors > 0 ? `; ${n(st.errors)} error(s) retried, last: ${st.lastError}` : ''}`);
+  }
+  lines.push(`capture thread: longest pause ${r.maxCapturePauseMs.toFixed(1)} ms; receive clock anchored at wall − monotonic = ${r.clock.offsetMs.toFixed(1)} ms${r.clock.steps.length > 0 ? `, ${r.clock.steps.length} wall-clock step(s)` : ''}`);
   lines.push('');
   if (r.reconciliation.length === 0) lines.push('reconciliation: none (no snapshot to compare with)');
   for (const m of r.reconciliation) {

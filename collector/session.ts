@@ -94,14 +94,14 @@ export interface SessionResult {
   rest: { vendor: string; calls: number; retries: number; failures: number; quotaRemaining?: number; quotaLimit?: number }[];
   snapshots: number;
   reconciliation: MarketReconciliation[];
-  /** The receive clock: how far the wall clock was from it when re-anchored at the start, and steps seen. */
+  /** The receive clock: wall − monotonic clock (ms) when it was anchored at the start, and wall-clock steps seen. */
   clock: { offsetMs: number; steps: ClockStep[] };
   /** The longest stall of the capture thread's event loop, ms. */
   maxCapturePauseMs: number;
   files: string[];
 }
 
-/** A trade stream refused this many times in a row means its credentials are rejected. */
+/** A trade stream refused this many times, having received nothing else, means its credentials are rejected. */
 const REFUSALS_TO_FAIL = 3;
 const WATCH_MS = 250;
 const REST_RETRY_INITIAL_MS = 2_000;
@@ -156,7 +156,10 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const sqlite = stores[0];
 
   // 3. Earlier days whose stores are behind catch up beside the session.
-  const catchUp = catchUpDays({ dataDir: config.dataDir, except: [day], log, batchRows: config.batch.rows, batchMs: config.batch.ms, signal }).catch((e: Error) => [`catching up earlier days failed: ${e.message}`]);
+  const catchUpStop = new AbortController();
+  const catchUp = catchUpDays({ dataDir: config.dataDir, except: [day], log, batchRows: config.batch.rows, batchMs: config.batch.ms, signal: AbortSignal.any([signal, catchUpStop.signal]) }).catch((e: Error) => [
+    `catching up earlier days failed: ${e.message}`,
+  ]);
 
   // 4. The session's row, and the rows of sessions of this day that never ended (crashed).
   const collector = config.collectorId ?? '';
@@ -175,11 +178,14 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const volume = new JournalVolume(journalFile, day);
   const streams = () => capture.stats().streams;
   const watch = setInterval(() => {
-    const refused = streams().find((s) => s.name.startsWith('koscom.trades.') && s.refusals >= REFUSALS_TO_FAIL);
+    // Refused again and again, and nothing but refusals ever came back: the key is wrong. A stream
+    // that delivered data before is only retried (a vendor's passing refusal, a key restored).
+    const refused = streams().find((s) => s.name.startsWith('koscom.trades.') && s.refusals >= REFUSALS_TO_FAIL && s.frames <= s.refusals);
     if (refused !== undefined && !credentialsRejected) {
       credentialsRejected = true;
-      problems.push(`${refused.name}: Koscom refused the stream ${refused.refusals} times (${refused.lastError ?? 'no reason given'}): the API key is rejected`);
-      log.error(problems.at(-1));
+      // The cause first: the CLI's one-line failure message is the first problem.
+      problems.unshift(`${refused.name}: Koscom refused the stream ${refused.refusals} times (${refused.lastError ?? 'no reason given'}): the API key is rejected`);
+      log.error(problems[0]);
       stop.abort(new Error('stream credentials rejected'));
     }
   }, WATCH_MS);
@@ -191,15 +197,15 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     maxStoreLagSeconds: config.stores.maxLagMs / 1000,
     onBatch: (l) => (batchListener = l),
   });
-  log.info({ day, markets: config.markets, journal: journalFile }, `session ${day}: capturing; streams ${streamsAt <= clock.now() ? 'open now' : `open at ${new Date(streamsAt).toISOString()}`}, REST seed from ${config.koscom.restUrl} beside them`);
+  log.info({ day, markets: config.markets, journal: journalFile, clockOffsetMs: capture.clockOffsetMs }, `session ${day}: capturing; streams ${streamsAt <= clock.now() ? 'open now' : `open at ${new Date(streamsAt).toISOString()}`}, REST seed from ${config.koscom.restUrl} beside them`);
 
   let status: SessionStatus = 'complete';
   try {
     await restWork();
   } catch (e) {
     status = 'failed';
-    problems.push(`the session stopped on an unexpected error: ${(e as Error).message}`);
-    log.error({ err: e }, problems.at(-1));
+    problems.unshift(`the session stopped on an unexpected error: ${(e as Error).message}`);
+    log.error({ err: e }, problems[0]);
   }
   return await finish();
 
@@ -301,7 +307,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     const everConnected = captured.streams.some((s) => s.connects > 0);
     if (!everConnected && status !== 'failed') {
       status = 'failed';
-      problems.push(`no stream ever connected (${captured.streams[0]?.lastError ?? 'no answer'})`);
+      problems.unshift(`no stream ever connected (${captured.streams[0]?.lastError ?? 'no answer'})`);
     }
     for (const s of captured.streams) if (s.connects === 0 && everConnected) problems.push(`${s.name}: never connected (${s.lastError ?? 'no answer'})`);
     problems.push(...captured.diskFull, ...restProblems());
@@ -311,6 +317,8 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     const finished = await Promise.all(stores.map((s) => s.finish(status === 'complete' && s.store === 'sqlite', catchUpMs)));
     const storeReports: StoreReport[] = finished.map((f, i) => ({ ...stores[i].lag(capture.progress), caughtUp: f.caughtUp, sealed: f.sealed }));
     for (const f of finished) problems.push(...f.problems);
+    // What the earlier days still lack is finished by the next start.
+    catchUpStop.abort();
     problems.push(...(await catchUp));
     let reconciliation: MarketReconciliation[] = [];
     if (status !== 'failed') {

@@ -81,13 +81,21 @@ export interface CatchUpOptions {
 /** Brings every other day's stores up to its journal and seals it; resolves with one line per problem. */
 export async function catchUpDays(o: CatchUpOptions): Promise<string[]> {
   const problems: string[] = [];
-  for (const j of journalsBehind(o.dataDir, o.except)) {
-    if (o.signal?.aborted) break;
+  const behind = journalsBehind(o.dataDir, o.except);
+  for (const [i, j] of behind.entries()) {
+    if (o.signal?.aborted) {
+      problems.push(`catching up earlier days stopped with ${behind.length - i} journal(s) left (${behind.slice(i).map((b) => b.day).join(', ')}); the next start goes on`);
+      break;
+    }
     o.log.info({ day: j.day, journal: j.journal, behind: j.behind, sealed: j.sealed }, `catching up ${j.day}: ${j.behind.length > 0 ? `${j.behind.join(' and ')} behind the journal` : 'not sealed'}`);
     const threads = STORES.filter((s) => j.behind.includes(s) || (s === 'sqlite' && !j.sealed)).map((store) =>
       FollowerThread.start({ follower: { store, dataDir: o.dataDir, day: j.day, journalFile: j.journal, collectorId: j.collectorId, batchRows: o.batchRows, walCheckpointMs: 0 }, log: o.log, seal: store === 'sqlite', batchMs: o.batchMs ?? 200 }),
     );
-    for (const r of await Promise.all(threads.map((t) => t.done()))) {
+    const stop = () => void Promise.all(threads.map((t) => t.terminate()));
+    o.signal?.addEventListener('abort', stop, { once: true });
+    const results = await Promise.all(threads.map((t) => t.done()));
+    o.signal?.removeEventListener('abort', stop);
+    for (const r of results) {
       problems.push(...r.problems.map((p) => `${j.day}: ${p}`));
       if (r.caughtUp) o.log.info({ day: j.day, store: r.store, sealed: r.sealed }, `${j.day}: ${r.store} caught up${r.sealed ? ', day sealed' : ''}`);
     }

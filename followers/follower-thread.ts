@@ -115,6 +115,11 @@ export class FollowerThread {
     return this.finished;
   }
 
+  /** Ends the thread now (what the store committed stays; the next start resumes from there). */
+  async terminate(): Promise<void> {
+    if (!this.exited) await this.worker.terminate();
+  }
+
   /** Resolves when a thread started on a finished journal is done. */
   done(): Promise<FinishResult> {
     return this.finished;

@@ -103,6 +103,7 @@ async function finish(caughtUp: boolean): Promise<void> {
     try {
       writeSessions(f);
       if (caughtUp && finishing?.seal && f.sqlite !== undefined) {
+        log.info({ day: data.follower.day }, `sealing ${data.follower.day}`);
         f.sqlite.sealDay(data.follower.day);
         sealed = true;
       }

@@ -20,6 +20,8 @@ export interface Faults {
   rest5xxBurst: number;
   /** Reject every credential (Koscom API key, LS app key/secret and tokens) as invalid. */
   rejectCredentials: boolean;
+  /** Koscom REST paths containing this text answer HTTP 401 (an endpoint the key is not licensed for); '' = none. */
+  restUnauthorizedPath: string;
   /** Send `trdVol` as the symbol's cumulative volume instead of the trade's quantity. */
   cumulativeTrdVol: boolean;
   /** Extra junk frames per /ws_ksp /ws_kdq trade frame (fractional part = probability of one more):
@@ -41,6 +43,7 @@ export const NO_FAULTS: Readonly<Faults> = {
   rest429Burst: 0,
   rest5xxBurst: 0,
   rejectCredentials: false,
+  restUnauthorizedPath: '',
   cumulativeTrdVol: false,
   junkRate: 0,
   oversizeBytes: 0,

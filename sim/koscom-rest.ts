@@ -62,6 +62,7 @@ export class KoscomRest {
     const key = query.get('apikey') ?? (Array.isArray(header) ? header[0] : header);
     if (!key) return { status: 401, body: encodeGatewayError(GATEWAY_MESSAGE.noKey) };
     if (key !== ctx.credentials.koscomApiKey || ctx.faults.rejectCredentials) return { status: 401, body: encodeGatewayError(GATEWAY_MESSAGE.invalidKey) };
+    if (ctx.faults.restUnauthorizedPath !== '' && path.includes(ctx.faults.restUnauthorizedPath)) return { status: 401, body: encodeGatewayError(GATEWAY_MESSAGE.invalidKey) };
     if (this.remaining <= 0) return { status: 429, body: encodeGatewayError(GATEWAY_MESSAGE.rateLimited) };
     this.remaining--;
     if (ctx.faults.rest429Burst > 0) {

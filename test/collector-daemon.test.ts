@@ -91,6 +91,7 @@ async function driveDaemon(from: number, to: number, env: Record<string, string>
     async runDay(plan, signal) {
       runs.push({ plan, startedAt: time.now() });
       await time.sleepUntil(plan.streamEnd, signal).catch(() => undefined);
+      return { credentialsRejected: false };
     },
   });
   await time.advanceTo(to);

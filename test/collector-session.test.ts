@@ -59,6 +59,16 @@ describe('collector session against the simulator', () => {
     db.close();
   });
 
+  it('streams from the open when the seed is slower than the pre-open, seeding beside the streams', async () => {
+    // Every REST answer takes 3.2 s and the day opens 3 s after the start: a seed-then-stream
+    // order would lose the day's first moments.
+    const { exchange, result, db, truth } = await captureDay(join(tmp.root, 'slow-seed'), { restDelayMs: 3_200 });
+    expect(result.status).toBe('complete');
+    expect(storedBySymbol(db, exchange.day)).toEqual(truthBySymbol(truth, true));
+    expect((db.prepare("SELECT COUNT(*) AS n FROM snapshots WHERE kind = 'seed'").get() as { n: number }).n).toBe(60);
+    db.close();
+  });
+
   it('ends the session on rejected stream credentials, naming the stream and the rejected REST endpoints', async () => {
     const dataDir = join(tmp.root, 'badcreds');
     const exchange = await startExchange({ dayLengthMs: 4_000, preOpenMs: 500, kospiSymbols: 5, kosdaqSymbols: 5, tradesPerDay: 1_000, faults: { rejectCredentials: true } });
@@ -69,7 +79,7 @@ describe('collector session against the simulator', () => {
       expect(result.credentialsRejected).toBe(true);
       // The stream's refusals end the session, well before its planned end.
       expect(result.endedMs - result.startedMs).toBeLessThan(10_000);
-      expect(result.problems.join('\n')).toMatch(/koscom\.trades\.kospi: Koscom refused the stream \d+ times .*: the API key is rejected/);
+      expect(result.problems.join('\n')).toMatch(/koscom\.trades\.(kospi|kosdaq): Koscom refused the stream \d+ times .*: the API key is rejected/);
       expect(result.problems.join('\n')).toMatch(/REST \/v2\/market\/multiquote\/stocks\/kospi\/lists .*HTTP 401/);
       expect(result.problems.join()).not.toContain(exchange.credentials.koscomApiKey);
       expect(formatReport(result)).toContain('failed');

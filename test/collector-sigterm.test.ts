@@ -86,7 +86,8 @@ describe('ticktape collect under SIGTERM', () => {
     const base = { PATH: process.env.PATH, TICKTAPE_DATA_DIR: join(root, 'refused'), TICKTAPE_LOG_FORMAT: 'json', TICKTAPE_KOSCOM_API_KEY: 'l7xx-never-printed', TICKTAPE_KOSCOM_REST_URL: `http://127.0.0.1:${port}`, TICKTAPE_KOSCOM_WS_URL: `ws://127.0.0.1:${port}`, TICKTAPE_REST_RETRIES: '1', TICKTAPE_BM_CODES: 'none' };
     const refused = spawnSync(process.execPath, ['bin/ticktape.js', 'collect', '--duration', '2s'], { env: base, encoding: 'utf8', timeout: 30_000 });
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toMatch(/ticktape collect: could not capture: could not reach Koscom REST: .*ECONNREFUSED/);
+    expect(refused.stderr).toMatch(/ticktape collect: could not capture: no stream ever connected \(.*ECONNREFUSED/);
+    expect(refused.stdout).toMatch(/REST \/v2\/market\/multiquote\/stocks\/kospi\/lists \(kospi\) failed \d+ time\(s\), last: .*ECONNREFUSED/);
     expect(refused.stderr + refused.stdout).not.toContain('l7xx-never-printed');
     const bad = spawnSync(process.execPath, ['bin/ticktape.js', 'collect'], { env: { ...base, TICKTAPE_MARKETS: 'nasdaq' }, encoding: 'utf8', timeout: 30_000 });
     expect(bad.status).toBe(2);

@@ -23,7 +23,7 @@ export function sized<T>(bounded: T, full: T): T {
 /** Compiles dist/ when a source file is newer than it (tsc emits despite others' type errors). */
 export function ensureBuilt(): void {
   const built = existsSync('dist/cli/main.js') ? statSync('dist/cli/main.js').mtimeMs : 0;
-  const newest = Math.max(...['cli', 'collector', 'storage', 'sim', 'protocol', 'replay'].flatMap((d) => (existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.ts')).map((f) => statSync(join(d, f)).mtimeMs) : [0])));
+  const newest = Math.max(...['cli', 'capture', 'followers', 'collector', 'storage', 'sim', 'protocol', 'replay'].flatMap((d) => (existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.ts')).map((f) => statSync(join(d, f)).mtimeMs) : [0])));
   if (newest > built) spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'ignore', timeout: 170_000 });
   if (!existsSync('dist/cli/main.js')) throw new Error('npm run build produced no dist/cli/main.js');
 }
@@ -172,6 +172,15 @@ export function journalTrades(dataDir: string, day: string): StoredTrade[] {
     const t = batch.trades;
     for (let i = 0; i < t.length; i++) out.push({ market: ch.market!, symbol: t.symbol[i], price: t.price[i], qty: t.qty[i], src_seq: t.srcSeq[i], src_idx: t.srcIdx[i] });
   }
+  return out;
+}
+
+/** Receive times (ns) of the day's incoming trade frames, both markets, in journal order. */
+export function journalTradeFrames(dataDir: string, day: string): bigint[] {
+  const file = journalPath(dataDir, day);
+  const channels = readChannels(file);
+  const out: bigint[] = [];
+  for (const r of readJournal(file)) if (r.flags === FLAG.incoming && channels[r.channel]?.kind === 'trades') out.push(r.recvNs);
   return out;
 }
 
