@@ -24,7 +24,7 @@ export interface CaptureThreadOptions {
   onExit?(error: string): void;
 }
 
-const EMPTY: CaptureStats = { streams: [], channels: [], diskFull: [], clockSteps: [], maxLoopDelayMs: 0 };
+const EMPTY: CaptureStats = { streams: [], channels: [], diskFull: [], clockSteps: [], maxStallMs: 0 };
 
 export class CaptureThread implements CaptureTape {
   private latest: CaptureStats = EMPTY;

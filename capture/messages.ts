@@ -30,8 +30,8 @@ export interface CaptureStats {
   diskFull: string[];
   /** Wall-clock steps seen against the receive clock. */
   clockSteps: ClockStep[];
-  /** The longest stall of the capture thread's event loop so far, ms. */
-  maxLoopDelayMs: number;
+  /** The longest stall of the capture thread so far, ms: nothing read its sockets meanwhile. */
+  maxStallMs: number;
 }
 
 export type FromCapture =

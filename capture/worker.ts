@@ -2,7 +2,6 @@
 // stores, REST, reports and the session's schedule run on other threads, so none of them can
 // delay a socket read (the feed has no retransmission). It starts journaling at once and opens
 // the streams when told, then reports its counters a few times a second.
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { detailStreams } from '../collector/detail.js';
@@ -16,6 +15,9 @@ import type { CaptureStats, CaptureWorkerData, FromCapture, ToCapture } from './
 import { anchorRecvClock, ClockWatch, type ClockStep } from './recv-clock.js';
 
 const STATS_MS = 250;
+const STALL_CHECK_MS = 10;
+/** Stalls at least this long are journaled (as `stall` events on the `capture` channel). */
+const STALL_JOURNAL_MS = 20;
 
 const data = workerData as CaptureWorkerData;
 const port = parentPort!;
@@ -46,22 +48,33 @@ if (config.ls !== undefined && config.bmCodes.length > 0) {
 }
 streams.push(...detailStreams(config, guard, log, onEvent));
 
-const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-loopDelay.enable();
+// The thread's own events: the clock's anchor and steps, and its stalls.
+const captureChannel = journal.channel({ name: 'capture', vendor: 'koscom', endpoint: '', kind: 'events' });
+journal.event(captureChannel, { type: 'clock-anchored', offsetMs: clockOffsetMs });
 const clock = new ClockWatch();
 const clockSteps: ClockStep[] = [];
-const clockChannel = journal.channel({ name: 'capture.clock', vendor: 'koscom', endpoint: '', kind: 'events' });
-journal.event(clockChannel, { type: 'clock-anchored', offsetMs: clockOffsetMs });
+
+// Stalls: how late a short timer fires is how long nothing on this thread could read a socket
+// (work, a garbage collection, or the OS running something else). Long ones are journaled.
+let maxStallMs = 0;
+let due = performance.now() + STALL_CHECK_MS;
+setInterval(() => {
+  const now = performance.now();
+  const lateMs = now - due;
+  due = now + STALL_CHECK_MS;
+  if (lateMs > maxStallMs) maxStallMs = lateMs;
+  if (lateMs >= STALL_JOURNAL_MS) guard.event(captureChannel, { type: 'stall', atMs: Date.now(), ms: Math.round(lateMs) });
+}, STALL_CHECK_MS).unref();
 
 function stats(): CaptureStats {
-  return { streams: streams.map((s) => s.stats()), channels: journal.stats(), diskFull: guard.describe(), clockSteps, maxLoopDelayMs: loopDelay.max / 1e6 };
+  return { streams: streams.map((s) => s.stats()), channels: journal.stats(), diskFull: guard.describe(), clockSteps, maxStallMs };
 }
 
 const timer = setInterval(() => {
   const step = clock.check();
   if (step !== undefined) {
     clockSteps.push(step);
-    guard.event(clockChannel, { type: 'clock-step', ...step });
+    guard.event(captureChannel, { type: 'clock-step', ...step });
     log.warn(step, `the wall clock stepped ${step.stepMs} ms against the monotonic clock`);
   }
   post({ type: 'stats', stats: stats() });

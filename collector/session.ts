@@ -358,7 +358,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       snapshots: snapshots.snapshotsTaken,
       reconciliation,
       clock: { offsetMs: capture.clockOffsetMs, steps: captured.clockSteps },
-      maxCapturePauseMs: captured.maxLoopDelayMs,
+      maxCapturePauseMs: captured.maxStallMs,
       files: [journalFile, `${journalFile}.channels.json`, `${config.dataDir}/ticktape.db`, `${config.dataDir}/arrow/day=${day}`],
     };
   }

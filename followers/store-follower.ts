@@ -161,11 +161,14 @@ export class StoreFollower {
 
   /**
    * Reads journal records up to `limit` (an offset; at most `maxRecords` of them) into batches,
-   * writing each full batch. Returns the records read. A store error is thrown: the follower is
-   * then done, `abandon()` it and open a new one.
+   * writing each full batch. Returns the records read. A store error is thrown; after a busy
+   * SQLite the same follower may be called again (the failed transaction left nothing), after any
+   * other error `abandon()` it and open a new one.
    */
   follow(limit: number, maxRecords = Number.MAX_SAFE_INTEGER): number {
     const b = this.batch;
+    // A full batch left by a write that failed (SQLITE_BUSY) goes first: the batch has no room.
+    if (batchRows(b) >= this.batchRows) this.flush();
     let n = 0;
     while (n < maxRecords) {
       const r = this.tail.next(limit);

@@ -58,6 +58,9 @@ function snapshot(): FollowerStatus {
   return status;
 }
 
+/** Errors after which the same follower simply tries again: the failed transaction left nothing. */
+const TRANSIENT = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED']);
+
 async function fail(e: unknown): Promise<void> {
   failures++;
   errors++;
@@ -65,7 +68,9 @@ async function fail(e: unknown): Promise<void> {
   lastError = `${err.code ? `${err.code}: ` : ''}${err.message}`;
   const waitMs = Math.min(data.retryMaxMs, data.retryInitialMs * 2 ** Math.min(failures - 1, 20));
   retryAt = Date.now() + waitMs;
-  log.warn({ store, err: lastError, retryInMs: waitMs, failures }, `${store} store failed (${lastError}); it resumes from its checkpoint in ${waitMs} ms`);
+  const again = follower !== undefined && err.code !== undefined && TRANSIENT.has(err.code);
+  log.warn({ store, err: lastError, retryInMs: waitMs, failures }, `${store} store failed (${lastError}); it ${again ? 'tries again' : 'resumes from its checkpoint'} in ${waitMs} ms`);
+  if (again) return;
   const f = follower;
   follower = undefined;
   if (f !== undefined) {
@@ -135,7 +140,7 @@ async function tick(): Promise<void> {
     }
   }
   const f = follower;
-  if (f !== undefined) {
+  if (f !== undefined && now >= retryAt) {
     try {
       read = f.follow(limit(), CHUNK_RECORDS);
       // Caught up with what is durable: write now (one batch per journal sync), else when old.
