@@ -1,5 +1,6 @@
 // The `ticktape` command line. Each command lives in its own module and registers itself here.
 import { Command } from 'commander';
+import { LockHeldError } from '../storage/lock-file.js';
 import { registerSim } from './sim.js';
 import { registerCollect } from './collect.js';
 import { registerDaemon } from './daemon.js';
@@ -27,4 +28,11 @@ registerReport(program);
 registerMigrate(program);
 registerRebuild(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  // A second writer of a journal (collect, daemon, rebuild): an operator's situation, not a crash.
+  if (!(e instanceof LockHeldError)) throw e;
+  process.stderr.write(`ticktape: ${e.message}\n`);
+  process.exitCode = 1;
+}

@@ -13,6 +13,7 @@ import { ArrowSink } from './arrow-sink.js';
 import type { RowBatch } from './batch.js';
 import { batchRows, emptyBatch, FrameDecoder, resetBatch } from './decode.js';
 import { channelsPath, FLAG, Journal, journalCollectorId, JOURNAL_START, journalPath, readJournal, RECORD_HEADER, type ChannelSpec, type FsyncPolicy, type JournalChannel, type RecordFlag } from './journal.js';
+import type { FileLock } from './lock-file.js';
 import { redactFrame, redactObject } from './redact.js';
 import { SqliteSink, type SessionRecord, type StreamedVolume } from './sqlite-sink.js';
 
@@ -38,6 +39,8 @@ export interface TapeOptions {
   walCheckpointMs?: number;
   /** Called after each batch reached the sinks, e.g. for a latency histogram. */
   onBatch?(t: BatchTiming): void;
+  /** The journal's lock, when the caller took it (JournalOptions.lock). */
+  journalLock?: FileLock;
 }
 
 /** One batch written: its rows and how long the journal sync plus the sink writes took. */
@@ -117,7 +120,7 @@ export class Tape {
     if (!(Number.isSafeInteger(batchRows) && batchRows > 0)) throw new Error(`batchRows must be a positive integer, got ${batchRows}`);
     const day = opts.day ?? kstDay(Date.now());
     const log = opts.log;
-    const journal = Journal.open(journalPath(opts.dataDir, day, opts.collectorId), { fsync: opts.fsync, log });
+    const journal = Journal.open(journalPath(opts.dataDir, day, opts.collectorId), { fsync: opts.fsync, log, lock: opts.journalLock });
     let sqlite: SqliteSink | undefined;
     let arrow: ArrowSink | undefined;
     try {
