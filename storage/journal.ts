@@ -1,7 +1,8 @@
 // The journal: every frame, as received, appended before anything decodes it — the one source of
 // truth the stores are rebuilt from (kdb+'s tickerplant log is the model). One file per trading
-// day and collector; records are framed and CRC-checked so a torn tail after a crash is found and
-// cut on the next open.
+// day and collector, written by one process at a time (`<journal>.lock`); records are framed and
+// CRC-checked so a torn tail after a crash is found and cut on the next open, and a bad record with
+// valid ones after it is moved aside (`<journal>.corrupt`) without losing them.
 //
 // File: 8-byte magic, then records:
 //   u32 payload length | u32 CRC-32 of bytes [8, end) | i64 recv ns | u16 channel | u8 flags | payload
@@ -382,6 +383,8 @@ export class Journal {
     if (opts.lock !== undefined && opts.lock.file !== journalLockPath(file)) throw new Error(`the lock passed to open ${file} is ${opts.lock.file}, not ${journalLockPath(file)}`);
     const ownLock = opts.lock === undefined ? lockJournal(file, opts.log) : undefined;
     let fd: number | undefined;
+    let journal: Journal;
+    let corrupt: string[];
     try {
       fd = fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w+');
       let size = fs.fstatSync(fd).size;
@@ -411,7 +414,7 @@ export class Journal {
         if (r.frame >= 0) frames[r.channel] = r.frame + 1;
       }
       const channels = readChannels(file);
-      const corrupt = marker?.corrupt.map((f) => path.join(path.dirname(file), f)) ?? [];
+      corrupt = marker?.corrupt.map((f) => path.join(path.dirname(file), f)) ?? [];
       if (end < size) {
         if (hasRecordAfter(file, channels.length, end + 1)) {
           // A bad record with valid ones after it is not a crash's torn tail: keep every byte.
@@ -419,7 +422,7 @@ export class Journal {
           opts.log.warn({ journal: file, offset: end, movedBytes: size - end, corruptFile: aside, records: seq }, `journal ${path.basename(file)}: bad record at offset ${end} (after record ${seq}) with valid records after it: moved its ${size - end} bytes from there to the end aside to ${path.basename(aside)}`);
           corrupt.unshift(aside);
         } else {
-          opts.log.warn({ journal: file, validBytes: end, cutBytes: size - end, records: seq }, `journal ${path.basename(file)}: cut a torn tail of ${size - end} bytes after record ${seq} (offset ${end})`);
+          opts.log.warn({ journal: file, validBytes: end, cutBytes: size - end, records: seq }, `journal ${path.basename(file)}: cut a torn or corrupt tail of ${size - end} bytes after record ${seq} (offset ${end})`);
         }
       }
       if (corrupt.length > 0) writeFileAtomic(recoveryMarkerPath(file), JSON.stringify({ at: end, corrupt: corrupt.map((f) => path.basename(f)) } satisfies RecoveryMarker));
@@ -427,15 +430,23 @@ export class Journal {
         fs.ftruncateSync(fd, end);
         fs.fsyncSync(fd);
       }
-      const journal = new Journal(file, fd, end, seq, frames, channels, opts.fsync ?? 'batch');
+      journal = new Journal(file, fd, end, seq, frames, channels, opts.fsync ?? 'batch');
       journal.ownLock = ownLock;
-      if (corrupt.length > 0) journal.reappend(corrupt, opts.log);
-      return journal;
     } catch (e) {
       if (fd !== undefined) fs.closeSync(fd);
       ownLock?.release();
       throw e;
     }
+    if (corrupt.length > 0) {
+      try {
+        journal.reappend(corrupt, opts.log);
+      } catch (e) {
+        // The marker stays: the next open appends them again.
+        journal.close();
+        throw e;
+      }
+    }
+    return journal;
   }
 
   /**
@@ -519,9 +530,12 @@ export class Journal {
     if (this.timer) clearInterval(this.timer);
     try {
       if (this.policy !== 'off') this.sync();
-      fs.closeSync(this.fd);
     } finally {
-      this.ownLock?.release();
+      try {
+        fs.closeSync(this.fd);
+      } finally {
+        this.ownLock?.release();
+      }
     }
   }
 }
