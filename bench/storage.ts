@@ -4,7 +4,7 @@
 //   decoded, into the same table with the same pragmas (the ceiling for SQLite);
 // - bytes per trade in the journal, in SQLite (the trades table's pages) and in Arrow;
 // - the two sinks alone (SQLite + Arrow) fed the same trades as decoded batches, vs the same raw insert;
-// - sealing the day (sorted move into the indexed table);
+// - sealing the day (sorted move into the indexed table) in chunks, vs the same seal in one transaction;
 // - peak RSS of a fresh process writing a whole day (TICKTAPE_BENCH_STORAGE_DAY_TRADES, default
 //   20 M trades) through the tape into SQLite and Arrow.
 // Run alone: `npm run build && node dist/bench/phase.js storage`.
@@ -84,6 +84,9 @@ export function rawInsert(dir: string, t: Trades, round: number, times = 1): num
   return (n * times) / secs;
 }
 
+/** Chunks of the bench's seal: 10 for its 500 k trades, as a 5 M-trade day has at SEAL_CHUNK_ROWS. */
+const SEAL_BENCH_CHUNK_ROWS = 50_000;
+
 async function throughTape(dir: string, frames: string[], arrow: boolean, round: number): Promise<{ rate: number; seal: number; dir: string }> {
   const dataDir = path.join(dir, `${arrow ? 'tape-arrow' : 'tape-sqlite'}-${round}`);
   const started = performance.now();
@@ -93,12 +96,14 @@ async function throughTape(dir: string, frames: string[], arrow: boolean, round:
   for (let f = 0; f < frames.length; f++) tape.append(ch, frames[f], base + BigInt(f) * 1_000_000n);
   await tape.flush();
   const secs = (performance.now() - started) / 1000;
-  const sealStarted = performance.now();
-  await tape.sealDay();
-  const sealSecs = (performance.now() - sealStarted) / 1000;
   await tape.close();
-  const trades = frames.length * 50;
-  return { rate: trades / secs, seal: trades / sealSecs, dir: dataDir };
+  // The seal in chunks after the SQLite-only run, in one transaction (one chunk) after the other.
+  const sink = SqliteSink.open({ dataDir, log });
+  const sealStarted = performance.now();
+  const { moved } = sink.sealDay(DAY, { chunkRows: arrow ? Number.POSITIVE_INFINITY : SEAL_BENCH_CHUNK_ROWS });
+  const sealSecs = (performance.now() - sealStarted) / 1000;
+  await sink.close();
+  return { rate: frames.length * 50 / secs, seal: moved / sealSecs, dir: dataDir };
 }
 
 /** The SQLite and Arrow sinks alone, fed the decoded trades in batches of BATCH_ROWS; rows/s. */
@@ -163,9 +168,9 @@ export async function run(): Promise<Figure[]> {
       raw = Math.max(raw, rawInsert(dir, trades, r));
       sinks = Math.max(sinks, await throughSinks(dir, trades, r));
       const s = await throughTape(dir, frames, false, r);
-      if (s.rate > sqliteOnly.rate) sqliteOnly = { ...s, seal: Math.max(s.seal, sqliteOnly.seal) };
+      sqliteOnly = { ...(s.rate > sqliteOnly.rate ? s : sqliteOnly), seal: Math.max(s.seal, sqliteOnly.seal) };
       const b = await throughTape(dir, frames, true, r);
-      if (b.rate > both.rate) both = b;
+      both = { ...(b.rate > both.rate ? b : both), seal: Math.max(b.seal, both.seal) };
     }
     const journalBytes = fs.readdirSync(path.join(both.dir, 'journal')).filter((f) => f.endsWith('.journal')).reduce((s, f) => s + fs.statSync(path.join(both.dir, 'journal', f)).size, 0);
     const db = new Database(databaseFile(sqliteOnly.dir), { readonly: true });
@@ -179,7 +184,7 @@ export async function run(): Promise<Figure[]> {
       { name: 'SQLite + Arrow sinks, decoded batches', value: sinks, unit: 'trades/s', baseline },
       { name: 'tape → SQLite + Arrow (journal, decode, batch, both sinks)', value: both.rate, unit: 'trades/s', baseline },
       { name: 'tape → SQLite only', value: sqliteOnly.rate, unit: 'trades/s', baseline },
-      { name: 'seal a day (sorted move into the indexed table)', value: sqliteOnly.seal, unit: 'trades/s' },
+      { name: 'seal a day (sorted move into the indexed table), in chunks', value: sqliteOnly.seal, unit: 'trades/s', baseline: { name: 'the same seal in one transaction', value: both.seal }, note: `${SEAL_BENCH_CHUNK_ROWS / 1000} k-row chunks` },
       { name: 'journal bytes per trade', value: journalBytes / n, unit: 'B', higherIsBetter: false, note: '50 trades per frame, raw JSON' },
       { name: 'SQLite bytes per trade (sealed table + its 2 indexes)', value: sqliteBytes / n, unit: 'B', higherIsBetter: false },
       { name: 'Arrow bytes per trade', value: arrowBytes / n, unit: 'B', higherIsBetter: false },

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { CaptureTape } from '../collector/capture.js';
 import { FLAG, Journal, type ChannelSpec, type FsyncPolicy, type JournalChannel, RECORD_HEADER, type RecordFlag } from '../storage/journal.js';
 import { JournalProgress } from '../storage/journal-progress.js';
+import type { FileLock } from '../storage/lock-file.js';
 import { redactFrame, redactObject } from '../storage/redact.js';
 import { nowNs } from './recv-clock.js';
 
@@ -18,6 +19,8 @@ export interface JournalTapeOptions {
   batchMs: number;
   log: Logger;
   progress?: JournalProgress;
+  /** The journal's writer lock, when the caller holds it (lockJournal); else the journal takes it. */
+  lock?: FileLock;
 }
 
 /** Frames and bytes journaled per channel by this process. */
@@ -39,7 +42,7 @@ export class JournalTape implements CaptureTape {
 
   constructor(private readonly o: JournalTapeOptions) {
     // The journal's own timer would sync on this thread; this tape syncs on the thread pool.
-    this.journal = Journal.open(o.file, { fsync: 'off', log: o.log });
+    this.journal = Journal.open(o.file, { fsync: 'off', log: o.log, lock: o.lock });
     this.progress = o.progress ?? new JournalProgress();
     const durable = o.fsync === 'off';
     this.progress.appended(this.journal.size, this.journal.seq, 0n, durable);

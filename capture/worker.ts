@@ -9,6 +9,7 @@ import { DiskFullGuard } from '../collector/disk-full.js';
 import { FlowStream } from '../collector/flows.js';
 import type { VendorStream } from '../collector/stream.js';
 import { TradeStream } from '../collector/trades.js';
+import { journalLockPath } from '../storage/journal.js';
 import { JournalProgress } from '../storage/journal-progress.js';
 import { JournalTape } from './journal-tape.js';
 import type { CaptureStats, CaptureWorkerData, FromCapture, ToCapture } from './messages.js';
@@ -26,7 +27,10 @@ const log = pino({ level: data.logLevel, name: 'capture' }, pino.destination({ f
 const { config } = data;
 
 const clockOffsetMs = anchorRecvClock();
-const journal = new JournalTape({ file: data.journalFile, fsync: config.batch.fsync, batchMs: config.batch.ms, log, progress: new JournalProgress(data.progress) });
+// The session's thread holds the journal's writer lock (so that a second writer is refused
+// before any thread starts); this thread writes under it and leaves it to that thread.
+const heldLock = { file: journalLockPath(data.journalFile), release() {} };
+const journal = new JournalTape({ file: data.journalFile, fsync: config.batch.fsync, batchMs: config.batch.ms, log, progress: new JournalProgress(data.progress), lock: heldLock });
 const guard = new DiskFullGuard(journal, log);
 const onEvent = (stream: string, event: Parameters<NonNullable<ConstructorParameters<typeof TradeStream>[4]>>[1]) => post({ type: 'connection', stream, event });
 

@@ -2,6 +2,7 @@
 // Only the module of the command being run is imported (all of them for the overall help): a
 // collector restarted after a crash must reach its sockets quickly, and every import costs time.
 import { Command } from 'commander';
+import { LockHeldError } from '../storage/lock-file.js';
 
 type Register = (program: Command) => void;
 
@@ -27,4 +28,11 @@ const named = process.argv.slice(2).find((a) => !a.startsWith('-'));
 const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
 for (const register of await Promise.all(wanted.map((c) => COMMANDS[c]()))) register(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  // A second writer of a journal (collect, daemon, rebuild): an operator's situation, not a crash.
+  if (!(e instanceof LockHeldError)) throw e;
+  process.stderr.write(`ticktape: ${e.message}\n`);
+  process.exitCode = 1;
+}

@@ -8,7 +8,7 @@ import { parseDay } from './options.js';
 export function registerRebuild(program: Command): void {
   program
     .command('rebuild')
-    .description("Regenerate a day's rows in SQLite (and its Arrow files) from its journals; run it while no collector writes that day.")
+    .description("Regenerate a day's rows in SQLite (and its Arrow files) from its journals; refused while a collector writes that day (the journal's lock).")
     .requiredOption('--day <YYYY-MM-DD>', 'trading day to rebuild', parseDay)
     .option('--data-dir <dir>', 'data directory (env TICKTAPE_DATA_DIR)', process.env.TICKTAPE_DATA_DIR ?? './data')
     .option('--no-arrow', 'leave the Arrow files alone (rebuild SQLite only)')

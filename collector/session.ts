@@ -16,7 +16,7 @@ import { FollowerThread, type StoreLag } from '../followers/follower-thread.js';
 import { JournalVolume } from '../followers/journal-volume.js';
 import { type BatchTiming, STORES } from '../followers/store-follower.js';
 import { kstDay, type TradingDay } from '../protocol/time.js';
-import { journalPath } from '../storage/journal.js';
+import { journalPath, lockJournal } from '../storage/journal.js';
 import { type SessionRecord, SqliteSink } from '../storage/sqlite-sink.js';
 import { type Clock, systemClock } from './clock.js';
 import type { CollectorConfig } from './config.js';
@@ -122,7 +122,8 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const lsToken = config.ls && lsRest && new LsToken(lsRest, config.ls, log);
   let credentialsRejected = false;
 
-  // 1. Capture, before anything else.
+  // 1. Capture, before anything else — by the one writer of this journal (a second is refused).
+  const journalLock = lockJournal(journalFile, log);
   const capture = await CaptureThread.start({
     config,
     journalFile,
@@ -136,6 +137,9 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       log.error(problems.at(-1));
       stop.abort(new Error(error));
     },
+  }).catch((e: unknown) => {
+    journalLock.release();
+    throw e;
   });
   const streamsAt = o.times.streamStart ?? startedMs;
   const streamTimer = setTimeout(() => capture.startStreams(), Math.max(0, streamsAt - clock.now()));
@@ -302,6 +306,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     clearTimeout(streamTimer);
     clearInterval(watch);
     const captured = await capture.stop();
+    journalLock.release();
     if (credentialsRejected) status = 'failed';
     else if (o.signal?.aborted && status === 'complete') status = 'interrupted';
     const everConnected = captured.streams.some((s) => s.connects > 0);

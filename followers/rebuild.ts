@@ -1,12 +1,14 @@
 // Regenerates a day's rows in the stores from its journals: the way to recover a damaged store and
-// to apply a decoder fix to old data. Run it while no collector is writing that day.
+// to apply a decoder fix to old data. It holds every journal's writer lock from before it deletes
+// the day's rows to the end, so it is refused while a collector writes that day (and vice versa).
 
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { TradingDay } from '../protocol/time.js';
 import { dayDir } from '../storage/arrow-format.js';
-import { dayJournals, journalCollectorId } from '../storage/journal.js';
+import { dayJournals, journalCollectorId, lockJournal } from '../storage/journal.js';
+import type { FileLock } from '../storage/lock-file.js';
 import { SqliteSink } from '../storage/sqlite-sink.js';
 import { Tape } from './tape.js';
 
@@ -28,6 +30,16 @@ export interface RebuildResult {
 export async function rebuildDay(o: RebuildOptions): Promise<RebuildResult> {
   const journals = dayJournals(o.dataDir, o.day);
   if (journals.length === 0) throw new Error(`no journal for ${o.day} in ${path.join(o.dataDir, 'journal')}`);
+  const locks: FileLock[] = [];
+  try {
+    for (const file of journals) locks.push(lockJournal(file, o.log));
+    return await rebuildLocked(o, journals, locks);
+  } finally {
+    for (const l of locks) l.release();
+  }
+}
+
+async function rebuildLocked(o: RebuildOptions, journals: string[], locks: FileLock[]): Promise<RebuildResult> {
   const sink = SqliteSink.open({ dataDir: o.dataDir, log: o.log, walCheckpointMs: 0 });
   const sealed = sink.isSealed(o.day);
   try {
@@ -36,9 +48,9 @@ export async function rebuildDay(o: RebuildOptions): Promise<RebuildResult> {
     await sink.close();
   }
   if (o.arrow !== false) fs.rmSync(dayDir(o.dataDir, o.day), { recursive: true, force: true });
-  for (const file of journals) {
+  for (const [i, file] of journals.entries()) {
     // Opening a tape replays its journal into every store from the start: the checkpoints are gone.
-    const tape = await Tape.open({ dataDir: o.dataDir, day: o.day, collectorId: journalCollectorId(file), log: o.log, arrow: o.arrow, walCheckpointMs: 0 });
+    const tape = await Tape.open({ dataDir: o.dataDir, day: o.day, collectorId: journalCollectorId(file), log: o.log, arrow: o.arrow, walCheckpointMs: 0, journalLock: locks[i] });
     if (sealed) await tape.sealDay();
     await tape.close();
   }

@@ -10,6 +10,7 @@ import { JournalTape } from '../capture/journal-tape.js';
 import type { Market } from '../protocol/market.js';
 import { kstDay, type TradingDay } from '../protocol/time.js';
 import { channelsPath, type ChannelSpec, type FsyncPolicy, journalCollectorId, journalPath } from '../storage/journal.js';
+import type { FileLock } from '../storage/lock-file.js';
 import type { SessionRecord, StreamedVolume } from '../storage/sqlite-sink.js';
 import { type BatchTiming, StoreFollower } from './store-follower.js';
 
@@ -34,6 +35,8 @@ export interface TapeOptions {
   walCheckpointMs?: number;
   /** Called after each batch reached a store, e.g. for a latency histogram. */
   onBatch?(t: BatchTiming): void;
+  /** The journal's writer lock, when the caller took it (lockJournal). */
+  journalLock?: FileLock;
 }
 
 export interface TapeChannelStats {
@@ -72,7 +75,7 @@ export class Tape {
     if (!(Number.isSafeInteger(batchRows) && batchRows > 0)) throw new Error(`batchRows must be a positive integer, got ${batchRows}`);
     const day = opts.day ?? kstDay(Date.now());
     const batchMs = Math.max(1, opts.batchMs ?? 200);
-    const journal = new JournalTape({ file: journalPath(opts.dataDir, day, opts.collectorId), fsync: opts.fsync ?? 'batch', batchMs, log: opts.log });
+    const journal = new JournalTape({ file: journalPath(opts.dataDir, day, opts.collectorId), fsync: opts.fsync ?? 'batch', batchMs, log: opts.log, lock: opts.journalLock });
     const followers: StoreFollower[] = [];
     try {
       const common = { dataDir: opts.dataDir, day, journalFile: journal.file, collectorId: opts.collectorId, batchRows, log: opts.log, beforeWrite: () => journal.syncNow(), onBatch: opts.onBatch };

@@ -1,7 +1,8 @@
 // The journal: every frame, as received, appended before anything decodes it — the one source of
 // truth the stores are rebuilt from (kdb+'s tickerplant log is the model). One file per trading
-// day and collector; records are framed and CRC-checked so a torn tail after a crash is found and
-// cut on the next open.
+// day and collector, written by one process at a time (`<journal>.lock`); records are framed and
+// CRC-checked so a torn tail after a crash is found and cut on the next open, and a bad record with
+// valid ones after it is moved aside (`<journal>.corrupt`) without losing them.
 //
 // File: 8-byte magic, then records:
 //   u32 payload length | u32 CRC-32 of bytes [8, end) | i64 recv ns | u16 channel | u8 flags | payload
@@ -13,6 +14,7 @@ import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { Market, SnapshotKind } from '../protocol/market.js';
 import type { TradingDay } from '../protocol/time.js';
+import { type FileLock, lockFile } from './lock-file.js';
 
 export const JOURNAL_MAGIC = Buffer.from('TTJRNL01', 'latin1');
 /** Offset of the first record. */
@@ -117,6 +119,75 @@ export function writeFileAtomic(file: string, text: string): void {
   fs.renameSync(tmp, file);
 }
 
+type PlausibleHeader = (offset: number, length: number, channel: number, flags: number, recvNs: bigint) => boolean;
+
+/** A read window over a journal (or a `.corrupt` copy of part of one) that parses a record at any offset. */
+class RecordCursor {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  /** File offset of buf[0], and how many bytes from there the buffer holds. */
+  private start = 0;
+  private held = 0;
+  /** The last record found by recordAt: where its header is in `buf`, and its fields. */
+  private at = 0;
+  length = 0;
+  recvNs = 0n;
+  channel = 0;
+  flags = 0;
+
+  constructor(private readonly fd: number) {}
+
+  /** Makes file bytes [offset, offset + need) readable; their index in `buf`, or -1 if the file ends first. */
+  private fill(offset: number, need: number): number {
+    if (offset >= this.start && offset + need <= this.start + this.held) return offset - this.start;
+    const keep = offset >= this.start && offset < this.start + this.held ? this.start + this.held - offset : 0;
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(bigger, 0, offset - this.start, offset - this.start + keep);
+      this.buf = bigger;
+    } else if (keep > 0) {
+      this.buf.copy(this.buf, 0, offset - this.start, offset - this.start + keep);
+    }
+    this.start = offset;
+    this.held = keep;
+    while (this.held < need) {
+      const n = fs.readSync(this.fd, this.buf, this.held, this.buf.length - this.held, this.start + this.held);
+      if (n === 0) return -1;
+      this.held += n;
+    }
+    return 0;
+  }
+
+  /**
+   * Whether a whole record whose CRC matches starts at `offset`; if so its fields are set. The
+   * cheap `plausible` test of its header runs before the payload is read and checksummed.
+   */
+  recordAt(offset: number, plausible?: PlausibleHeader): boolean {
+    let i = this.fill(offset, RECORD_HEADER);
+    if (i < 0) return false;
+    const len = this.buf.readUInt32LE(i);
+    if (len > MAX_RECORD_BYTES) return false;
+    if (plausible !== undefined && !plausible(offset, len, this.buf.readUInt16LE(i + 16), this.buf[i + 18], this.buf.readBigInt64LE(i + 8))) return false;
+    i = this.fill(offset, RECORD_HEADER + len);
+    if (i < 0 || crc32(this.buf.subarray(i + 8, i + RECORD_HEADER + len)) !== this.buf.readUInt32LE(i + 4)) return false;
+    this.at = i;
+    this.length = len;
+    this.recvNs = this.buf.readBigInt64LE(i + 8);
+    this.channel = this.buf.readUInt16LE(i + 16);
+    this.flags = this.buf[i + 18];
+    return true;
+  }
+
+  /** Drops the buffered bytes (a growing file's last record may have been read half-written). */
+  forget(): void {
+    this.held = 0;
+  }
+
+  /** A copy of the last record's payload (the buffer is reused). */
+  payload(): Buffer {
+    return Buffer.from(this.buf.subarray(this.at + RECORD_HEADER, this.at + RECORD_HEADER + this.length));
+  }
+}
+
 /** Reads records from the first to the first bad or incomplete one. */
 export function* readJournal(file: string): Generator<JournalRecord> {
   const tail = JournalTail.open(file);
@@ -138,17 +209,15 @@ export class JournalTail {
   offset = JOURNAL_START;
   /** Number of the next record. */
   seq = 0;
-  private buf = Buffer.allocUnsafe(1 << 20);
-  /** File offset of buf[0]. */
-  private bufStart = JOURNAL_START;
-  private bufLen = 0;
-  private pos = 0;
   private readonly frames: number[] = [];
+  private readonly cursor: RecordCursor;
 
   private constructor(
     readonly file: string,
     private readonly fd: number,
-  ) {}
+  ) {
+    this.cursor = new RecordCursor(fd);
+  }
 
   static open(file: string): JournalTail {
     return new JournalTail(file, fs.openSync(file, 'r'));
@@ -161,56 +230,28 @@ export class JournalTail {
 
   /** The next whole, valid record ending at or before `limit` (default: the file's end), or undefined. */
   next(limit = Number.MAX_SAFE_INTEGER): JournalRecord | undefined {
-    if (!this.fill(RECORD_HEADER, limit)) return undefined;
-    const len = this.buf.readUInt32LE(this.pos);
-    if (len > MAX_RECORD_BYTES) return this.unread();
-    if (!this.fill(RECORD_HEADER + len, limit)) return undefined;
-    const q = this.pos;
-    if (crc32(this.buf.subarray(q + 8, q + RECORD_HEADER + len)) !== this.buf.readUInt32LE(q + 4)) return this.unread();
-    const channel = this.buf.readUInt16LE(q + 16);
-    const flags = this.buf[q + 18];
+    const c = this.cursor;
+    if (this.offset + RECORD_HEADER > limit) return undefined;
+    if (!c.recordAt(this.offset)) {
+      // Incomplete, or still being written: read it afresh next time.
+      c.forget();
+      return undefined;
+    }
+    const end = this.offset + RECORD_HEADER + c.length;
+    if (end > limit) return undefined;
+    const channel = c.channel;
     const rec: JournalRecord = {
       seq: this.seq++,
-      frame: flags === FLAG.incoming ? (this.frames[channel] = (this.frames[channel] ?? -1) + 1) : -1,
+      frame: c.flags === FLAG.incoming ? (this.frames[channel] = (this.frames[channel] ?? -1) + 1) : -1,
       offset: this.offset,
-      end: this.offset + RECORD_HEADER + len,
-      recvNs: this.buf.readBigInt64LE(q + 8),
+      end,
+      recvNs: c.recvNs,
       channel,
-      flags,
-      // A copy: the read buffer is reused.
-      bytes: Buffer.from(this.buf.subarray(q + RECORD_HEADER, q + RECORD_HEADER + len)),
+      flags: c.flags,
+      bytes: c.payload(),
     };
-    this.pos += RECORD_HEADER + len;
-    this.offset = rec.end;
+    this.offset = end;
     return rec;
-  }
-
-  /** Forgets the buffered bytes from the current record on: a writer may be rewriting them. */
-  private unread(): undefined {
-    this.bufLen = this.pos;
-    return undefined;
-  }
-
-  /** Makes `need` bytes from the current record available in the buffer, reading no further than `limit`. */
-  private fill(need: number, limit: number): boolean {
-    if (this.bufLen - this.pos >= need) return this.offset + need <= limit;
-    if (this.offset + need > limit) return false;
-    if (need > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
-      this.buf.copy(bigger, 0, this.pos, this.bufLen);
-      this.buf = bigger;
-    } else {
-      this.buf.copy(this.buf, 0, this.pos, this.bufLen);
-    }
-    this.bufStart += this.pos;
-    this.bufLen -= this.pos;
-    this.pos = 0;
-    while (this.bufLen < need) {
-      const n = fs.readSync(this.fd, this.buf, this.bufLen, this.buf.length - this.bufLen, this.bufStart + this.bufLen);
-      if (n === 0) return false;
-      this.bufLen += n;
-    }
-    return true;
   }
 
   close(): void {
@@ -218,12 +259,132 @@ export class JournalTail {
   }
 }
 
+/** A record found past a bad one: its place in the file searched and its content. */
+export interface SalvagedRecord {
+  offset: number;
+  recvNs: bigint;
+  channel: number;
+  flags: number;
+  bytes: Buffer;
+}
+
+/** Receive times this far past the clock are taken as garbage while searching for a record. */
+const RECV_FUTURE_NS = 86_400n * 1_000_000_000n;
+
+/**
+ * A header that could be a record of a journal with `channels` channels, ending by `size`: the
+ * filters that keep a byte-by-byte search for the next record linear (few offsets reach the CRC).
+ */
+function plausibleHeader(channels: number, size: number): PlausibleHeader {
+  const latest = BigInt(Date.now()) * 1_000_000n + RECV_FUTURE_NS;
+  return (offset, length, channel, flags, recvNs) => offset + RECORD_HEADER + length <= size && flags <= FLAG.event && channel < channels && recvNs >= 0n && recvNs <= latest;
+}
+
+/**
+ * Every record of `file` from `from` on, searching byte by byte past bad bytes for the next record
+ * whose header is plausible (see plausibleHeader) and whose CRC matches. Reads a journal's
+ * `.corrupt` copy (from 0) as well as a journal (from JOURNAL_START).
+ */
+export function* salvageRecords(file: string, channels: number, from = 0): Generator<SalvagedRecord> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const c = new RecordCursor(fd);
+    const plausible = plausibleHeader(channels, size);
+    let offset = from;
+    while (offset + RECORD_HEADER <= size) {
+      if (!c.recordAt(offset, plausible)) {
+        offset++;
+        continue;
+      }
+      yield { offset, recvNs: c.recvNs, channel: c.channel, flags: c.flags, bytes: c.payload() };
+      offset += RECORD_HEADER + c.length;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export interface JournalRecovery {
+  /** Offset of the bad record, where the re-appended records start. */
+  at: number;
+  /** The `.corrupt` files holding every byte from the bad record on. */
+  corruptFiles: string[];
+  /** Valid records found after the bad one and appended again. */
+  records: number;
+}
+
+function hasRecordAfter(file: string, channels: number, from: number): boolean {
+  // Leaving the loop closes the generator (and its file).
+  for (const _ of salvageRecords(file, channels, from)) return true;
+  return false;
+}
+
+/** While a recovery re-appends records: where they start and the `.corrupt` files they come from. */
+interface RecoveryMarker {
+  at: number;
+  corrupt: string[];
+}
+
+function recoveryMarkerPath(journalFile: string): string {
+  return `${journalFile}.recovering`;
+}
+
+function readRecoveryMarker(journalFile: string): RecoveryMarker | undefined {
+  const p = recoveryMarkerPath(journalFile);
+  return fs.existsSync(p) ? (JSON.parse(fs.readFileSync(p, 'utf8')) as RecoveryMarker) : undefined;
+}
+
+/** Copies bytes [from, to) of the journal to the first free `<journal>.corrupt[.N]`, durably; returns its path. */
+function moveAside(fd: number, file: string, from: number, to: number): string {
+  let aside = `${file}.corrupt`;
+  for (let n = 1; fs.existsSync(aside); n++) aside = `${file}.corrupt.${n}`;
+  const tmp = `${aside}.${process.pid}.tmp`;
+  const out = fs.openSync(tmp, 'w');
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(1 << 20, to - from));
+    for (let at = from; at < to; ) {
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, to - at), at);
+      if (n === 0) throw new Error(`${file} ended at ${at} while copying its bytes ${from}–${to} aside`);
+      fs.writeSync(out, buf, 0, n);
+      at += n;
+    }
+    fs.fsyncSync(out);
+  } finally {
+    fs.closeSync(out);
+  }
+  fs.renameSync(tmp, aside);
+  return aside;
+}
+
+/** `<journal>.lock`: held by the one process that writes the journal. */
+export function journalLockPath(journalFile: string): string {
+  return `${journalFile}.lock`;
+}
+
+/**
+ * Takes a journal's writer lock (throws LockHeldError naming the holder's pid). A writer that
+ * must hold it before Journal.open — `rebuild` deletes the day's rows first — takes it here and
+ * passes it in JournalOptions.lock.
+ */
+export function lockJournal(journalFile: string, log: Logger): FileLock {
+  const lock = lockFile(journalLockPath(journalFile), 'ticktape writer of this journal');
+  if (lock.tookOverFrom !== undefined) log.warn({ journal: journalFile, pid: lock.tookOverFrom }, `took over the stale lock of ${path.basename(journalFile)} left by pid ${lock.tookOverFrom} (no longer running)`);
+  return lock;
+}
+
 export interface JournalOptions {
   fsync?: FsyncPolicy;
   log: Logger;
+  /**
+   * The journal's lock, already taken by the caller with lockJournal: the journal then neither
+   * takes nor releases it. Without it, open takes the lock and close releases it, so that no
+   * writer can forget it; both appends and open's cutting of a torn tail need it.
+   */
+  lock?: FileLock;
 }
 
-/** Appends records to one journal file. Not safe for two processes: one collector per file. */
+/** Appends records to one journal file; one writer per file, enforced by its lock (lockJournal). */
 export class Journal {
   /** Offset just past the last record. */
   size: number;
@@ -236,6 +397,14 @@ export class Journal {
   private channels: JournalChannel[];
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
+  /** The lock this journal took itself, released by close. */
+  private ownLock: FileLock | undefined;
+  /**
+   * Set when open found a bad record with valid ones after it: the records from `at` on are the
+   * valid ones found after it, appended again. A store whose checkpoint is past `at` was written
+   * from the old offsets and must be rebuilt (`ticktape rebuild`).
+   */
+  recovered: JournalRecovery | undefined;
 
   private constructor(readonly file: string, fd: number, size: number, seq: number, frames: number[], channels: JournalChannel[], private readonly policy: FsyncPolicy) {
     this.fd = fd;
@@ -249,11 +418,23 @@ export class Journal {
     }
   }
 
-  /** Opens (creating) a journal; a torn or corrupt tail left by a crash is cut off and logged. */
+  /**
+   * Opens (creating) a journal, taking its lock unless `opts.lock` holds it. A torn tail left by a
+   * crash (no valid record after the first bad one) is cut off and logged. A bad record with valid
+   * records after it is not cut: every byte from it to the end is moved aside to
+   * `<journal>.corrupt` (`.corrupt.1`, … if taken) and the valid records found there are appended
+   * again (`recovered` says where), both logged. A marker file makes that crash-safe: the
+   * `.corrupt` copy is durable before the journal is cut, and an interrupted re-append is redone.
+   */
   static open(file: string, opts: JournalOptions): Journal {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const fd = fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w+');
+    if (opts.lock !== undefined && opts.lock.file !== journalLockPath(file)) throw new Error(`the lock passed to open ${file} is ${opts.lock.file}, not ${journalLockPath(file)}`);
+    const ownLock = opts.lock === undefined ? lockJournal(file, opts.log) : undefined;
+    let fd: number | undefined;
+    let journal: Journal;
+    let corrupt: string[];
     try {
+      fd = fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w+');
       let size = fs.fstatSync(fd).size;
       if (size < JOURNAL_START) {
         // Empty, or the crash came while the header was being written: nothing else can be there.
@@ -266,6 +447,12 @@ export class Journal {
         fs.readSync(fd, head, 0, JOURNAL_START, 0);
         if (!head.equals(JOURNAL_MAGIC)) throw new Error(`${file} is not a ticktape journal (bad magic)`);
       }
+      // A recovery that a crash interrupted: its re-appended records are cut and appended again.
+      const marker = readRecoveryMarker(file);
+      if (marker !== undefined && marker.at < size) {
+        fs.ftruncateSync(fd, marker.at);
+        size = marker.at;
+      }
       let end = JOURNAL_START;
       let seq = 0;
       const frames: number[] = [];
@@ -274,16 +461,58 @@ export class Journal {
         seq = r.seq + 1;
         if (r.frame >= 0) frames[r.channel] = r.frame + 1;
       }
+      const channels = readChannels(file);
+      corrupt = marker?.corrupt.map((f) => path.join(path.dirname(file), f)) ?? [];
       if (end < size) {
-        opts.log.warn({ journal: file, validBytes: end, cutBytes: size - end, records: seq }, `journal ${path.basename(file)}: cut a torn or corrupt tail of ${size - end} bytes after record ${seq} (offset ${end})`);
+        if (hasRecordAfter(file, channels.length, end + 1)) {
+          // A bad record with valid ones after it is not a crash's torn tail: keep every byte.
+          const aside = moveAside(fd, file, end, size);
+          opts.log.warn({ journal: file, offset: end, movedBytes: size - end, corruptFile: aside, records: seq }, `journal ${path.basename(file)}: bad record at offset ${end} (after record ${seq}) with valid records after it: moved its ${size - end} bytes from there to the end aside to ${path.basename(aside)}`);
+          corrupt.unshift(aside);
+        } else {
+          opts.log.warn({ journal: file, validBytes: end, cutBytes: size - end, records: seq }, `journal ${path.basename(file)}: cut a torn or corrupt tail of ${size - end} bytes after record ${seq} (offset ${end})`);
+        }
+      }
+      if (corrupt.length > 0) writeFileAtomic(recoveryMarkerPath(file), JSON.stringify({ at: end, corrupt: corrupt.map((f) => path.basename(f)) } satisfies RecoveryMarker));
+      if (end < size) {
         fs.ftruncateSync(fd, end);
         fs.fsyncSync(fd);
       }
-      return new Journal(file, fd, end, seq, frames, readChannels(file), opts.fsync ?? 'batch');
+      journal = new Journal(file, fd, end, seq, frames, channels, opts.fsync ?? 'batch');
+      journal.ownLock = ownLock;
     } catch (e) {
-      fs.closeSync(fd);
+      if (fd !== undefined) fs.closeSync(fd);
+      ownLock?.release();
       throw e;
     }
+    if (corrupt.length > 0) {
+      try {
+        journal.reappend(corrupt, opts.log);
+      } catch (e) {
+        // The marker stays: the next open appends them again.
+        journal.close();
+        throw e;
+      }
+    }
+    return journal;
+  }
+
+  /**
+   * Appends the valid records of the `.corrupt` copies (in order) again, so that no record found
+   * after a bad one is lost, then drops the recovery marker. They get new offsets: a store that
+   * had read past `recovered.at` holds rows of the old ones (see `recovered`).
+   */
+  private reappend(corrupt: string[], log: Logger): void {
+    const at = this.size;
+    let records = 0;
+    for (const f of corrupt) for (const r of salvageRecords(f, this.channels.length)) {
+      this.append(r.channel, r.flags as RecordFlag, r.bytes, r.recvNs);
+      records++;
+    }
+    this.sync();
+    fs.rmSync(recoveryMarkerPath(this.file));
+    this.recovered = { at, corruptFiles: corrupt, records };
+    log.warn({ journal: this.file, offset: at, records, corruptFiles: corrupt }, `journal ${path.basename(this.file)}: re-appended the ${records} valid records found after the bad one (from offset ${at}); the bad bytes stay in ${corrupt.map((f) => path.basename(f)).join(', ')}`);
   }
 
   /** The id of a channel, registering it (sidecar written atomically, before any record uses it). */
@@ -358,7 +587,14 @@ export class Journal {
 
   close(): void {
     if (this.timer) clearInterval(this.timer);
-    if (this.policy !== 'off') this.sync();
-    fs.closeSync(this.fd);
+    try {
+      if (this.policy !== 'off') this.sync();
+    } finally {
+      try {
+        fs.closeSync(this.fd);
+      } finally {
+        this.ownLock?.release();
+      }
+    }
   }
 }
