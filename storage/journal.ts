@@ -368,6 +368,7 @@ export function journalLockPath(journalFile: string): string {
  * passes it in JournalOptions.lock.
  */
 export function lockJournal(journalFile: string, log: Logger): FileLock {
+  fs.mkdirSync(path.dirname(journalFile), { recursive: true });
   const lock = lockFile(journalLockPath(journalFile), 'ticktape writer of this journal');
   if (lock.tookOverFrom !== undefined) log.warn({ journal: journalFile, pid: lock.tookOverFrom }, `took over the stale lock of ${path.basename(journalFile)} left by pid ${lock.tookOverFrom} (no longer running)`);
   return lock;
