@@ -91,7 +91,11 @@ function printDay(inv: DayInventory): void {
     const r = j.rows;
     lines.push(`  journal       ${j.journal}: ${count(j.frames)} frames, ${size(j.bytes)} → ${count(r.trades)} trades, ${count(r.snapshots)} snapshot rows, ${count(r.sector_flows)} sector flows, ${count(r.quarantine)} quarantined`);
   }
-  for (const c of inv.coverage) lines.push(`  ${c.sink.padEnd(13)} covers ${c.journal}: ${count(c.seq)} frames, ${size(c.offset)}`);
+  for (const c of inv.coverage) {
+    const j = inv.journals?.find((x) => x.journal === c.journal);
+    const lag = j === undefined ? '' : j.frames > c.seq ? ` — behind the journal by ${count(j.frames - c.seq)} frames, ${size(j.bytes - c.offset)}` : ' — up to date with the journal';
+    lines.push(`  ${c.sink.padEnd(13)} covers ${c.journal}: ${count(c.seq)} frames, ${size(c.offset)}${lag}`);
+  }
   const problems = findings(inv);
   const ok = inv.journals && inv.journals.length > 0 ? 'ok: each store holds exactly what the journal frames it covers decode to' : 'ok: the stores agree';
   lines.push(problems.length === 0 ? `  consistency   ${ok}` : `  consistency   ${problems.length} finding(s):`);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { TradingDay } from '../protocol/time.js';
-import { ARROW_CHANNELS, listParts } from '../storage/arrow-format.js';
+import { ARROW_CHANNELS, listParts, readCovered } from '../storage/arrow-format.js';
 import { journalCollectorId } from '../storage/journal.js';
 import { databasePath } from '../storage/reader.js';
 import { openReadOnly } from '../storage/reader-sqlite.js';
@@ -56,15 +56,11 @@ export function journalsBehind(dataDir: string, except: readonly TradingDay[] = 
   }
 }
 
-/** How far the finished Arrow parts (and the day's covered note) reach into a journal. */
+/** How far the finished Arrow parts (and the day's covered notes) reach into a journal. */
 function arrowCoverage(dataDir: string, day: TradingDay, journal: string): number {
   let offset = 0;
   for (const ch of ARROW_CHANNELS) for (const p of listParts(dataDir, day, ch)) if (p.journal.file === journal) offset = Math.max(offset, p.journal.toOffset);
-  for (const f of fs.existsSync(path.join(dataDir, 'arrow', `day=${day}`)) ? fs.readdirSync(path.join(dataDir, 'arrow', `day=${day}`)) : []) {
-    if (!/^covered(\..+)?\.json$/.test(f)) continue;
-    const c = (JSON.parse(fs.readFileSync(path.join(dataDir, 'arrow', `day=${day}`, f), 'utf8')) as Record<string, { offset: number }>)[journal];
-    if (c !== undefined) offset = Math.max(offset, c.offset);
-  }
+  for (const c of readCovered(dataDir, day)) if (c.journal === journal) offset = Math.max(offset, c.offset);
   return offset;
 }
 

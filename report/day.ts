@@ -50,6 +50,8 @@ export interface SessionSummary {
   status: string;
   reconnects: number;
   downtimeMs: number;
+  /** Each store at the session's end: how far behind the journal, whether it caught up. */
+  stores: { store: string; frames: number; bytes: number; seconds: number; caughtUp: boolean; sealed: boolean; errors: number }[];
 }
 
 export interface DayReport {
@@ -160,13 +162,17 @@ function healthFromDatabase(dataDir: string, day: string): { sessions: SessionSu
   if (!fs.existsSync(file)) return { sessions: [], quarantinePerMinute: { minutes: [], frames: [] } };
   const db = openReadOnly(file);
   try {
-    const sessions = (db.prepare('SELECT collector, started_ns, ended_ns, status, reconnects, downtime_ms FROM sessions WHERE day = ? ORDER BY started_ns').safeIntegers(true).all(day) as { collector: string; started_ns: bigint; ended_ns: bigint | null; status: string; reconnects: bigint; downtime_ms: bigint }[]).map((s) => ({
+    // Databases from before migration 0003 have no store lag per session.
+    const hasStores = (db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('sessions') as string[]).includes('stores');
+    const sql = `SELECT collector, started_ns, ended_ns, status, reconnects, downtime_ms, ${hasStores ? 'stores' : "'[]'"} AS stores FROM sessions WHERE day = ? ORDER BY started_ns`;
+    const sessions = (db.prepare(sql).safeIntegers(true).all(day) as { collector: string; started_ns: bigint; ended_ns: bigint | null; status: string; reconnects: bigint; downtime_ms: bigint; stores: string }[]).map((s) => ({
       collector: s.collector,
       startedAt: Math.floor(Number(s.started_ns) / 1e9),
       endedAt: s.ended_ns === null ? null : Math.floor(Number(s.ended_ns) / 1e9),
       status: s.status,
       reconnects: Number(s.reconnects),
       downtimeMs: Number(s.downtime_ms),
+      stores: JSON.parse(s.stores) as SessionSummary['stores'],
     }));
     const q = db.prepare('SELECT recv_ns / ? AS minute, count(*) AS frames FROM quarantine WHERE day = ? GROUP BY minute ORDER BY minute').all(NS_PER_MIN, day) as { minute: number; frames: number }[];
     return { sessions, quarantinePerMinute: { minutes: q.map((r) => r.minute * 60), frames: q.map((r) => r.frames) } };

@@ -108,7 +108,7 @@ document.body.dataset.charts = 'ready';
 export function renderDayReport(r: DayReport): string {
   const kst = (sec: number | null) => (sec === null ? '—' : new Date(sec * 1000 + 9 * 3_600_000).toISOString().slice(11, 19));
   const sessions = r.sessions
-    .map((s) => `<tr><td>${escapeHtml(s.collector || '(default)')}</td><td>${kst(s.startedAt)}</td><td>${kst(s.endedAt)}</td><td>${escapeHtml(s.status)}</td><td>${s.reconnects}</td><td>${(s.downtimeMs / 1000).toFixed(1)} s</td></tr>`)
+    .map((s) => `<tr><td>${escapeHtml(s.collector || '(default)')}</td><td>${kst(s.startedAt)}</td><td>${kst(s.endedAt)}</td><td>${escapeHtml(s.status)}</td><td>${s.reconnects}</td><td>${(s.downtimeMs / 1000).toFixed(1)} s</td><td>${escapeHtml(storesAtEnd(s.stores))}</td></tr>`)
     .join('');
   const flowCharts = Object.keys(r.flows)
     .map((u) => `<div class="chart" data-chart="flows-${escapeHtml(u)}"></div>`)
@@ -138,7 +138,7 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 3
 <h2>Sector investor flows (LS BM_)</h2>
 ${flowCharts}
 <h2>Capture health</h2>
-<table><tr><th>collector</th><th>started</th><th>ended</th><th>status</th><th>reconnects</th><th>downtime</th></tr>${sessions}</table>
+<table><tr><th>collector</th><th>started</th><th>ended</th><th>status</th><th>reconnects</th><th>downtime</th><th>stores at the end</th></tr>${sessions}</table>
 <div class="chart" data-chart="health"></div>
 <h2>Top symbols</h2>
 <div class="chart" data-chart="top"></div>
@@ -150,4 +150,10 @@ ${flowCharts}
 </body>
 </html>
 `;
+}
+
+/** "sqlite: caught up, sealed · arrow: 1,234 records (3.2 s) behind" */
+function storesAtEnd(stores: DayReport['sessions'][number]['stores']): string {
+  if (stores.length === 0) return '—';
+  return stores.map((st) => `${st.store}: ${st.caughtUp ? `caught up${st.sealed ? ', sealed' : ''}` : `${st.frames.toLocaleString('en')} records (${st.seconds.toFixed(1)} s) behind`}${st.errors > 0 ? `, ${st.errors} error(s) retried` : ''}`).join(' · ');
 }

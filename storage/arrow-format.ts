@@ -241,3 +241,24 @@ export function int64At(view: Int32Array, i: number): number {
 export function int32View(a: BigInt64Array): Int32Array {
   return new Int32Array(a.buffer, a.byteOffset, a.length * 2);
 }
+
+/**
+ * Where a day's Arrow coverage past its last parts is noted: a journal's last records may decode
+ * to no Arrow rows (events, sent frames), and without the note they would look unstored.
+ */
+export function coveredPath(dataDir: string, day: string, collectorId: string | undefined): string {
+  return path.join(dayDir(dataDir, day), `covered${collectorId ? `.${collectorId}` : ''}.json`);
+}
+
+/** The day's covered notes (every collector): per journal file, the end offset and seq covered. */
+export function readCovered(dataDir: string, day: string): { journal: string; offset: number; seq: number }[] {
+  const dir = dayDir(dataDir, day);
+  if (!fs.existsSync(dir)) return [];
+  const out: { journal: string; offset: number; seq: number }[] = [];
+  for (const f of fs.readdirSync(dir)) {
+    if (!/^covered(\..+)?\.json$/.test(f)) continue;
+    const notes = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Record<string, { offset: number; seq: number }>;
+    for (const [journal, c] of Object.entries(notes)) out.push({ journal, offset: c.offset, seq: c.seq });
+  }
+  return out;
+}

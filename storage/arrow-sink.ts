@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { RowBatch } from './batch.js';
 import { writeFileAtomic } from './journal.js';
 import { FlowBatchBuilder, SnapshotBatchBuilder, TradeBatchBuilder, utf8Data, type PartStats } from './arrow-batches.js';
-import { ARROW_CHANNELS, ARROW_TIME_ZONE, META, channelDir, dayDir, parsePartName, partFileName, readPartInfo, type ArrowChannel } from './arrow-format.js';
+import { ARROW_CHANNELS, ARROW_TIME_ZONE, META, channelDir, coveredPath, parsePartName, partFileName, readPartInfo, type ArrowChannel } from './arrow-format.js';
 
 export interface ArrowSinkOptions {
   dataDir: string;
@@ -295,11 +295,6 @@ export class ArrowSink {
     const c = this.covered.get(file);
     if (!c || offset > c.offset) this.covered.set(file, { offset, seq });
   }
-}
-
-/** Where a day's Arrow coverage past its last parts is noted (beside the channel folders). */
-function coveredPath(dataDir: string, day: string, collectorId: string | undefined): string {
-  return path.join(dayDir(dataDir, day), `covered${collectorId ? `.${collectorId}` : ''}.json`);
 }
 
 function syncDir(dir: string): void {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RecordBatchReader } from 'apache-arrow';
 import type Database from 'better-sqlite3';
-import { ARROW_CHANNELS, dayDir, listArrowDays, listParts, type ArrowChannel, type PartInfo } from './arrow-format.js';
+import { ARROW_CHANNELS, dayDir, listArrowDays, listParts, readCovered, type ArrowChannel, type PartInfo } from './arrow-format.js';
 import { emptyBatch, resetBatch, FrameDecoder } from './decode.js';
 import { dayJournals, readChannels, readJournal } from './journal.js';
 import { databasePath } from './reader.js';
@@ -187,6 +187,7 @@ export async function inventory(dataDir: string, day?: string, opts: { journal?:
         if (sqlite || arrow) inv.channels.push({ channel, sqlite, arrow });
         for (const p of parts) addCoverage(inv.coverage, { sink: 'arrow', journal: p.journal.file, offset: p.journal.toOffset, seq: p.journal.toSeq });
       }
+      for (const c of readCovered(dataDir, d)) addCoverage(inv.coverage, { sink: 'arrow', ...c });
       if (db) {
         const total = db.prepare('SELECT count(*) FROM quarantine WHERE day = ?').pluck().get(d) as number;
         const reasons = db.prepare('SELECT reason, count(*) AS count FROM quarantine WHERE day = ? GROUP BY reason ORDER BY count DESC, reason LIMIT ?').all(d, TOP_REASONS) as { reason: string; count: number }[];
