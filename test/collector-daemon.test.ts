@@ -8,8 +8,9 @@ import { kstMidnight } from '../protocol/time.js';
 import { dayStatus, type DayPlan } from '../collector/calendar.js';
 import type { Clock } from '../collector/clock.js';
 import { loadConfig } from '../collector/config.js';
-import { type DailyTrigger, runDaemon } from '../collector/daemon.js';
+import { CredentialsRejectedError, type DailyTrigger, runDaemon } from '../collector/daemon.js';
 import { LOCK_FILE, LockHeldError, acquireLock } from '../collector/lock.js';
+import { collectEnv, spawnChild, spawnSim } from './faults-run.js';
 
 const log = pino({ level: 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'ticktape-daemon-'));
@@ -141,6 +142,76 @@ describe('daemon schedule (virtual clock)', () => {
     expect(runs).toHaveLength(1);
     expect(runs[0].startedAt).toBe(kst('2026-10-06', '07:30'));
     expect(runs[0].plan.streamEnd).toBe(kst('2026-10-06', '15:50'));
+  });
+});
+
+describe('daemon and rejected stream credentials (virtual clock)', () => {
+  async function rejectingDaemon(from: number, to: number, env: Record<string, string>, rejectUntil: number) {
+    const config = loadConfig({ env });
+    const time = new VirtualTime(from);
+    const runs: number[] = [];
+    const ac = new AbortController();
+    let error: unknown;
+    const done = runDaemon({
+      config,
+      log,
+      signal: ac.signal,
+      clock: time,
+      trigger: time,
+      authRetryMs: 60_000,
+      async runDay(plan, signal) {
+        runs.push(time.now());
+        if (time.now() < rejectUntil) return { credentialsRejected: true };
+        await time.sleepUntil(plan.streamEnd, signal).catch(() => undefined);
+        return { credentialsRejected: false };
+      },
+    }).catch((e: unknown) => (error = e));
+    await time.advanceTo(to);
+    ac.abort();
+    await done;
+    return { runs, error };
+  }
+
+  it('retries the session within the day with backoff, and goes on once the credentials are accepted', async () => {
+    const { runs, error } = await rejectingDaemon(kst('2026-10-06', '07:00'), kst('2026-10-06', '23:00'), { TICKTAPE_AUTH_RETRIES: '5' }, kst('2026-10-06', '08:02'));
+    expect(error).toBeUndefined();
+    // 08:00 rejected; again after 1 min, then 2 min (08:01, 08:03): accepted at 08:03.
+    expect(runs).toEqual([kst('2026-10-06', '08:00'), kst('2026-10-06', '08:01'), kst('2026-10-06', '08:03')]);
+  });
+
+  it('exits with CredentialsRejectedError after TICKTAPE_AUTH_RETRIES sessions in a row were refused', async () => {
+    const { runs, error } = await rejectingDaemon(kst('2026-10-06', '07:00'), kst('2026-10-06', '23:00'), { TICKTAPE_AUTH_RETRIES: '3' }, Infinity);
+    expect(error).toBeInstanceOf(CredentialsRejectedError);
+    expect((error as Error).message).toMatch(/rejected in 3 sessions in a row/);
+    expect(runs).toEqual([kst('2026-10-06', '08:00'), kst('2026-10-06', '08:01'), kst('2026-10-06', '08:03')]);
+  });
+});
+
+describe('ticktape daemon and rejected stream credentials (real processes)', () => {
+  // The session window must fit in today's KST clock (HH:MM settings): skipped in the last minutes before midnight.
+  const minute = Math.floor(((Date.now() + 9 * 3_600_000) % 86_400_000) / 60_000);
+  it.skipIf(minute > 23 * 60 + 50)('exits with code 78 when the exchange keeps refusing the key, so that systemd sees it', { timeout: 60_000 }, async () => {
+    const sim = await spawnSim({ dayLengthMs: 60_000, preOpenMs: 1_000, kospiSymbols: 3, kosdaqSymbols: 3, tradesPerDay: 100, faults: { rejectCredentials: true } });
+    try {
+      const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+      const today = new Date(Date.now() + 9 * 3_600_000).toISOString().slice(0, 10);
+      const env = collectEnv(sim.endpoints, join(dir, 'rejected'), {
+        TICKTAPE_OPEN_DAYS: today,
+        TICKTAPE_SEED_AT: hhmm(minute),
+        TICKTAPE_STREAM_START: hhmm(minute),
+        TICKTAPE_CLOSE_AT: hhmm(Math.min(minute + 8, 23 * 60 + 58)),
+        TICKTAPE_STREAM_END: hhmm(Math.min(minute + 9, 23 * 60 + 59)),
+        TICKTAPE_AUTH_RETRIES: '1',
+      });
+      const daemon = spawnChild(['bin/ticktape.js', 'daemon', '--no-metrics'], env);
+      const code = await Promise.race([daemon.exited, new Promise((r) => setTimeout(() => r('timeout'), 45_000))]);
+      if (code === 'timeout') daemon.proc.kill('SIGKILL');
+      expect(code, daemon.err().slice(-2000)).toBe(78);
+      expect(daemon.err()).toMatch(/ticktape daemon: the stream credentials were rejected in 1 sessions in a row/);
+      expect(daemon.err() + daemon.out()).not.toContain(sim.endpoints.credentials.koscomApiKey);
+    } finally {
+      await sim.stop();
+    }
   });
 });
 
