@@ -42,6 +42,16 @@ export function planDay(day: TradingDay, t: DayTimes): DayPlan {
   return { day, seedAt: at(t.seedAt), streamStart: at(t.streamStart), streamEnd: at(t.streamEnd), closeAt: at(t.closeAt) };
 }
 
+/** Around the open the reconnect backoff is capped, so a bad morning never waits out 09:00. */
+const OPEN_WINDOW_MS = 10 * 60_000;
+
+/** The longest reconnect delay at `nowMs`: `ws.backoffAtOpenMs` within 10 minutes of today's open, else unlimited. */
+export function openBackoffCap(nowMs: number, cfg: Pick<CollectorConfig, 'schedule' | 'calendar' | 'ws'>): number {
+  const day = kstDay(nowMs);
+  const openAt = kstMidnight(day) + (cfg.calendar.special[day]?.marketOpen ?? cfg.schedule.marketOpen) * 60_000;
+  return Math.abs(nowMs - openAt) <= OPEN_WINDOW_MS ? cfg.ws.backoffAtOpenMs : Infinity;
+}
+
 /** The next trading day whose streams have not ended yet at `nowMs` (today included). */
 export function nextSession(nowMs: number, cfg: CalendarConfig): DayPlan {
   let day = kstDay(nowMs);

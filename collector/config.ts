@@ -16,6 +16,8 @@ export interface DayTimes {
   streamEnd: Minutes;
   /** Closing snapshot and reconciliation. */
   closeAt: Minutes;
+  /** The regular session's open (09:00; 10:00 on the 수능 day): reconnect backoff is capped around it. */
+  marketOpen: Minutes;
 }
 
 export interface CollectorConfig {
@@ -43,7 +45,7 @@ export interface CollectorConfig {
   };
   batch: { rows: number; ms: number; fsync: 'batch' | 'off' };
   rest: { koscom: RestLimits; ls: RestLimits; maxRetries: number; timeoutMs: number };
-  ws: { heartbeatMs: number; staleMs: number; backoffInitialMs: number; backoffMaxMs: number; softCapBytes: number; hardCapBytes: number };
+  ws: { heartbeatMs: number; staleMs: number; backoffInitialMs: number; backoffMaxMs: number; backoffAtOpenMs: number; softCapBytes: number; hardCapBytes: number };
   /** Prometheus /metrics + /healthz port on 127.0.0.1; undefined = off. */
   metricsPort?: number;
   /** Symbols of the per-symbol detail feed (/ws); empty = off. */
@@ -135,11 +137,12 @@ const SETTINGS: Setting[] = [
   { path: 'schedule.streamStart', env: 'TICKTAPE_STREAM_START', schema: hhmm, help: 'streams open (default 08:30)' },
   { path: 'schedule.streamEnd', env: 'TICKTAPE_STREAM_END', schema: hhmm, help: 'streams close (default 15:45)' },
   { path: 'schedule.closeAt', env: 'TICKTAPE_CLOSE_AT', schema: hhmm, help: 'closing snapshot + reconciliation (default 15:40)' },
+  { path: 'schedule.marketOpen', env: 'TICKTAPE_MARKET_OPEN', schema: hhmm, help: 'regular session open; reconnect backoff is capped in the 10 minutes either side (default 09:00)' },
   { path: 'schedule.snapshotIntervalMs', env: 'TICKTAPE_SNAPSHOT_INTERVAL', schema: durationOrMs.pipe(z.number().min(1000, 'expected at least 1s')), help: 'periodic snapshot interval (default 60s)' },
   { path: 'schedule.reconcilePeriodic', env: 'TICKTAPE_RECONCILE_PERIODIC', schema: bool, help: 'also reconcile at each periodic snapshot (default false)' },
   { path: 'calendar.closed', env: 'TICKTAPE_CLOSED_DAYS', schema: list(isoDay), help: 'extra closed days, comma-separated YYYY-MM-DD' },
   { path: 'calendar.open', env: 'TICKTAPE_OPEN_DAYS', schema: list(isoDay), help: 'days to trade despite the holiday calendar' },
-  { path: 'calendar.special', schema: z.record(isoDay, z.object({ seedAt: hhmm, streamStart: hhmm, streamEnd: hhmm, closeAt: hhmm }).partial().strict()), help: 'per-day times (config file only)' },
+  { path: 'calendar.special', schema: z.record(isoDay, z.object({ seedAt: hhmm, streamStart: hhmm, streamEnd: hhmm, closeAt: hhmm, marketOpen: hhmm }).partial().strict()), help: 'per-day times (config file only)' },
   { path: 'batch.rows', env: 'TICKTAPE_BATCH_ROWS', schema: count(1, 1_000_000), help: 'rows per storage batch (default 10000)' },
   { path: 'batch.ms', env: 'TICKTAPE_BATCH_MS', schema: durationOrMs.pipe(z.number().min(1, 'expected at least 1ms').max(60_000, 'expected at most 60s')), help: 'max time a row waits in a batch (default 200ms)' },
   { path: 'batch.fsync', env: 'TICKTAPE_FSYNC', schema: z.enum(['batch', 'off'], { error: 'expected batch or off' }), help: 'journal fsync policy (default batch)' },
@@ -153,6 +156,7 @@ const SETTINGS: Setting[] = [
   { path: 'ws.staleMs', env: 'TICKTAPE_WS_STALE', schema: durationOrMs.pipe(z.number().min(200, 'expected at least 200ms')), help: 'reconnect when neither data nor a heartbeat reply arrived for this long (default 30s)' },
   { path: 'ws.backoffInitialMs', env: 'TICKTAPE_WS_BACKOFF_INITIAL', schema: durationOrMs.pipe(z.number().min(10, 'expected at least 10ms')), help: 'first reconnect delay (default 500ms)' },
   { path: 'ws.backoffMaxMs', env: 'TICKTAPE_WS_BACKOFF_MAX', schema: durationOrMs.pipe(z.number().min(10, 'expected at least 10ms')), help: 'longest reconnect delay (default 30s)' },
+  { path: 'ws.backoffAtOpenMs', env: 'TICKTAPE_WS_BACKOFF_AT_OPEN', schema: durationOrMs.pipe(z.number().min(10, 'expected at least 10ms')), help: 'longest reconnect delay within 10 minutes of the market open (default 2s)' },
   { path: 'ws.softCapBytes', env: 'TICKTAPE_WS_SOFT_CAP', schema: count(1024, 64 * 1024 * 1024), help: 'frames larger than this are quarantined, not decoded (default 1 MiB)' },
   { path: 'ws.hardCapBytes', env: 'TICKTAPE_WS_HARD_CAP', schema: count(1024, 1024 * 1024 * 1024), help: 'larger frames close the socket (ws maxPayload, default 64 MiB)' },
   { path: 'watchlist', env: 'TICKTAPE_WATCHLIST', schema: list(watched), help: 'per-symbol detail feed (/ws): comma-separated market:symbol, e.g. kospi:005930,kosdaq:035720 (default off)' },
@@ -168,11 +172,11 @@ const DEFAULTS = {
   koscom: { member: 'ticktape' },
   markets: [...MARKETS],
   bmCodes: [...BM_CODES],
-  schedule: { seedAt: 8 * 60, streamStart: 8 * 60 + 30, streamEnd: 15 * 60 + 45, closeAt: 15 * 60 + 40, snapshotIntervalMs: 60_000, reconcilePeriodic: false },
+  schedule: { seedAt: 8 * 60, streamStart: 8 * 60 + 30, streamEnd: 15 * 60 + 45, closeAt: 15 * 60 + 40, marketOpen: 9 * 60, snapshotIntervalMs: 60_000, reconcilePeriodic: false },
   calendar: { closed: [], open: [], special: {} },
   batch: { rows: 10_000, ms: 200, fsync: 'batch' },
   rest: { koscom: { concurrency: 2, perSecond: 5 }, ls: { concurrency: 1, perSecond: 2 }, maxRetries: 6, timeoutMs: 15_000 },
-  ws: { heartbeatMs: 10_000, staleMs: 30_000, backoffInitialMs: 500, backoffMaxMs: 30_000, softCapBytes: 1024 * 1024, hardCapBytes: 64 * 1024 * 1024 },
+  ws: { heartbeatMs: 10_000, staleMs: 30_000, backoffInitialMs: 500, backoffMaxMs: 30_000, backoffAtOpenMs: 2_000, softCapBytes: 1024 * 1024, hardCapBytes: 64 * 1024 * 1024 },
   watchlist: [],
   watchlistPresets: ['tick10'],
 };

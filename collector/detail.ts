@@ -11,7 +11,7 @@ import { MARKETS, type Market } from '../protocol/market.js';
 import type { CaptureTape } from './capture.js';
 import type { CollectorConfig, DetailPreset } from './config.js';
 import { StreamSocket } from './socket.js';
-import { type StreamEventListener, VendorStream } from './stream.js';
+import { type StreamConfig, type StreamEventListener, VendorStream } from './stream.js';
 
 const INIT_ID = 1;
 /** Subscribe request ids are FIRST_SUBSCRIBE_ID + the subscription's index, so a reply names it. */
@@ -23,7 +23,7 @@ export interface DetailSubscription {
   preset: DetailPreset;
 }
 
-type DetailConfig = Pick<CollectorConfig, 'koscom' | 'ws' | 'watchlist' | 'watchlistPresets'>;
+type DetailConfig = Pick<CollectorConfig, 'koscom' | 'watchlist' | 'watchlistPresets'> & StreamConfig;
 
 /**
  * The detail sessions for the configured watchlist: per market, its (symbol, preset) pairs in
@@ -52,7 +52,7 @@ export class DetailStream extends VendorStream {
     readonly market: Market,
     index: number,
     readonly subscriptions: readonly DetailSubscription[],
-    cfg: Pick<CollectorConfig, 'koscom' | 'ws'>,
+    cfg: Pick<CollectorConfig, 'koscom'> & StreamConfig,
     tape: CaptureTape,
     log: Logger,
     onEvent?: StreamEventListener,
@@ -64,7 +64,7 @@ export class DetailStream extends VendorStream {
     this.controlChannel = tape.channel({ name: `${this.name}.control`, vendor: 'koscom', endpoint: SUBSCRIPTION_PATH, kind: 'events', market });
     this.nextId = FIRST_SUBSCRIBE_ID + subscriptions.length;
     this.socket = new StreamSocket({
-      ...this.socketOptions(cfg.koscom.wsUrl + SUBSCRIPTION_PATH, cfg.ws, log, onEvent),
+      ...this.socketOptions(cfg.koscom.wsUrl + SUBSCRIPTION_PATH, cfg, log, onEvent),
       handshake: (send) => {
         const init = encodeInit(INIT_ID, cfg.koscom.apiKey, cfg.koscom.member);
         tape.appendOutgoing(this.channel, init);
@@ -94,7 +94,7 @@ export class DetailStream extends VendorStream {
   /** An init reply proves the session; an error refuses one subscription, or the whole session. */
   private control(data: Buffer, recvNs: bigint): void {
     const msg = this.controlFrame(this.controlChannel, data, recvNs);
-    if (msg === undefined) return;
+    if (msg === undefined || this.heartbeat(msg, (id) => id >= FIRST_SUBSCRIBE_ID + this.subscriptions.length)) return;
     if (msg.kind === 'result' && msg.id === INIT_ID) this.socket.healthy();
     else if (msg.kind === 'error') {
       const sub = msg.id === undefined ? -1 : msg.id - FIRST_SUBSCRIBE_ID;

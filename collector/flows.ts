@@ -10,7 +10,7 @@ import { PING_FRAME, PONG_FRAME, WS_PATH, encodeSubscribe } from '../protocol/ls
 import type { CaptureTape } from './capture.js';
 import type { CollectorConfig } from './config.js';
 import { StreamSocket } from './socket.js';
-import { type StreamEventListener, VendorStream } from './stream.js';
+import { type StreamConfig, type StreamEventListener, VendorStream } from './stream.js';
 import type { LsToken } from './token.js';
 
 export class FlowStream extends VendorStream {
@@ -19,7 +19,7 @@ export class FlowStream extends VendorStream {
   protected readonly socket: StreamSocket;
 
   constructor(
-    cfg: Pick<CollectorConfig, 'bmCodes' | 'ws'> & { ls: NonNullable<CollectorConfig['ls']> },
+    cfg: Pick<CollectorConfig, 'bmCodes'> & StreamConfig & { ls: NonNullable<CollectorConfig['ls']> },
     token: LsToken,
     tape: CaptureTape,
     log: Logger,
@@ -32,7 +32,7 @@ export class FlowStream extends VendorStream {
     const softCap = cfg.ws.softCapBytes;
     const staleMs = cfg.ws.staleMs;
     this.socket = new StreamSocket({
-      ...this.socketOptions(cfg.ls.wsUrl + WS_PATH, cfg.ws, log, onEvent),
+      ...this.socketOptions(cfg.ls.wsUrl + WS_PATH, cfg, log, onEvent),
       handshake: async (send) => {
         let t: string;
         try {

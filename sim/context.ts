@@ -30,10 +30,15 @@ export interface ExchangeStats {
   connections: number;
   /** Connections closed by the close-every fault. */
   forcedCloses: number;
+  /** Heartbeat requests the Koscom sockets sent (server-heartbeat fault) and the replies they got. */
+  serverHeartbeats: number;
+  serverHeartbeatReplies: number;
+  /** Connections closed for leaving server heartbeats unanswered. */
+  heartbeatTimeouts: number;
 }
 
 export function emptyStats(): ExchangeStats {
-  return { tradesGenerated: 0, tradesStreamed: 0, tradesDropped: 0, tradeFrames: 0, flowsGenerated: 0, framesSent: 0, badFrames: 0, restRequests: 0, connections: 0, forcedCloses: 0 };
+  return { tradesGenerated: 0, tradesStreamed: 0, tradesDropped: 0, tradeFrames: 0, flowsGenerated: 0, framesSent: 0, badFrames: 0, restRequests: 0, connections: 0, forcedCloses: 0, serverHeartbeats: 0, serverHeartbeatReplies: 0, heartbeatTimeouts: 0 };
 }
 
 export interface SimContext {

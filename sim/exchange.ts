@@ -284,6 +284,7 @@ class Session {
         this.endSession();
       }
     }
+    this.koscom.serverHeartbeats(now);
     if (faults.closeEveryMs <= 0) this.closeArmedAt = now;
     else if (now - this.closeArmedAt >= faults.closeEveryMs) {
       this.closeArmedAt = now;

@@ -29,6 +29,12 @@ export interface Faults {
   oversizeBytes: number;
   /** The next this many trade frames are each followed by one oversize junk frame (counts down). */
   oversizeCount: number;
+  /** Koscom sockets leave the client's `heartbeat` unanswered (the reply is undocumented); transport pings are still answered. */
+  noHeartbeatReply: boolean;
+  /** Koscom sockets accept `init` without a reply (the reply is undocumented); data still flows. */
+  noInitReply: boolean;
+  /** Koscom sockets send their own `heartbeat` request this often and close a connection that leaves three unanswered; 0 = never. */
+  serverHeartbeatMs: number;
 }
 
 export const NO_FAULTS: Readonly<Faults> = {
@@ -45,6 +51,9 @@ export const NO_FAULTS: Readonly<Faults> = {
   junkRate: 0,
   oversizeBytes: 0,
   oversizeCount: 0,
+  noHeartbeatReply: false,
+  noInitReply: false,
+  serverHeartbeatMs: 0,
 };
 
 /** The switches that differ from NO_FAULTS, for the startup log line. */
