@@ -41,6 +41,8 @@ interface SimFlags {
   faultNoHeartbeatReply?: boolean;
   faultNoInitReply?: boolean;
   faultServerHeartbeat: number;
+  faultLsPing: number;
+  faultLsAuthErrorEvery: number;
 }
 
 function parseRate(text: string): number {
@@ -105,6 +107,8 @@ export function registerSim(program: Command): void {
     .option('--cumulative-trdvol', 'send trdVol as cumulative volume instead of the trade quantity')
     .option('--fault-no-heartbeat-reply', 'Koscom sockets leave the client heartbeat unanswered (transport pings still answered)')
     .option('--fault-no-init-reply', 'Koscom sockets accept init without replying (data still flows)')
+    .addOption(new Option('--fault-ls-ping <duration>', 'LS sends a PING control frame (header.tr_id) this often and closes a client that leaves three unanswered').argParser(parseDuration).default(0, 'never'))
+    .addOption(new Option('--fault-ls-auth-error-every <duration>', 'LS revokes every token this often: registered sockets get an authentication-error frame and no more data').argParser(parseDuration).default(0, 'never'))
     .addOption(new Option('--fault-server-heartbeat <duration>', 'Koscom sockets send their own heartbeat this often and close a client that leaves three unanswered').argParser(parseDuration).default(0, 'never'))
     .action(async (flags: SimFlags) => {
       const log = createLogger();
@@ -115,6 +119,7 @@ export function registerSim(program: Command): void {
         junkRate: flags.faultJunk, oversizeBytes: flags.faultOversize, oversizeCount: flags.faultOversizeCount,
         cumulativeTrdVol: flags.cumulativeTrdvol ?? false, noHeartbeatReply: flags.faultNoHeartbeatReply ?? false,
         noInitReply: flags.faultNoInitReply ?? false, serverHeartbeatMs: flags.faultServerHeartbeat,
+        lsPingMs: flags.faultLsPing, lsAuthErrorEveryMs: flags.faultLsAuthErrorEvery,
       };
       const ex = await startExchange({
         seed: flags.seed, kospiSymbols: flags.kospi, kosdaqSymbols: flags.kosdaq, tradesPerDay: flags.tradesPerDay,

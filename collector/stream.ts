@@ -14,6 +14,8 @@ export interface StreamStats extends SocketStats {
   oversize: number;
   /** Sessions the vendor refused (a rejected key or token). */
   refusals: number;
+  /** Frames the stream did not recognise (journaled, never fatal). */
+  unknownFrames: number;
 }
 
 /** What a stream's socket takes from the configuration; without a schedule, no backoff cap at the open. */
@@ -28,6 +30,7 @@ export abstract class VendorStream {
   protected abstract readonly socket: StreamSocket;
   protected oversize = 0;
   protected refusals = 0;
+  protected unknownFrames = 0;
 
   constructor(protected readonly tape: CaptureTape) {}
 
@@ -44,7 +47,7 @@ export abstract class VendorStream {
   }
 
   stats(): StreamStats {
-    return { name: this.name, connected: this.socket.connected, ...this.socket.stats, oversize: this.oversize, refusals: this.refusals };
+    return { name: this.name, connected: this.socket.connected, ...this.socket.stats, oversize: this.oversize, refusals: this.refusals, unknownFrames: this.unknownFrames };
   }
 
   /** The socket options every stream takes from the configuration, with its events journaled. */

@@ -30,6 +30,17 @@ export class LsToken {
     return this.pending;
   }
 
+  /**
+   * The server refused `token` (an authentication error on the socket): forget it, so the next
+   * get() asks for a new one. A token already replaced meanwhile is left alone.
+   */
+  invalidate(token: string): void {
+    if (this.token !== token) return;
+    this.token = undefined;
+    this.renewAtMs = 0;
+    this.log.warn('LS access token refused by the server: a new one will be requested');
+  }
+
   private async fetch(signal?: AbortSignal): Promise<string> {
     const res = await this.rest.request({
       method: 'POST',

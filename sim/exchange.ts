@@ -285,6 +285,7 @@ class Session {
       }
     }
     this.koscom.serverHeartbeats(now);
+    this.ls.faultTick(now);
     if (faults.closeEveryMs <= 0) this.closeArmedAt = now;
     else if (now - this.closeArmedAt >= faults.closeEveryMs) {
       this.closeArmedAt = now;

@@ -35,6 +35,10 @@ export interface Faults {
   noInitReply: boolean;
   /** Koscom sockets send their own `heartbeat` request this often and close a connection that leaves three unanswered; 0 = never. */
   serverHeartbeatMs: number;
+  /** LS sends each socket a PING control frame (`header.tr_id`, not the public client's exact bytes) this often and closes one that leaves three unanswered; 0 = never. */
+  lsPingMs: number;
+  /** LS revokes every token this often: each registered socket gets an authentication-error frame (rsp_cd/rsp_msg, in the header and the body by turns) and no more data; 0 = never. */
+  lsAuthErrorEveryMs: number;
 }
 
 export const NO_FAULTS: Readonly<Faults> = {
@@ -54,6 +58,8 @@ export const NO_FAULTS: Readonly<Faults> = {
   noHeartbeatReply: false,
   noInitReply: false,
   serverHeartbeatMs: 0,
+  lsPingMs: 0,
+  lsAuthErrorEveryMs: 0,
 };
 
 /** The switches that differ from NO_FAULTS, for the startup log line. */

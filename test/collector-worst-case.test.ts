@@ -1,9 +1,18 @@
 // The simulator playing the pessimistic answer to each question the vendors' documents leave
 // open (issue 11), one switch per test, each a real session over real sockets, each asserting what
 // a user needs: every trade captured exactly against the simulator's truth.
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { captureDay, storedBySymbol, tempRoot, truthBySymbol } from './collector-capture.js';
+import { WebSocketServer } from 'ws';
+import { loadConfig, withEndpoints } from '../collector/config.js';
+import { FlowStream } from '../collector/flows.js';
+import { RestClient } from '../collector/rest.js';
+import { LsToken } from '../collector/token.js';
+import { encodeSectorFlowPush } from '../protocol/ls.js';
+import { startExchange } from '../sim/exchange.js';
+import { Tape } from '../storage/tape.js';
+import { captureDay, FAST_ENV, log, storedBySymbol, tempRoot, truthBySymbol } from './collector-capture.js';
 
 const tmp = tempRoot('worst-case');
 afterAll(() => tmp.remove());
@@ -31,3 +40,78 @@ describe('Koscom liveness without assumptions', () => {
     db.close();
   });
 });
+
+describe('LS control frames', () => {
+  it('answers PING frames by field and renews the token within one reconnect after each authentication error', async () => {
+    const { exchange, result, db } = await captureDay(join(tmp.root, 'ls-control'), { lsPingMs: 150, lsAuthErrorEveryMs: 1_200 }, {}, undefined, 50_000, { dayLengthMs: 4_000, flowIntervalMs: 200 });
+    const s = exchange.stats;
+    expect(result.status).toBe('complete');
+    expect(s.lsPings).toBeGreaterThan(10);
+    // Every PING answered but those still in flight when a connection ended.
+    expect(s.lsPongs).toBeGreaterThanOrEqual(s.lsPings - 2 * (s.lsAuthErrors + 1));
+    expect(s.lsAuthErrors).toBeGreaterThanOrEqual(2);
+    // One new token per authentication error, and one reconnect each: never a reconnect that kept the revoked token.
+    expect(s.lsTokensIssued).toBe(s.lsAuthErrors + 1);
+    const bm = result.streams.find((x) => x.name === 'ls.bm')!;
+    expect(bm.reconnects).toBe(s.lsAuthErrors);
+    expect(bm.refusals).toBe(s.lsAuthErrors);
+    // Flows kept coming after the last renewal; the auth-error frames were journaled, not quarantined.
+    const last = db.prepare("SELECT MAX(recv_ns) AS t FROM sector_flows").get() as { t: bigint | number };
+    expect(Number(BigInt(last.t) / 1_000_000n)).toBeGreaterThan(exchange.closeAt - 1_000);
+    expect((db.prepare("SELECT COUNT(*) AS n FROM quarantine WHERE source = 'ls.bm'").get() as { n: number }).n).toBe(0);
+    db.close();
+  });
+});
+
+describe('LS unknown frames', () => {
+  it('journals and counts frames it does not know, answers a PING in any bytes, and never drops the socket for them', async () => {
+    const exchange = await startExchange({ dayLengthMs: 60_000, preOpenMs: 60_000 });
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    const pongs: string[] = [];
+    let connections = 0;
+    wss.on('connection', (ws) => {
+      connections++;
+      ws.on('message', (data) => {
+        const text = data.toString();
+        if (text.includes('PONG')) return void pongs.push(text);
+        if (!text.includes('"tr_type":"3"')) return;
+        ws.send('{"header":{"tr_cd":"XYZ","tr_key":"001"},"body":{"a":"1"}}');
+        ws.send('{"header":{"tr_cd":"BM_","tr_key":"001","rsp_cd":"77777","rsp_msg":"something new"},"body":null}');
+        ws.send('{"header":{"tr_cd":"BM_","tr_key":"001","flag":"?"},"body":{}}');
+        ws.send('{"body":{"x":1},"header":{"tr_id":"PING","seq":7}}');
+        ws.send(encodeSectorFlowPush({ upcode: '001', tjjcode: '0008', tjjtime: '10150000', msvolume: 3, mdvolume: 1, msvol: 2, p_msvol: 2, msvalue: 3, mdvalue: 1, msval: 2, p_msval: 2 }));
+      });
+    });
+    const cfg = withEndpoints(loadConfig({ env: { ...FAST_ENV, TICKTAPE_BM_CODES: '001' } }), exchange);
+    const ls = { ...cfg.ls!, wsUrl: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}` };
+    const tape = await Tape.open({ dataDir: join(tmp.root, 'ls-unknown'), day: exchange.day, log, arrow: false });
+    const rest = new RestClient({ vendor: 'ls', baseUrl: ls.restUrl, limits: cfg.rest.ls, maxRetries: 0, timeoutMs: 5_000, log });
+    const flows = new FlowStream({ ...cfg, ls }, new LsToken(rest, ls, log), tape, log, () => Infinity);
+    flows.start();
+    await waitFor(() => flows.stats().unknownFrames >= 3 && pongs.length >= 1);
+    await new Promise((r) => setTimeout(r, 1_000));
+    await flows.stop();
+    const stats = flows.stats();
+    const channel = tape.stats().find((c) => c.name === 'ls.bm')!;
+    await tape.close();
+    await new Promise<void>((r) => wss.close(() => r()));
+    await exchange.close();
+    expect(stats.unknownFrames).toBe(3);
+    expect(pongs).toEqual(['{"header":{"tr_id":"PONG"}}']);
+    expect(connections).toBe(1);
+    expect(stats.reconnects).toBe(0);
+    // All five frames journaled; the flow stored; nothing quarantined.
+    expect(channel.frames).toBe(5);
+    expect(channel.rows).toBe(1);
+    expect(channel.quarantined).toBe(0);
+  });
+});
+
+async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
