@@ -3,7 +3,7 @@
 // received (the tape decodes it into symbols / snapshots rows); the cumulative volumes of the
 // latest snapshot are kept here for reconciliation.
 import type { Logger } from 'pino';
-import { decodeQuoteLists, decodeStockList, multiquotePath, stockListPath } from '../protocol/koscom-rest.js';
+import { badElementSymbol, decodeQuoteLists, decodeStockList, multiquotePath, stockListPath } from '../protocol/koscom-rest.js';
 import type { Market, SnapshotKind } from '../protocol/market.js';
 import type { CaptureTape } from './capture.js';
 import type { CollectorConfig } from './config.js';
@@ -15,6 +15,8 @@ export interface MarketSnapshot {
   takenMs: number;
   /** symbol → cumulative volume (accTrdvol). */
   volumes: Map<string, number>;
+  /** Symbols whose snapshot element was bad (quarantined): reconciliation cannot check them. */
+  unchecked: Set<string>;
 }
 
 export interface SnapshotFailure {
@@ -90,7 +92,14 @@ export class SnapshotSource {
     }
     const volumes = new Map<string, number>();
     for (const r of q.value.rows) volumes.set(r.symbol, r.accVolume);
-    this.latest.set(market, { kind, takenMs: Number(lists.recvNs / 1_000_000n), volumes });
+    const unchecked = new Set<string>();
+    const bad = q.value.bad ?? [];
+    for (const b of bad) {
+      const symbol = badElementSymbol(b);
+      if (symbol !== undefined) unchecked.add(symbol);
+    }
+    if (bad.length > 0) this.log.warn({ market, bad: bad.length, first: `${bad[0].error.field}: ${bad[0].error.reason}` }, `${market}: ${bad.length} snapshot element(s) quarantined, the other ${q.value.rows.length} kept`);
+    this.latest.set(market, { kind, takenMs: Number(lists.recvNs / 1_000_000n), volumes, unchecked });
     return true;
   }
 

@@ -39,6 +39,8 @@ export interface Faults {
   lsPingMs: number;
   /** LS revokes every token this often: each registered socket gets an authentication-error frame (rsp_cd/rsp_msg, in the header and the body by turns) and no more data; 0 = never. */
   lsAuthErrorEveryMs: number;
+  /** In every multiquote snapshot the first this many symbols of the market have bad elements: `trdPrc` null in `lists` (a halted issue), `hgprc` an object in `ohlclists`. */
+  badSnapshotElements: number;
 }
 
 export const NO_FAULTS: Readonly<Faults> = {
@@ -60,6 +62,7 @@ export const NO_FAULTS: Readonly<Faults> = {
   serverHeartbeatMs: 0,
   lsPingMs: 0,
   lsAuthErrorEveryMs: 0,
+  badSnapshotElements: 0,
 };
 
 /** The switches that differ from NO_FAULTS, for the startup log line. */

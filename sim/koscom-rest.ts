@@ -97,11 +97,11 @@ export class KoscomRest {
     const takenMs = clock.instant(clock.msOfDay(Date.now()));
     if (kind === 'lists') {
       const rows = issues.map((i) => ({ symbol: i.symbol, price: market.last[i.index], accVolume: market.accVolume[i.index], accValue: market.accValue[i.index] }));
-      return { status: 200, body: encodeQuoteLists({ day: clock.day, takenMs, rows }) };
+      return { status: 200, body: this.spoil(encodeQuoteLists({ day: clock.day, takenMs, rows }), 'trdPrc', null) };
     }
     if (kind === 'ohlclists') {
       const rows = issues.map((i) => ({ symbol: i.symbol, open: market.open[i.index], high: market.high[i.index], low: market.low[i.index], price: market.last[i.index] }));
-      return { status: 200, body: encodeOhlcLists({ day: clock.day, takenMs, rows }) };
+      return { status: 200, body: this.spoil(encodeOhlcLists({ day: clock.day, takenMs, rows }), 'hgprc', { type: 'unknown' }) };
     }
     const codes = (query.get('isuCd') ?? '').split(',').filter((c) => c !== '');
     if (codes.length === 0) return rpcError(MARKET_ERROR.inputError, 'isuCd: 종목코드를 입력하십시오');
@@ -113,6 +113,15 @@ export class KoscomRest {
       presets.push(pricePreset(market, issue));
     }
     return { status: 200, body: encodeMultiquotePrice(presets) };
+  }
+
+  /** Bad-snapshot-elements fault: `field` of the first N elements set to `value`. */
+  private spoil(body: string, field: string, value: unknown): string {
+    const n = this.ctx.faults.badSnapshotElements;
+    if (n <= 0) return body;
+    const parsed = JSON.parse(body) as { isuLists: Record<string, unknown>[] };
+    for (const el of parsed.isuLists.slice(0, n)) el[field] = value;
+    return JSON.stringify(parsed);
   }
 
   private stock(mkt: Market, code: string, tail: string, query: URLSearchParams): Reply {

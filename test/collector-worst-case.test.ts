@@ -115,3 +115,27 @@ async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('snapshots per element', () => {
+  it('quarantines the bad elements of every snapshot with their reason, stores the other rows and reconciles them', async () => {
+    const { exchange, result, db } = await captureDay(join(tmp.root, 'bad-elements'), { badSnapshotElements: 2 }, {}, undefined, 50_000, { dayLengthMs: 3_000 });
+    expect(result.status).toBe('complete');
+    for (const market of ['kospi', 'kosdaq'] as const) {
+      const symbols = exchange.market.byMarket[market].map((l) => l.symbol);
+      const spoiled = symbols.slice(0, 2);
+      const perSnapshot = db.prepare('SELECT taken_ns, COUNT(*) AS n, SUM(symbol IN (?, ?)) AS spoiled FROM snapshots WHERE market = ? GROUP BY taken_ns').all(...spoiled, market) as { n: number; spoiled: number }[];
+      expect(perSnapshot.length).toBeGreaterThanOrEqual(3);
+      for (const s of perSnapshot) expect(s).toMatchObject({ n: symbols.length - 2, spoiled: 0 });
+      const bad = db.prepare("SELECT raw, reason FROM quarantine WHERE source LIKE ?").all(`koscom.multiquote-%.${market}.%`) as { raw: string; reason: string }[];
+      // Two elements per half, two halves per snapshot: each element on its own, its field named.
+      expect(bad.length).toBe(4 * perSnapshot.length);
+      expect(bad.filter((b) => /^isuLists\[[01]\]\.trdPrc: .*the other elements were stored/.test(b.reason))).toHaveLength(2 * perSnapshot.length);
+      expect(bad.filter((b) => /^isuLists\[[01]\]\.hgprc: /.test(b.reason))).toHaveLength(2 * perSnapshot.length);
+      expect(new Set(bad.map((b) => (JSON.parse(b.raw) as { isuSrtCd: string }).isuSrtCd))).toEqual(new Set(spoiled));
+      const r = result.reconciliation.find((x) => x.market === market)!;
+      expect(r).toMatchObject({ unchecked: 2, missing: 0, excess: 0, coveragePct: 100, mode: 'per-trade', symbols: symbols.length - 2 });
+    }
+    expect(storedBySymbol(db, exchange.day)).toEqual(truthBySymbol(exchange.truth().filter((r) => r.ch === 'trade'), true));
+    db.close();
+  });
+});
