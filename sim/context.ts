@@ -40,10 +40,12 @@ export interface ExchangeStats {
   lsPings: number;
   lsPongs: number;
   lsAuthErrors: number;
+  /** /ws sessions refused because another was open (single-session fault). */
+  refusedSessions: number;
 }
 
 export function emptyStats(): ExchangeStats {
-  return { tradesGenerated: 0, tradesStreamed: 0, tradesDropped: 0, tradeFrames: 0, flowsGenerated: 0, framesSent: 0, badFrames: 0, restRequests: 0, connections: 0, forcedCloses: 0, serverHeartbeats: 0, serverHeartbeatReplies: 0, heartbeatTimeouts: 0, lsTokensIssued: 0, lsPings: 0, lsPongs: 0, lsAuthErrors: 0 };
+  return { tradesGenerated: 0, tradesStreamed: 0, tradesDropped: 0, tradeFrames: 0, flowsGenerated: 0, framesSent: 0, badFrames: 0, restRequests: 0, connections: 0, forcedCloses: 0, serverHeartbeats: 0, serverHeartbeatReplies: 0, heartbeatTimeouts: 0, lsTokensIssued: 0, lsPings: 0, lsPongs: 0, lsAuthErrors: 0, refusedSessions: 0 };
 }
 
 export interface SimContext {

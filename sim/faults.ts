@@ -41,6 +41,8 @@ export interface Faults {
   lsAuthErrorEveryMs: number;
   /** In every multiquote snapshot the first this many symbols of the market have bad elements: `trdPrc` null in `lists` (a halted issue), `hgprc` an object in `ohlclists`. */
   badSnapshotElements: number;
+  /** /ws refuses an `init` while another /ws session of the key is open (error 13004, then close). */
+  wsSingleSession: boolean;
 }
 
 export const NO_FAULTS: Readonly<Faults> = {
@@ -63,6 +65,7 @@ export const NO_FAULTS: Readonly<Faults> = {
   lsPingMs: 0,
   lsAuthErrorEveryMs: 0,
   badSnapshotElements: 0,
+  wsSingleSession: false,
 };
 
 /** The switches that differ from NO_FAULTS, for the startup log line. */

@@ -25,6 +25,8 @@ export const WS_ERROR = {
   badInput: 20055,
   /** Past the subscription limit, 200 (20 in sandbox) per session (20056 종목수 초과). */
   tooManySubscriptions: 20056,
+  /** A second /ws session while one is open (single-session fault; 13004 재접속 요망). */
+  secondSession: 13004,
 } as const;
 
 /** Presets the simulator serves; `index` and `change` are refused with badInput. */
@@ -94,7 +96,7 @@ export class KoscomStreams {
       conn.subs.clear();
     });
     ws.on('message', (data, isBinary) => {
-      const req = this.request(ws, conn, String(data), isBinary);
+      const req = this.request(ws, conn, String(data), isBinary, () => !(this.ctx.faults.wsSingleSession && [...this.subConns].some((c) => c !== conn && c.ready)));
       if (req === undefined) return;
       if (req.method === 'heartbeat') this.heartbeatReply(conn, req.id);
       else if (req.method === 'subscribe' || req.method === 'unsubscribe') this.subscription(conn, req.method, req.id, req.params);
@@ -103,10 +105,11 @@ export class KoscomStreams {
   }
 
   /**
-   * Common handling of a client frame: malformed → error 47; `init` → key check; anything
-   * before a successful init → error and close. Returns the request still to be handled.
+   * Common handling of a client frame: malformed → error 47; `init` → key check (and `mayOpen`,
+   * the single-session fault); anything before a successful init → error and close. Returns the
+   * request still to be handled.
    */
-  private request(ws: WebSocket, conn: KoscomConn, text: string, isBinary: boolean) {
+  private request(ws: WebSocket, conn: KoscomConn, text: string, isBinary: boolean, mayOpen = () => true) {
     const ctx = this.ctx;
     if (isStale(ctx, conn.openedAt, Date.now())) return undefined;
     const msg = isBinary ? undefined : decodeRpcMessage(text);
@@ -125,6 +128,12 @@ export class KoscomStreams {
       if (!init.ok || init.value.key !== ctx.credentials.koscomApiKey || ctx.faults.rejectCredentials) {
         ws.send(encodeRpcError(WS_ERROR.auth, init.ok ? '인증되지 않은 API Key 입니다' : `init: ${init.error.field} ${init.error.reason}`, req.id));
         ws.close(1008, 'authentication failed');
+        return undefined;
+      }
+      if (!mayOpen()) {
+        ctx.stats.refusedSessions++;
+        ws.send(encodeRpcError(WS_ERROR.secondSession, '이미 접속 중인 세션이 있습니다', req.id));
+        ws.close(1008, 'second session');
         return undefined;
       }
       conn.ready = true;
