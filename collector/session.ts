@@ -12,7 +12,7 @@ import { detailStreams } from './detail.js';
 import { DiskFullGuard } from './disk-full.js';
 import { FlowStream } from './flows.js';
 import { type MarketReconciliation, describeReconciliation, reconcileMarket } from './reconcile.js';
-import { RestClient } from './rest.js';
+import { RestClient, snapshotWait } from './rest.js';
 import { SnapshotSource } from './snapshots.js';
 import type { ConnectionEvent } from './socket.js';
 import { LsToken } from './token.js';
@@ -180,17 +180,10 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     }
   }
 
-  /** The configured interval, stretched when the daily quota would not last until the close. */
+  /** The configured interval, stretched when the daily quota would not last (see snapshotWait). */
   function snapshotInterval(closeAt: number): number {
-    const remaining = koscomRest.stats.quotaRemaining;
-    const interval = config.schedule.snapshotIntervalMs;
-    if (remaining === undefined) return interval;
-    // Keep one closing snapshot's worth of calls in reserve.
-    const affordable = Math.floor((remaining - snapshots.callsPerSnapshot) / snapshots.callsPerSnapshot);
-    const wanted = Math.floor((closeAt - clock.now()) / interval);
-    if (affordable >= wanted) return interval;
-    if (affordable <= 0) return Infinity;
-    return Math.ceil((closeAt - clock.now()) / affordable);
+    const nowMs = clock.now();
+    return snapshotWait({ nowMs, closeAt, intervalMs: config.schedule.snapshotIntervalMs, remaining: koscomRest.quotaLeft(nowMs), limit: koscomRest.stats.quotaLimit, callsPerSnapshot: snapshots.callsPerSnapshot });
   }
 
   function reconcileAll(): MarketReconciliation[] {
