@@ -25,9 +25,10 @@ export interface CollectorConfig {
   collectorId?: string;
   /** True when no credentials and no URLs are set: capture from the in-process simulator. */
   useSim: boolean;
-  koscom: { apiKey: string; member: string; restUrl: string; wsUrl: string };
+  /** `paths`: where each endpoint lives (KOSCOM_PATHS; loadConfig always fills them). */
+  koscom: { apiKey: string; member: string; restUrl: string; wsUrl: string; paths?: Partial<KoscomPaths> };
   /** Undefined when no LS credentials are configured: the BM_ stream is then off. */
-  ls?: { appKey: string; appSecret: string; restUrl: string; wsUrl: string };
+  ls?: { appKey: string; appSecret: string; restUrl: string; wsUrl: string; paths?: Partial<LsPaths> };
   markets: Market[];
   bmCodes: string[];
   schedule: DayTimes & {
@@ -69,6 +70,36 @@ export interface RestLimits {
   perSecond: number;
 }
 
+/**
+ * Where each endpoint lives, after the vendor's base URL: a path (appended to the base), a full
+ * URL (used as is, for when the vendor moves a path, e.g. v2 → v3, koscom.md §12), or `:PORT/path`
+ * (the base's host on that port, unless the base names a port itself). `{marketcode}` is kospi /
+ * kosdaq, `{ws_marketcode}` ws_ksp / ws_kdq. Defaults are the documented paths, trailing slashes
+ * and the /ws port (9887) as the docs write them (koscom.md §1, §5; ls.md §2, §4).
+ */
+export const KOSCOM_PATHS = {
+  stockList: '/v2/market/stocks/{marketcode}/lists',
+  lists: '/v2/market/multiquote/stocks/{marketcode}/lists',
+  ohlcLists: '/v2/market/multiquote/stocks/{marketcode}/ohlclists',
+  trades: '/{ws_marketcode}/',
+  detail: ':9887/ws/',
+};
+export type KoscomPaths = typeof KOSCOM_PATHS;
+export const LS_PATHS = { token: '/oauth2/token', websocket: '/websocket' };
+export type LsPaths = typeof LS_PATHS;
+
+/** The URL (or, for REST, the path the client resolves against its base) of an endpoint. */
+export function endpointUrl(base: string, template: string, market?: Market): string {
+  const filled = market === undefined ? template : template.replaceAll('{marketcode}', market).replaceAll('{ws_marketcode}', market === 'kospi' ? 'ws_ksp' : 'ws_kdq');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(filled)) return filled;
+  const trimmed = base.replace(/\/+$/, '');
+  const port = /^:(\d+)(\/.*)$/.exec(filled);
+  if (port === null) return trimmed + filled;
+  const u = new URL(trimmed);
+  if (u.port === '') u.port = port[1];
+  return u.origin + u.pathname.replace(/\/+$/, '') + port[2];
+}
+
 /** Documented production hosts (koscom.md §1, ls.md §1); Koscom publishes no production WS host. */
 const KOSCOM_REST_PRODUCTION = 'https://apigw.koscom.co.kr';
 const LS_REST_PRODUCTION = 'https://openapi.ls-sec.co.kr:8080';
@@ -81,6 +112,18 @@ export class ConfigError extends Error {
   }
 }
 
+const ENV_NAME: Record<keyof KoscomPaths | keyof LsPaths, string> = { stockList: 'STOCK_LIST', lists: 'LISTS', ohlcLists: 'OHLC_LISTS', trades: 'TRADES', detail: 'DETAIL', token: 'TOKEN', websocket: 'WS' };
+const PATH_HELP: Record<keyof KoscomPaths | keyof LsPaths, string> = {
+  stockList: 'stock list endpoint', lists: 'multiquote lists endpoint', ohlcLists: 'multiquote ohlclists endpoint', trades: 'market-wide trade stream (WebSocket)',
+  detail: 'per-symbol /ws feed (WebSocket)', token: 'OAuth token endpoint', websocket: 'WebSocket endpoint',
+};
+/** An endpoint path override; per-market endpoints must name the market's placeholder. */
+const endpointPath = (placeholder: string | undefined, socket: boolean) =>
+  z
+    .string()
+    .regex(socket ? /^(\/|:\d{1,5}\/|wss?:\/\/)\S*$/ : /^(\/|https?:\/\/)\S*$/, socket ? 'expected a path (/…), :PORT/… or a ws:// or wss:// URL' : 'expected a path (/…) or an http:// or https:// URL')
+    .refine((v) => placeholder === undefined || v.includes(placeholder), `expected the ${placeholder ?? ''} placeholder`);
+const SOCKET_PATHS = new Set(['trades', 'detail', 'websocket']);
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time HH:MM (24 h, KST)').transform((s) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3)));
 const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'expected a real calendar date');
 const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'expected a duration such as 500ms, 60s, 5m').transform(durationMs);
@@ -127,6 +170,8 @@ const SETTINGS: Setting[] = [
   { path: 'koscom.member', env: 'TICKTAPE_KOSCOM_MEMBER', schema: z.string().min(1), help: 'company name sent in the Koscom WebSocket init' },
   { path: 'koscom.restUrl', env: 'TICKTAPE_KOSCOM_REST_URL', schema: baseUrl(['https', 'http']), help: `Koscom REST base URL (default ${KOSCOM_REST_PRODUCTION})` },
   { path: 'koscom.wsUrl', env: 'TICKTAPE_KOSCOM_WS_URL', schema: baseUrl(['ws', 'wss']), help: 'Koscom WebSocket base URL (/ws_ksp, /ws_kdq are appended)' },
+  ...(Object.keys(KOSCOM_PATHS) as (keyof KoscomPaths)[]).map((k) => ({ path: `koscom.paths.${k}`, env: `TICKTAPE_KOSCOM_${ENV_NAME[k]}_PATH`, schema: endpointPath(k === 'trades' ? '{ws_marketcode}' : k === 'detail' ? undefined : '{marketcode}', SOCKET_PATHS.has(k)), help: `Koscom ${PATH_HELP[k]}: path, :PORT/path or full URL (default ${KOSCOM_PATHS[k]})` })),
+  ...(Object.keys(LS_PATHS) as (keyof LsPaths)[]).map((k) => ({ path: `ls.paths.${k}`, env: `TICKTAPE_LS_${ENV_NAME[k]}_PATH`, schema: endpointPath(undefined, SOCKET_PATHS.has(k)), help: `LS ${PATH_HELP[k]}: path, :PORT/path or full URL (default ${LS_PATHS[k]})` })),
   { path: 'ls.appKey', env: 'TICKTAPE_LS_APP_KEY', schema: secret, help: 'LS app key (secret)' },
   { path: 'ls.appSecret', env: 'TICKTAPE_LS_APP_SECRET', schema: secret, help: 'LS app secret (secret)' },
   { path: 'ls.restUrl', env: 'TICKTAPE_LS_REST_URL', schema: baseUrl(['https', 'http']), help: `LS REST base URL (default ${LS_REST_PRODUCTION})` },
@@ -169,7 +214,8 @@ export const CONFIG_VARIABLES: readonly { env: string; help: string }[] = SETTIN
 
 const DEFAULTS = {
   dataDir: './data',
-  koscom: { member: 'ticktape' },
+  koscom: { member: 'ticktape', paths: KOSCOM_PATHS },
+  ls: { paths: LS_PATHS },
   markets: [...MARKETS],
   bmCodes: [...BM_CODES],
   schedule: { seedAt: 8 * 60, streamStart: 8 * 60 + 30, streamEnd: 15 * 60 + 45, closeAt: 15 * 60 + 40, marketOpen: 9 * 60, snapshotIntervalMs: 60_000, reconcilePeriodic: false },
@@ -254,8 +300,8 @@ function finish(m: Validated, problems: string[]): CollectorConfig {
     dataDir: m.dataDir,
     collectorId: m.collectorId,
     useSim,
-    koscom: { apiKey: k.apiKey ?? '', member: k.member, restUrl: k.restUrl ?? KOSCOM_REST_PRODUCTION, wsUrl: k.wsUrl ?? '' },
-    ls: l.appKey !== undefined && l.appSecret !== undefined ? { appKey: l.appKey, appSecret: l.appSecret, restUrl: l.restUrl ?? LS_REST_PRODUCTION, wsUrl: l.wsUrl ?? LS_WS_PRODUCTION } : undefined,
+    koscom: { apiKey: k.apiKey ?? '', member: k.member, restUrl: k.restUrl ?? KOSCOM_REST_PRODUCTION, wsUrl: k.wsUrl ?? '', paths: { ...KOSCOM_PATHS, ...k.paths } },
+    ls: l.appKey !== undefined && l.appSecret !== undefined ? { appKey: l.appKey, appSecret: l.appSecret, restUrl: l.restUrl ?? LS_REST_PRODUCTION, wsUrl: l.wsUrl ?? LS_WS_PRODUCTION, paths: { ...LS_PATHS, ...l.paths } } : undefined,
     markets: [...new Set<Market>(m.markets)],
     bmCodes: [...new Set<string>(m.bmCodes)],
     schedule: s,
@@ -285,8 +331,8 @@ export function withEndpoints(
 ): CollectorConfig {
   return {
     ...c,
-    koscom: { apiKey: e.credentials.koscomApiKey, member: e.credentials.koscomMember, restUrl: e.koscomRestUrl, wsUrl: e.koscomWsUrl },
-    ls: { appKey: e.credentials.lsAppKey, appSecret: e.credentials.lsAppSecret, restUrl: e.lsRestUrl, wsUrl: e.lsWsUrl },
+    koscom: { apiKey: e.credentials.koscomApiKey, member: e.credentials.koscomMember, restUrl: e.koscomRestUrl, wsUrl: e.koscomWsUrl, paths: c.koscom.paths },
+    ls: { appKey: e.credentials.lsAppKey, appSecret: e.credentials.lsAppSecret, restUrl: e.lsRestUrl, wsUrl: e.lsWsUrl, paths: c.ls?.paths },
   };
 }
 

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { encodeHeartbeat, encodeInit, encodeSubscription, MAX_SUBSCRIPTIONS, SUBSCRIPTION_PATH } from '../protocol/jsonrpc.js';
 import { MARKETS, type Market } from '../protocol/market.js';
 import type { CaptureTape } from './capture.js';
-import type { CollectorConfig, DetailPreset } from './config.js';
+import { type CollectorConfig, type DetailPreset, endpointUrl, KOSCOM_PATHS } from './config.js';
 import { StreamSocket } from './socket.js';
 import { type StreamConfig, type StreamEventListener, VendorStream } from './stream.js';
 
@@ -66,6 +66,7 @@ export class DetailStream extends VendorStream {
   ) {
     super(tape);
     this.log = log.child({ channel: this.name });
+    const url = endpointUrl(cfg.koscom.wsUrl, cfg.koscom.paths?.detail ?? KOSCOM_PATHS.detail);
     for (const s of subscriptions) this.marketOf.set(s.symbol, s.market);
     for (const market of MARKETS) {
       if (subscriptions.some((s) => s.market === market)) this.channelOf.set(market, tape.channel({ name: `${this.name}.${market}`, vendor: 'koscom', endpoint: SUBSCRIPTION_PATH, kind: 'detail', market }));
@@ -76,7 +77,7 @@ export class DetailStream extends VendorStream {
     if (overflow.length > 0) this.log.warn({ subscribed: subscriptions.length, left: overflow.length }, `${this.name}: ${overflow.length} (symbol, preset) pairs past the ${MAX_SUBSCRIPTIONS} a /ws session may hold are not subscribed`);
     this.nextId = FIRST_SUBSCRIBE_ID + subscriptions.length;
     this.socket = new StreamSocket({
-      ...this.socketOptions(cfg.koscom.wsUrl + SUBSCRIPTION_PATH, cfg, log, onEvent),
+      ...this.socketOptions(url, cfg, log, onEvent),
       handshake: (send) => {
         const init = encodeInit(INIT_ID, cfg.koscom.apiKey, cfg.koscom.member);
         tape.appendOutgoing(this.channel, init);

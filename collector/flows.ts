@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import { PING, PONG_FRAME, RSP_OK, WS_PATH, decodePush, encodeSubscribe, isAuthError } from '../protocol/ls.js';
 import type { CaptureTape } from './capture.js';
-import type { CollectorConfig } from './config.js';
+import { type CollectorConfig, endpointUrl, LS_PATHS } from './config.js';
 import { StreamSocket } from './socket.js';
 import { type StreamConfig, type StreamEventListener, VendorStream } from './stream.js';
 import type { LsToken } from './token.js';
@@ -45,7 +45,7 @@ export class FlowStream extends VendorStream {
     const softCap = cfg.ws.softCapBytes;
     const staleMs = cfg.ws.staleMs;
     this.socket = new StreamSocket({
-      ...this.socketOptions(cfg.ls.wsUrl + WS_PATH, cfg, log, onEvent),
+      ...this.socketOptions(endpointUrl(cfg.ls.wsUrl, cfg.ls.paths?.websocket ?? LS_PATHS.websocket), cfg, log, onEvent),
       handshake: async (send) => {
         let t: string;
         try {

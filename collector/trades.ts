@@ -4,10 +4,9 @@
 // which this class reads to tell a working session from a refused one.
 import type { Logger } from 'pino';
 import { encodeHeartbeat, encodeInit } from '../protocol/jsonrpc.js';
-import { TRADE_STREAM_PATH } from '../protocol/koscom.js';
 import type { Market } from '../protocol/market.js';
 import type { CaptureTape } from './capture.js';
-import type { CollectorConfig } from './config.js';
+import { type CollectorConfig, endpointUrl, KOSCOM_PATHS } from './config.js';
 import { StreamSocket } from './socket.js';
 import { type StreamConfig, type StreamEventListener, VendorStream } from './stream.js';
 
@@ -33,14 +32,15 @@ export class TradeStream extends VendorStream {
     onEvent?: StreamEventListener,
   ) {
     super(tape);
-    const endpoint = TRADE_STREAM_PATH[market];
+    const url = endpointUrl(cfg.koscom.wsUrl, cfg.koscom.paths?.trades ?? KOSCOM_PATHS.trades, market);
+    const endpoint = new URL(url).pathname;
     this.name = `koscom.trades.${market}`;
     this.log = log.child({ channel: this.name });
     this.channel = tape.channel({ name: this.name, vendor: 'koscom', endpoint, kind: 'trades', market });
     this.controlChannel = tape.channel({ name: `${this.name}.control`, vendor: 'koscom', endpoint, kind: 'events', market });
     const softCap = cfg.ws.softCapBytes;
     this.socket = new StreamSocket({
-      ...this.socketOptions(cfg.koscom.wsUrl + endpoint, cfg, log, onEvent),
+      ...this.socketOptions(url, cfg, log, onEvent),
       handshake: (send) => {
         const init = encodeInit(INIT_ID, cfg.koscom.apiKey, cfg.koscom.member);
         tape.appendOutgoing(this.channel, init);

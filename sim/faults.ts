@@ -43,6 +43,8 @@ export interface Faults {
   badSnapshotElements: number;
   /** /ws refuses an `init` while another /ws session of the key is open (error 13004, then close). */
   wsSingleSession: boolean;
+  /** Koscom REST moved to its v3 paths (koscom.md §12): the v2 paths answer 404 `no Route matched`. */
+  restPathsMoved: boolean;
 }
 
 export const NO_FAULTS: Readonly<Faults> = {
@@ -66,6 +68,7 @@ export const NO_FAULTS: Readonly<Faults> = {
   lsAuthErrorEveryMs: 0,
   badSnapshotElements: 0,
   wsSingleSession: false,
+  restPathsMoved: false,
 };
 
 /** The switches that differ from NO_FAULTS, for the startup log line. */

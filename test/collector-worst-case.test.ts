@@ -108,6 +108,28 @@ describe('LS unknown frames', () => {
   });
 });
 
+describe('REST paths moved', () => {
+  it('captures the day once every moved endpoint is set to its new path; the old path fails naming itself', async () => {
+    const v3 = {
+      TICKTAPE_KOSCOM_STOCK_LIST_PATH: '/v3/market/closed/{marketcode}/lists',
+      TICKTAPE_KOSCOM_LISTS_PATH: '/v3/market/realtime/{marketcode}/multiquote/stocks/lists',
+      TICKTAPE_KOSCOM_OHLC_LISTS_PATH: '/v3/market/realtime/{marketcode}/multiquote/stocks/ohlclists',
+    };
+    const { exchange, result, db } = await captureDay(join(tmp.root, 'moved'), { restPathsMoved: true }, v3, undefined, 50_000, { dayLengthMs: 3_000 });
+    expect(result.status).toBe('complete');
+    expect(result.problems).toEqual([]);
+    for (const r of result.reconciliation) expect(r).toMatchObject({ missing: 0, coveragePct: 100, symbols: exchange.market.byMarket[r.market].length });
+    expect(db.prepare("SELECT COUNT(DISTINCT kind) FROM snapshots").pluck().get()).toBe(3);
+    expect(db.prepare('SELECT COUNT(*) FROM symbols').pluck().get()).toBe(exchange.market.issues.length);
+    expect(storedBySymbol(db, exchange.day)).toEqual(truthBySymbol(exchange.truth().filter((r) => r.ch === 'trade'), true));
+    db.close();
+    const sim = await startExchange({ faults: { restPathsMoved: true } });
+    const old = await new RestClient({ vendor: 'koscom', baseUrl: sim.koscomRestUrl, limits: { concurrency: 1, perSecond: 10 }, maxRetries: 0, timeoutMs: 5_000, log }).request({ path: '/v2/market/stocks/kospi/lists', query: { apikey: sim.credentials.koscomApiKey } }).catch((e: Error) => e);
+    await sim.close();
+    expect(String(old)).toMatch(/koscom GET \/v2\/market\/stocks\/kospi\/lists: HTTP 404 \(no Route matched with those values\)/);
+  });
+});
+
 async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!cond()) {
