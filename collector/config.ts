@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { BM_CODES } from '../protocol/ls.js';
 import { MARKETS, type Market } from '../protocol/market.js';
+import { KRX_CALENDAR, type KrxCalendar } from './calendar.js';
 
 /** A clock time `HH:MM` (KST), as minutes since midnight. */
 export type Minutes = number;
@@ -41,8 +42,10 @@ export interface CollectorConfig {
     closed: string[];
     /** Days to trade although the holiday calendar says closed. */
     open: string[];
-    /** Days with their own times, e.g. the college-exam day's late open. */
+    /** Days with their own times (over the KRX calendar's hours). */
     special: Record<string, Partial<DayTimes>>;
+    /** The KRX calendar data: the shipped file, merged with TICKTAPE_CALENDAR_FILE if set. */
+    krx?: KrxCalendar;
   };
   batch: { rows: number; ms: number; fsync: 'batch' | 'off' };
   rest: { koscom: RestLimits; ls: RestLimits; maxRetries: number; timeoutMs: number };
@@ -187,6 +190,7 @@ const SETTINGS: Setting[] = [
   { path: 'schedule.reconcilePeriodic', env: 'TICKTAPE_RECONCILE_PERIODIC', schema: bool, help: 'also reconcile at each periodic snapshot (default false)' },
   { path: 'calendar.closed', env: 'TICKTAPE_CLOSED_DAYS', schema: list(isoDay), help: 'extra closed days, comma-separated YYYY-MM-DD' },
   { path: 'calendar.open', env: 'TICKTAPE_OPEN_DAYS', schema: list(isoDay), help: 'days to trade despite the holiday calendar' },
+  { path: 'calendar.file', env: 'TICKTAPE_CALENDAR_FILE', schema: z.string().min(1), help: 'a KRX calendar JSON in the shape of collector/krx-calendar.json, merged over the shipped one (covers, closed, unsureClosed, hours)' },
   { path: 'calendar.special', schema: z.record(isoDay, z.object({ seedAt: hhmm, streamStart: hhmm, streamEnd: hhmm, closeAt: hhmm, marketOpen: hhmm }).partial().strict()), help: 'per-day times (config file only)' },
   { path: 'batch.rows', env: 'TICKTAPE_BATCH_ROWS', schema: count(1, 1_000_000), help: 'rows per storage batch (default 10000)' },
   { path: 'batch.ms', env: 'TICKTAPE_BATCH_MS', schema: durationOrMs.pipe(z.number().min(1, 'expected at least 1ms').max(60_000, 'expected at most 60s')), help: 'max time a row waits in a batch (default 200ms)' },
@@ -289,6 +293,8 @@ function finish(m: Validated, problems: string[]): CollectorConfig {
     if (anyLs && (l.appKey === undefined) !== (l.appSecret === undefined)) problems.push(`${l.appKey === undefined ? 'TICKTAPE_LS_APP_KEY' : 'TICKTAPE_LS_APP_SECRET'}: required together with the other LS credential`);
     if (anyLs && l.appKey === undefined && l.appSecret === undefined) problems.push('TICKTAPE_LS_APP_KEY, TICKTAPE_LS_APP_SECRET: required when an LS URL is set');
   }
+  const calendarFile = (m.calendar as { file?: string }).file;
+  const krx = calendarFile === undefined ? undefined : readCalendar(calendarFile, problems);
   const s = m.schedule;
   if (!(s.seedAt <= s.streamStart && s.streamStart < s.streamEnd && s.closeAt <= s.streamEnd && s.closeAt > s.streamStart)) {
     problems.push('schedule: expected TICKTAPE_SEED_AT ≤ TICKTAPE_STREAM_START < TICKTAPE_CLOSE_AT ≤ TICKTAPE_STREAM_END');
@@ -305,7 +311,7 @@ function finish(m: Validated, problems: string[]): CollectorConfig {
     markets: [...new Set<Market>(m.markets)],
     bmCodes: [...new Set<string>(m.bmCodes)],
     schedule: s,
-    calendar: m.calendar,
+    calendar: { closed: m.calendar.closed, open: m.calendar.open, special: m.calendar.special, ...(krx && { krx }) },
     batch: m.batch,
     rest: m.rest,
     ws: m.ws,
@@ -350,22 +356,48 @@ function durationMs(text: string): number {
   return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms']);
 }
 
-function readConfigFile(file: string, problems: string[]): Record<string, unknown> {
+function readConfigFile(file: string, problems: string[], what = 'config file'): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    problems.push(`config file ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    problems.push(`${what} ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     return {};
   }
   try {
     const v = JSON.parse(text);
     if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v;
-    problems.push(`config file ${file}: expected a JSON object`);
+    problems.push(`${what} ${file}: expected a JSON object`);
   } catch (e) {
-    problems.push(`config file ${file}: not JSON (${(e as Error).message})`);
+    problems.push(`${what} ${file}: not JSON (${(e as Error).message})`);
   }
   return {};
+}
+
+const KRX_CALENDAR_FILE = z
+  .object({
+    covers: z.object({ from: isoDay, to: isoDay }).strict(),
+    closed: z.record(isoDay, z.string()),
+    unsureClosed: z.record(isoDay, z.string()),
+    hours: z.record(isoDay, z.object({ open: z.string().regex(/^\d{2}:\d{2}$/, 'expected HH:MM'), close: z.string().regex(/^\d{2}:\d{2}$/, 'expected HH:MM'), reason: z.string(), unsure: z.boolean().optional() }).strict()),
+  })
+  .partial();
+
+/** A calendar file of our own over the shipped one: its days added, its coverage if it gives one. */
+function readCalendar(file: string, problems: string[]): KrxCalendar {
+  const values = readConfigFile(file, problems, 'TICKTAPE_CALENDAR_FILE');
+  const r = KRX_CALENDAR_FILE.safeParse(values);
+  if (!r.success) {
+    problems.push(...r.error.issues.map((i) => `TICKTAPE_CALENDAR_FILE ${file}: ${i.path.join('.')}: ${i.message}`));
+    return KRX_CALENDAR;
+  }
+  const c = r.data;
+  return {
+    covers: c.covers ?? KRX_CALENDAR.covers,
+    closed: { ...KRX_CALENDAR.closed, ...c.closed },
+    unsureClosed: { ...KRX_CALENDAR.unsureClosed, ...c.unsureClosed },
+    hours: { ...KRX_CALENDAR.hours, ...c.hours },
+  };
 }
 
 function flatten(o: Record<string, unknown>, prefix = ''): [string, unknown][] {
