@@ -59,3 +59,12 @@ export function truthBySymbol(truth: TruthTrade[], sent: boolean): Map<string, {
   }
   return m;
 }
+
+/** Resolves once `cond` holds; throws if it does not within `timeoutMs`. */
+export async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

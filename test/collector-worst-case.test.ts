@@ -12,7 +12,7 @@ import { LsToken } from '../collector/token.js';
 import { encodeSectorFlowPush } from '../protocol/ls.js';
 import { startExchange } from '../sim/exchange.js';
 import { Tape } from '../storage/tape.js';
-import { captureDay, FAST_ENV, log, storedBySymbol, tempRoot, truthBySymbol } from './collector-capture.js';
+import { captureDay, FAST_ENV, log, storedBySymbol, tempRoot, truthBySymbol, until } from './collector-capture.js';
 
 const tmp = tempRoot('worst-case');
 afterAll(() => tmp.remove());
@@ -89,7 +89,7 @@ describe('LS unknown frames', () => {
     const rest = new RestClient({ vendor: 'ls', baseUrl: ls.restUrl, limits: cfg.rest.ls, maxRetries: 0, timeoutMs: 5_000, log });
     const flows = new FlowStream({ ...cfg, ls }, new LsToken(rest, ls, log), tape, log, () => Infinity);
     flows.start();
-    await waitFor(() => flows.stats().unknownFrames >= 3 && pongs.length >= 1);
+    await until(() => flows.stats().unknownFrames >= 3 && pongs.length >= 1);
     await new Promise((r) => setTimeout(r, 1_000));
     await flows.stop();
     const stats = flows.stats();
@@ -129,14 +129,6 @@ describe('REST paths moved', () => {
     expect(String(old)).toMatch(/koscom GET \/v2\/market\/stocks\/kospi\/lists: HTTP 404 \(no Route matched with those values\)/);
   });
 });
-
-async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('snapshots per element', () => {
   it('quarantines the bad elements of every snapshot with their reason, stores the other rows and reconciles them', async () => {
