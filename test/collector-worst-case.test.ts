@@ -22,9 +22,11 @@ const tradeStreams = ['koscom.trades.kospi', 'koscom.trades.kosdaq'];
 describe('Koscom liveness without assumptions', () => {
   it('keeps exactly one connection per trade socket through a silent pre-open 5× the stale timeout with neither init nor heartbeat answered', async () => {
     // Scaled: the 45 s pre-open against the 30 s default stale timeout becomes 4 s against 800 ms.
-    const { exchange, result, db } = await captureDay(join(tmp.root, 'silent-pre-open'), { noHeartbeatReply: true, noInitReply: true }, {}, undefined, 50_000, { preOpenMs: 4_000, dayLengthMs: 3_000 });
+    const { exchange, result, db } = await captureDay(join(tmp.root, 'silent-pre-open'), { noHeartbeatReply: true, noInitReply: true }, {}, undefined, 50_000, { preOpenMs: 4_000, dayLengthMs: 3_000, flowIntervalMs: 200 });
     expect(result.status).toBe('complete');
     for (const name of tradeStreams) expect(result.streams.find((s) => s.name === name)).toMatchObject({ connects: 1, reconnects: 0 });
+    // As the exchange saw it: the two trade sockets and the LS socket, each opened once.
+    expect(exchange.stats.connections).toBe(3);
     expect(storedBySymbol(db, exchange.day)).toEqual(truthBySymbol(exchange.truth().filter((r) => r.ch === 'trade'), true));
     db.close();
   });
