@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { loadConfig, withEndpoints } from '../collector/config.js';
 import { FlowStream } from '../collector/flows.js';
+import { formatReport } from '../collector/report.js';
 import { RestClient } from '../collector/rest.js';
 import { LsToken } from '../collector/token.js';
 import { encodeSectorFlowPush } from '../protocol/ls.js';
@@ -100,6 +101,7 @@ describe('LS unknown frames', () => {
     await new Promise<void>((r) => wss.close(() => r()));
     await exchange.close();
     expect(stats.unknownFrames).toBe(3);
+    expect(formatReport({ day: exchange.day, status: 'complete', problems: [], startedMs: 0, endedMs: 0, channels: [], streams: [stats], rest: [], snapshots: 0, reconciliation: [], files: [] })).toMatch(/ls\.bm: 3 frame\(s\) of an unknown kind, kept in the journal/);
     expect(pongs).toEqual(['{"header":{"tr_id":"PONG"}}']);
     expect(connections).toBe(1);
     expect(stats.reconnects).toBe(0);
