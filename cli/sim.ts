@@ -46,6 +46,7 @@ interface SimFlags {
   faultBadSnapshotElements: number;
   faultWsSingleSession?: boolean;
   faultRestPathsMoved?: boolean;
+  faultSignalCodes?: boolean;
 }
 
 function parseRate(text: string): number {
@@ -113,6 +114,7 @@ export function registerSim(program: Command): void {
     .addOption(new Option('--fault-ls-ping <duration>', 'LS sends a PING control frame (header.tr_id) this often and closes a client that leaves three unanswered').argParser(parseDuration).default(0, 'never'))
     .addOption(new Option('--fault-ls-auth-error-every <duration>', 'LS revokes every token this often: registered sockets get an authentication-error frame and no more data').argParser(parseDuration).default(0, 'never'))
     .addOption(new Option('--fault-bad-snapshot-elements <n>', 'in every multiquote snapshot, the first N symbols get bad elements (trdPrc null in lists, hgprc an object in ohlclists)').argParser(count).default(0))
+    .option('--fault-signal-codes', 'send every trdTm signal code on the trade streams: block trades (51/61/71000000) and the session signals')
     .option('--fault-rest-paths-moved', 'Koscom REST serves its v3 paths only (koscom.md §12); v2 paths answer 404')
     .option('--fault-ws-single-session', '/ws refuses a second session while one is open (error 13004)')
     .addOption(new Option('--fault-server-heartbeat <duration>', 'Koscom sockets send their own heartbeat this often and close a client that leaves three unanswered').argParser(parseDuration).default(0, 'never'))
@@ -127,6 +129,7 @@ export function registerSim(program: Command): void {
         noInitReply: flags.faultNoInitReply ?? false, serverHeartbeatMs: flags.faultServerHeartbeat,
         lsPingMs: flags.faultLsPing, lsAuthErrorEveryMs: flags.faultLsAuthErrorEvery, badSnapshotElements: flags.faultBadSnapshotElements,
         wsSingleSession: flags.faultWsSingleSession ?? false, restPathsMoved: flags.faultRestPathsMoved ?? false,
+        signalCodes: flags.faultSignalCodes ?? false,
       };
       const ex = await startExchange({
         seed: flags.seed, kospiSymbols: flags.kospi, kosdaqSymbols: flags.kosdaq, tradesPerDay: flags.tradesPerDay,

@@ -45,6 +45,8 @@ export interface Faults {
   wsSingleSession: boolean;
   /** Koscom REST moved to its v3 paths (koscom.md §12): the v2 paths answer 404 `no Route matched`. */
   restPathsMoved: boolean;
+  /** Every `trdTm` signal code (koscom.md §4) on the trade streams: the 장전 block trade (51000000) at the open; the 장중 and 장후 block trades (61000000, 71000000) and the session signals at the close. */
+  signalCodes: boolean;
 }
 
 export const NO_FAULTS: Readonly<Faults> = {
@@ -69,6 +71,7 @@ export const NO_FAULTS: Readonly<Faults> = {
   badSnapshotElements: 0,
   wsSingleSession: false,
   restPathsMoved: false,
+  signalCodes: false,
 };
 
 /** The switches that differ from NO_FAULTS, for the startup log line. */

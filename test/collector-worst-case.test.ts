@@ -12,6 +12,7 @@ import { RestClient } from '../collector/rest.js';
 import { LsToken } from '../collector/token.js';
 import { encodeSectorFlowPush } from '../protocol/ls.js';
 import { startExchange } from '../sim/exchange.js';
+import type { TruthSignal } from '../sim/truth.js';
 import { Tape } from '../storage/tape.js';
 import { captureDay, FAST_ENV, log, storedBySymbol, tempRoot, truthBySymbol, until } from './collector-capture.js';
 
@@ -109,6 +110,22 @@ describe('LS unknown frames', () => {
     expect(channel.frames).toBe(5);
     expect(channel.rows).toBe(1);
     expect(channel.quarantined).toBe(0);
+  });
+});
+
+describe('signal codes in trdTm', () => {
+  it('keeps every session signal and block trade the streams carry (block trades still as signals, with their code), and every trade exact', async () => {
+    const { exchange, result, db } = await captureDay(join(tmp.root, 'signals'), { signalCodes: true }, {}, undefined, 50_000, { dayLengthMs: 3_000 });
+    expect(result.status).toBe('complete');
+    const sent = exchange.truth().filter((r): r is TruthSignal => r.ch === 'signal' && r.sent);
+    expect(sent).toHaveLength(2 * 8);
+    const stored = db.prepare('SELECT market, symbol, code FROM signals ORDER BY market, src_seq, rowid').all() as { market: string; symbol: string; code: number }[];
+    expect(stored.map((s) => `${s.market} ${s.symbol} ${s.code}`).sort()).toEqual(sent.map((s) => `${s.market} ${s.symbol} ${s.code}`).sort());
+    expect(new Set(stored.map((s) => s.code))).toEqual(new Set([31000000, 41000000, 51000000, 61000000, 71000000, 81000000, 91000007, 91000008]));
+    expect(db.prepare("SELECT COUNT(*) FROM quarantine WHERE source LIKE 'koscom.trades.%'").pluck().get()).toBe(0);
+    expect(storedBySymbol(db, exchange.day)).toEqual(truthBySymbol(exchange.truth().filter((r) => r.ch === 'trade'), true));
+    for (const r of result.reconciliation) expect(r).toMatchObject({ missing: 0, excess: 0 });
+    db.close();
   });
 });
 
