@@ -107,7 +107,7 @@ async function captureThroughTape(dir: string, round: number): Promise<Capture> 
   try {
     const cfg = {
       koscom: { apiKey: sim.apiKey, member: sim.member, restUrl: '', wsUrl: sim.wsUrl },
-      ws: { heartbeatMs: 10_000, staleMs: 30_000, backoffInitialMs: 500, backoffMaxMs: 30_000, softCapBytes: 1 << 20, hardCapBytes: 64 << 20 },
+      ws: { heartbeatMs: 10_000, staleMs: 30_000, backoffInitialMs: 500, backoffMaxMs: 30_000, backoffAtOpenMs: 2_000, softCapBytes: 1 << 20, hardCapBytes: 64 << 20 },
     };
     const streams = MARKETS.map((m) => new TradeStream(m, cfg, tape, log));
     const channels = new Set(streams.map((s) => s.name));

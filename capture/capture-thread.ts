@@ -19,7 +19,9 @@ export interface CaptureThreadOptions {
   /** A connection event of a stream (connects, disconnects, failures). */
   onConnection?(stream: string, e: ConnectionEvent): void;
   /** An LS access token for the BM_ stream (REST runs on this thread, never on the capture thread). */
-  token?(renew: boolean): Promise<string>;
+  token?(): Promise<string>;
+  /** The LS server refused this token: drop it, so that the next token() gets a new one. */
+  tokenRefused?(token: string): void;
   /** The capture thread ended without being asked to (a bug, or out of memory). */
   onExit?(error: string): void;
 }
@@ -78,9 +80,12 @@ export class CaptureThread implements CaptureTape {
       case 'token-request': {
         const reply = (r: { token?: string; error?: string }) => this.post({ type: 'token', id: m.id, ...r });
         if (this.o.token === undefined) reply({ error: 'no LS credentials configured' });
-        else this.o.token(m.renew).then((token) => reply({ token }), (e: Error) => reply({ error: e.message }));
+        else this.o.token().then((token) => reply({ token }), (e: Error) => reply({ error: e.message }));
         return;
       }
+      case 'token-refused':
+        this.o.tokenRefused?.(m.token);
+        return;
       case 'failed':
         this.o.log.error(`capture thread: ${m.error}`);
         return;

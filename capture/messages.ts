@@ -38,6 +38,8 @@ export type FromCapture =
   | { type: 'ready'; clockOffsetMs: number }
   | { type: 'stats'; stats: CaptureStats }
   | { type: 'connection'; stream: string; event: ConnectionEvent }
-  | { type: 'token-request'; id: number; renew: boolean }
+  | { type: 'token-request'; id: number }
+  /** The LS server refused this token: the next request must get a new one. */
+  | { type: 'token-refused'; token: string }
   | { type: 'stopped'; stats: CaptureStats }
   | { type: 'failed'; error: string };

@@ -40,8 +40,11 @@ let nextTokenId = 1;
 const token = {
   get(): Promise<string> {
     const id = nextTokenId++;
-    post({ type: 'token-request', id, renew: false });
-    return new Promise((resolve, reject) => tokenWaits.set(id, { resolve, reject }));
+    post({ type: 'token-request', id });
+    return new Promise<string>((resolve, reject) => tokenWaits.set(id, { resolve, reject }));
+  },
+  invalidate(refused: string): void {
+    post({ type: 'token-refused', token: refused });
   },
 };
 

@@ -39,6 +39,15 @@ interface SimFlags {
   faultOversize: number;
   faultOversizeCount: number;
   cumulativeTrdvol?: boolean;
+  faultNoHeartbeatReply?: boolean;
+  faultNoInitReply?: boolean;
+  faultServerHeartbeat: number;
+  faultLsPing: number;
+  faultLsAuthErrorEvery: number;
+  faultBadSnapshotElements: number;
+  faultWsSingleSession?: boolean;
+  faultRestPathsMoved?: boolean;
+  faultSignalCodes?: boolean;
 }
 
 function parseRate(text: string): number {
@@ -77,7 +86,7 @@ export function registerSim(program: Command): void {
     .option('--kosdaq <n>', 'number of KOSDAQ symbols', count, d.kosdaqSymbols)
     .option('--trades-per-day <n>', 'expected trades over the session, both markets', parseIntegerIn(0, 1_000_000_000), d.tradesPerDay)
     .addOption(new Option('--day-length <duration>', 'wall-clock length of 09:00–15:30 (e.g. 60s, 10m), or "real" for the KST clock').argParser(parseDayLength).default(d.dayLengthMs, `${d.dayLengthMs / 1000}s`))
-    .addOption(new Option('--pre-open <duration>', 'wall-clock time before 09:00 (REST answers, streams silent; compressed mode)').argParser(parseDuration).default(d.preOpenMs, `${d.preOpenMs / 1000}s`))
+    .addOption(new Option('--pre-open <duration>', 'wall-clock time before 09:00 (REST answers, streams silent; compressed mode; e.g. 45s for a long silent pre-open)').argParser(parseDuration).default(d.preOpenMs, `${d.preOpenMs / 1000}s`))
     .option('--date <YYYY-MM-DD>', 'trading day (default: today in KST)', parseDate)
     .option('--host <address>', 'address to bind', d.host)
     .option('--port <n>', 'port to listen on (0 = any free port)', parseIntegerIn(0, 65_535), d.port)
@@ -102,6 +111,15 @@ export function registerSim(program: Command): void {
     .addOption(new Option('--fault-oversize <bytes>', 'size of the oversize frames sent by --fault-oversize-count').argParser(parseIntegerIn(0, 1024 ** 3)).default(0))
     .addOption(new Option('--fault-oversize-count <n>', 'follow the next N trade frames each with one oversize junk frame').argParser(count).default(0))
     .option('--cumulative-trdvol', 'send trdVol as cumulative volume instead of the trade quantity')
+    .option('--fault-no-heartbeat-reply', 'Koscom sockets leave the client heartbeat unanswered (transport pings still answered)')
+    .option('--fault-no-init-reply', 'Koscom sockets accept init without replying (data still flows)')
+    .addOption(new Option('--fault-ls-ping <duration>', 'LS sends a PING control frame (header.tr_id) this often and closes a client that leaves three unanswered').argParser(parseDuration).default(0, 'never'))
+    .addOption(new Option('--fault-ls-auth-error-every <duration>', 'LS revokes every token this often: registered sockets get an authentication-error frame and no more data').argParser(parseDuration).default(0, 'never'))
+    .addOption(new Option('--fault-bad-snapshot-elements <n>', 'in every multiquote snapshot, the first N symbols get bad elements (trdPrc null in lists, hgprc an object in ohlclists)').argParser(count).default(0))
+    .option('--fault-signal-codes', 'send every trdTm signal code on the trade streams: block trades (51/61/71000000) and the session signals')
+    .option('--fault-rest-paths-moved', 'Koscom REST serves its v3 paths only (koscom.md §12); v2 paths answer 404')
+    .option('--fault-ws-single-session', '/ws refuses a second session while one is open (error 13004)')
+    .addOption(new Option('--fault-server-heartbeat <duration>', 'Koscom sockets send their own heartbeat this often and close a client that leaves three unanswered').argParser(parseDuration).default(0, 'never'))
     .action(async (flags: SimFlags) => {
       const log = createLogger();
       const faults: Partial<Faults> = {
@@ -109,7 +127,11 @@ export function registerSim(program: Command): void {
         wrongTypeRate: flags.faultWrongType, dropRate: flags.faultDrop, restDelayMs: flags.faultRestDelay,
         rest429Burst: flags.fault429, rest5xxBurst: flags.fault5xx, rejectCredentials: flags.faultRejectCredentials ?? false, restUnauthorizedPath: flags.faultRestUnauthorized ?? '',
         junkRate: flags.faultJunk, oversizeBytes: flags.faultOversize, oversizeCount: flags.faultOversizeCount,
-        cumulativeTrdVol: flags.cumulativeTrdvol ?? false,
+        cumulativeTrdVol: flags.cumulativeTrdvol ?? false, noHeartbeatReply: flags.faultNoHeartbeatReply ?? false,
+        noInitReply: flags.faultNoInitReply ?? false, serverHeartbeatMs: flags.faultServerHeartbeat,
+        lsPingMs: flags.faultLsPing, lsAuthErrorEveryMs: flags.faultLsAuthErrorEvery, badSnapshotElements: flags.faultBadSnapshotElements,
+        wsSingleSession: flags.faultWsSingleSession ?? false, restPathsMoved: flags.faultRestPathsMoved ?? false,
+        signalCodes: flags.faultSignalCodes ?? false,
       };
       const ex = await startExchange({
         seed: flags.seed, kospiSymbols: flags.kospi, kosdaqSymbols: flags.kosdaq, tradesPerDay: flags.tradesPerDay,

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { BM_CODES } from '../protocol/ls.js';
 import { MARKETS, type Market } from '../protocol/market.js';
+import { KRX_CALENDAR, type KrxCalendar } from './calendar.js';
 
 /** A clock time `HH:MM` (KST), as minutes since midnight. */
 export type Minutes = number;
@@ -16,6 +17,8 @@ export interface DayTimes {
   streamEnd: Minutes;
   /** Closing snapshot and reconciliation. */
   closeAt: Minutes;
+  /** The regular session's open (09:00; 10:00 on the 수능 day): reconnect backoff is capped around it. */
+  marketOpen: Minutes;
 }
 
 export interface CollectorConfig {
@@ -23,9 +26,10 @@ export interface CollectorConfig {
   collectorId?: string;
   /** True when no credentials and no URLs are set: capture from the in-process simulator. */
   useSim: boolean;
-  koscom: { apiKey: string; member: string; restUrl: string; wsUrl: string };
+  /** `paths`: where each endpoint lives (KOSCOM_PATHS; loadConfig always fills them). */
+  koscom: { apiKey: string; member: string; restUrl: string; wsUrl: string; paths?: Partial<KoscomPaths> };
   /** Undefined when no LS credentials are configured: the BM_ stream is then off. */
-  ls?: { appKey: string; appSecret: string; restUrl: string; wsUrl: string };
+  ls?: { appKey: string; appSecret: string; restUrl: string; wsUrl: string; paths?: Partial<LsPaths> };
   markets: Market[];
   bmCodes: string[];
   schedule: DayTimes & {
@@ -38,12 +42,14 @@ export interface CollectorConfig {
     closed: string[];
     /** Days to trade although the holiday calendar says closed. */
     open: string[];
-    /** Days with their own times, e.g. the college-exam day's late open. */
+    /** Days with their own times (over the KRX calendar's hours). */
     special: Record<string, Partial<DayTimes>>;
+    /** The KRX calendar data: the shipped file, merged with TICKTAPE_CALENDAR_FILE if set. */
+    krx?: KrxCalendar;
   };
   batch: { rows: number; ms: number; fsync: 'batch' | 'off' };
   rest: { koscom: RestLimits; ls: RestLimits; maxRetries: number; timeoutMs: number };
-  ws: { heartbeatMs: number; staleMs: number; backoffInitialMs: number; backoffMaxMs: number; softCapBytes: number; hardCapBytes: number };
+  ws: { heartbeatMs: number; staleMs: number; backoffInitialMs: number; backoffMaxMs: number; backoffAtOpenMs: number; softCapBytes: number; hardCapBytes: number };
   /** The stores, following the journal from their own threads. */
   stores: {
     /** /healthz is unhealthy while a store is further behind the journal than this. */
@@ -78,6 +84,36 @@ export interface RestLimits {
   perSecond: number;
 }
 
+/**
+ * Where each endpoint lives, after the vendor's base URL: a path (appended to the base), a full
+ * URL (used as is, for when the vendor moves a path, e.g. v2 → v3, koscom.md §12), or `:PORT/path`
+ * (the base's host on that port, unless the base names a port itself). `{marketcode}` is kospi /
+ * kosdaq, `{ws_marketcode}` ws_ksp / ws_kdq. Defaults are the documented paths, trailing slashes
+ * and the /ws port (9887) as the docs write them (koscom.md §1, §5; ls.md §2, §4).
+ */
+export const KOSCOM_PATHS = {
+  stockList: '/v2/market/stocks/{marketcode}/lists',
+  lists: '/v2/market/multiquote/stocks/{marketcode}/lists',
+  ohlcLists: '/v2/market/multiquote/stocks/{marketcode}/ohlclists',
+  trades: '/{ws_marketcode}/',
+  detail: ':9887/ws/',
+};
+export type KoscomPaths = typeof KOSCOM_PATHS;
+export const LS_PATHS = { token: '/oauth2/token', websocket: '/websocket' };
+export type LsPaths = typeof LS_PATHS;
+
+/** The URL (or, for REST, the path the client resolves against its base) of an endpoint. */
+export function endpointUrl(base: string, template: string, market?: Market): string {
+  const filled = market === undefined ? template : template.replaceAll('{marketcode}', market).replaceAll('{ws_marketcode}', market === 'kospi' ? 'ws_ksp' : 'ws_kdq');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(filled)) return filled;
+  const trimmed = base.replace(/\/+$/, '');
+  const port = /^:(\d+)(\/.*)$/.exec(filled);
+  if (port === null) return trimmed + filled;
+  const u = new URL(trimmed);
+  if (u.port === '') u.port = port[1];
+  return u.origin + u.pathname.replace(/\/+$/, '') + port[2];
+}
+
 /** Documented production hosts (koscom.md §1, ls.md §1); Koscom publishes no production WS host. */
 const KOSCOM_REST_PRODUCTION = 'https://apigw.koscom.co.kr';
 const LS_REST_PRODUCTION = 'https://openapi.ls-sec.co.kr:8080';
@@ -90,6 +126,18 @@ export class ConfigError extends Error {
   }
 }
 
+const ENV_NAME: Record<keyof KoscomPaths | keyof LsPaths, string> = { stockList: 'STOCK_LIST', lists: 'LISTS', ohlcLists: 'OHLC_LISTS', trades: 'TRADES', detail: 'DETAIL', token: 'TOKEN', websocket: 'WS' };
+const PATH_HELP: Record<keyof KoscomPaths | keyof LsPaths, string> = {
+  stockList: 'stock list endpoint', lists: 'multiquote lists endpoint', ohlcLists: 'multiquote ohlclists endpoint', trades: 'market-wide trade stream (WebSocket)',
+  detail: 'per-symbol /ws feed (WebSocket)', token: 'OAuth token endpoint', websocket: 'WebSocket endpoint',
+};
+/** An endpoint path override; per-market endpoints must name the market's placeholder. */
+const endpointPath = (placeholder: string | undefined, socket: boolean) =>
+  z
+    .string()
+    .regex(socket ? /^(\/|:\d{1,5}\/|wss?:\/\/)\S*$/ : /^(\/|https?:\/\/)\S*$/, socket ? 'expected a path (/…), :PORT/… or a ws:// or wss:// URL' : 'expected a path (/…) or an http:// or https:// URL')
+    .refine((v) => placeholder === undefined || v.includes(placeholder), `expected the ${placeholder ?? ''} placeholder`);
+const SOCKET_PATHS = new Set(['trades', 'detail', 'websocket']);
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time HH:MM (24 h, KST)').transform((s) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3)));
 const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'expected a real calendar date');
 const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'expected a duration such as 500ms, 60s, 5m').transform(durationMs);
@@ -136,6 +184,8 @@ const SETTINGS: Setting[] = [
   { path: 'koscom.member', env: 'TICKTAPE_KOSCOM_MEMBER', schema: z.string().min(1), help: 'company name sent in the Koscom WebSocket init' },
   { path: 'koscom.restUrl', env: 'TICKTAPE_KOSCOM_REST_URL', schema: baseUrl(['https', 'http']), help: `Koscom REST base URL (default ${KOSCOM_REST_PRODUCTION})` },
   { path: 'koscom.wsUrl', env: 'TICKTAPE_KOSCOM_WS_URL', schema: baseUrl(['ws', 'wss']), help: 'Koscom WebSocket base URL (/ws_ksp, /ws_kdq are appended)' },
+  ...(Object.keys(KOSCOM_PATHS) as (keyof KoscomPaths)[]).map((k) => ({ path: `koscom.paths.${k}`, env: `TICKTAPE_KOSCOM_${ENV_NAME[k]}_PATH`, schema: endpointPath(k === 'trades' ? '{ws_marketcode}' : k === 'detail' ? undefined : '{marketcode}', SOCKET_PATHS.has(k)), help: `Koscom ${PATH_HELP[k]}: path, :PORT/path or full URL (default ${KOSCOM_PATHS[k]})` })),
+  ...(Object.keys(LS_PATHS) as (keyof LsPaths)[]).map((k) => ({ path: `ls.paths.${k}`, env: `TICKTAPE_LS_${ENV_NAME[k]}_PATH`, schema: endpointPath(undefined, SOCKET_PATHS.has(k)), help: `LS ${PATH_HELP[k]}: path, :PORT/path or full URL (default ${LS_PATHS[k]})` })),
   { path: 'ls.appKey', env: 'TICKTAPE_LS_APP_KEY', schema: secret, help: 'LS app key (secret)' },
   { path: 'ls.appSecret', env: 'TICKTAPE_LS_APP_SECRET', schema: secret, help: 'LS app secret (secret)' },
   { path: 'ls.restUrl', env: 'TICKTAPE_LS_REST_URL', schema: baseUrl(['https', 'http']), help: `LS REST base URL (default ${LS_REST_PRODUCTION})` },
@@ -146,11 +196,13 @@ const SETTINGS: Setting[] = [
   { path: 'schedule.streamStart', env: 'TICKTAPE_STREAM_START', schema: hhmm, help: 'streams open (default 08:30)' },
   { path: 'schedule.streamEnd', env: 'TICKTAPE_STREAM_END', schema: hhmm, help: 'streams close (default 15:45)' },
   { path: 'schedule.closeAt', env: 'TICKTAPE_CLOSE_AT', schema: hhmm, help: 'closing snapshot + reconciliation (default 15:40)' },
+  { path: 'schedule.marketOpen', env: 'TICKTAPE_MARKET_OPEN', schema: hhmm, help: 'regular session open; reconnect backoff is capped in the 10 minutes either side (default 09:00)' },
   { path: 'schedule.snapshotIntervalMs', env: 'TICKTAPE_SNAPSHOT_INTERVAL', schema: durationOrMs.pipe(z.number().min(1000, 'expected at least 1s')), help: 'periodic snapshot interval (default 60s)' },
   { path: 'schedule.reconcilePeriodic', env: 'TICKTAPE_RECONCILE_PERIODIC', schema: bool, help: 'also reconcile at each periodic snapshot (default false)' },
   { path: 'calendar.closed', env: 'TICKTAPE_CLOSED_DAYS', schema: list(isoDay), help: 'extra closed days, comma-separated YYYY-MM-DD' },
   { path: 'calendar.open', env: 'TICKTAPE_OPEN_DAYS', schema: list(isoDay), help: 'days to trade despite the holiday calendar' },
-  { path: 'calendar.special', schema: z.record(isoDay, z.object({ seedAt: hhmm, streamStart: hhmm, streamEnd: hhmm, closeAt: hhmm }).partial().strict()), help: 'per-day times (config file only)' },
+  { path: 'calendar.file', env: 'TICKTAPE_CALENDAR_FILE', schema: z.string().min(1), help: 'a KRX calendar JSON in the shape of collector/krx-calendar.json, merged over the shipped one (covers, closed, unsureClosed, hours)' },
+  { path: 'calendar.special', schema: z.record(isoDay, z.object({ seedAt: hhmm, streamStart: hhmm, streamEnd: hhmm, closeAt: hhmm, marketOpen: hhmm }).partial().strict()), help: 'per-day times (config file only)' },
   { path: 'batch.rows', env: 'TICKTAPE_BATCH_ROWS', schema: count(1, 1_000_000), help: 'rows per storage batch (default 10000)' },
   { path: 'batch.ms', env: 'TICKTAPE_BATCH_MS', schema: durationOrMs.pipe(z.number().min(1, 'expected at least 1ms').max(60_000, 'expected at most 60s')), help: 'max time a row waits in a batch (default 200ms)' },
   { path: 'batch.fsync', env: 'TICKTAPE_FSYNC', schema: z.enum(['batch', 'off'], { error: 'expected batch or off' }), help: 'journal fsync policy (default batch)' },
@@ -164,6 +216,7 @@ const SETTINGS: Setting[] = [
   { path: 'ws.staleMs', env: 'TICKTAPE_WS_STALE', schema: durationOrMs.pipe(z.number().min(200, 'expected at least 200ms')), help: 'reconnect when neither data nor a heartbeat reply arrived for this long (default 30s)' },
   { path: 'ws.backoffInitialMs', env: 'TICKTAPE_WS_BACKOFF_INITIAL', schema: durationOrMs.pipe(z.number().min(10, 'expected at least 10ms')), help: 'first reconnect delay (default 500ms)' },
   { path: 'ws.backoffMaxMs', env: 'TICKTAPE_WS_BACKOFF_MAX', schema: durationOrMs.pipe(z.number().min(10, 'expected at least 10ms')), help: 'longest reconnect delay (default 30s)' },
+  { path: 'ws.backoffAtOpenMs', env: 'TICKTAPE_WS_BACKOFF_AT_OPEN', schema: durationOrMs.pipe(z.number().min(10, 'expected at least 10ms')), help: 'longest reconnect delay within 10 minutes of the market open (default 2s)' },
   { path: 'ws.softCapBytes', env: 'TICKTAPE_WS_SOFT_CAP', schema: count(1024, 64 * 1024 * 1024), help: 'frames larger than this are quarantined, not decoded (default 1 MiB)' },
   { path: 'ws.hardCapBytes', env: 'TICKTAPE_WS_HARD_CAP', schema: count(1024, 1024 * 1024 * 1024), help: 'larger frames close the socket (ws maxPayload, default 64 MiB)' },
   { path: 'stores.maxLagMs', env: 'TICKTAPE_STORE_MAX_LAG', schema: durationOrMs.pipe(z.number().min(1000, 'expected at least 1s')), help: '/healthz is unhealthy while a store is further behind the journal (default 60s)' },
@@ -180,14 +233,15 @@ export const CONFIG_VARIABLES: readonly { env: string; help: string }[] = SETTIN
 
 const DEFAULTS = {
   dataDir: './data',
-  koscom: { member: 'ticktape' },
+  koscom: { member: 'ticktape', paths: KOSCOM_PATHS },
+  ls: { paths: LS_PATHS },
   markets: [...MARKETS],
   bmCodes: [...BM_CODES],
-  schedule: { seedAt: 8 * 60, streamStart: 8 * 60 + 30, streamEnd: 15 * 60 + 45, closeAt: 15 * 60 + 40, snapshotIntervalMs: 60_000, reconcilePeriodic: false },
+  schedule: { seedAt: 8 * 60, streamStart: 8 * 60 + 30, streamEnd: 15 * 60 + 45, closeAt: 15 * 60 + 40, marketOpen: 9 * 60, snapshotIntervalMs: 60_000, reconcilePeriodic: false },
   calendar: { closed: [], open: [], special: {} },
   batch: { rows: 10_000, ms: 200, fsync: 'batch' },
   rest: { koscom: { concurrency: 2, perSecond: 5 }, ls: { concurrency: 1, perSecond: 2 }, maxRetries: 6, timeoutMs: 15_000 },
-  ws: { heartbeatMs: 10_000, staleMs: 30_000, backoffInitialMs: 500, backoffMaxMs: 30_000, softCapBytes: 1024 * 1024, hardCapBytes: 64 * 1024 * 1024 },
+  ws: { heartbeatMs: 10_000, staleMs: 30_000, backoffInitialMs: 500, backoffMaxMs: 30_000, backoffAtOpenMs: 2_000, softCapBytes: 1024 * 1024, hardCapBytes: 64 * 1024 * 1024 },
   stores: { maxLagMs: 60_000, catchUpMs: 300_000, retryMaxMs: 10_000 },
   authRetries: 3,
   watchlist: [],
@@ -256,6 +310,8 @@ function finish(m: Validated, problems: string[]): CollectorConfig {
     if (anyLs && (l.appKey === undefined) !== (l.appSecret === undefined)) problems.push(`${l.appKey === undefined ? 'TICKTAPE_LS_APP_KEY' : 'TICKTAPE_LS_APP_SECRET'}: required together with the other LS credential`);
     if (anyLs && l.appKey === undefined && l.appSecret === undefined) problems.push('TICKTAPE_LS_APP_KEY, TICKTAPE_LS_APP_SECRET: required when an LS URL is set');
   }
+  const calendarFile = (m.calendar as { file?: string }).file;
+  const krx = calendarFile === undefined ? undefined : readCalendar(calendarFile, problems);
   const s = m.schedule;
   if (!(s.seedAt <= s.streamStart && s.streamStart < s.streamEnd && s.closeAt <= s.streamEnd && s.closeAt > s.streamStart)) {
     problems.push('schedule: expected TICKTAPE_SEED_AT ≤ TICKTAPE_STREAM_START < TICKTAPE_CLOSE_AT ≤ TICKTAPE_STREAM_END');
@@ -267,12 +323,12 @@ function finish(m: Validated, problems: string[]): CollectorConfig {
     dataDir: m.dataDir,
     collectorId: m.collectorId,
     useSim,
-    koscom: { apiKey: k.apiKey ?? '', member: k.member, restUrl: k.restUrl ?? KOSCOM_REST_PRODUCTION, wsUrl: k.wsUrl ?? '' },
-    ls: l.appKey !== undefined && l.appSecret !== undefined ? { appKey: l.appKey, appSecret: l.appSecret, restUrl: l.restUrl ?? LS_REST_PRODUCTION, wsUrl: l.wsUrl ?? LS_WS_PRODUCTION } : undefined,
+    koscom: { apiKey: k.apiKey ?? '', member: k.member, restUrl: k.restUrl ?? KOSCOM_REST_PRODUCTION, wsUrl: k.wsUrl ?? '', paths: { ...KOSCOM_PATHS, ...k.paths } },
+    ls: l.appKey !== undefined && l.appSecret !== undefined ? { appKey: l.appKey, appSecret: l.appSecret, restUrl: l.restUrl ?? LS_REST_PRODUCTION, wsUrl: l.wsUrl ?? LS_WS_PRODUCTION, paths: { ...LS_PATHS, ...l.paths } } : undefined,
     markets: [...new Set<Market>(m.markets)],
     bmCodes: [...new Set<string>(m.bmCodes)],
     schedule: s,
-    calendar: m.calendar,
+    calendar: { closed: m.calendar.closed, open: m.calendar.open, special: m.calendar.special, ...(krx && { krx }) },
     batch: m.batch,
     rest: m.rest,
     ws: m.ws,
@@ -300,8 +356,8 @@ export function withEndpoints(
 ): CollectorConfig {
   return {
     ...c,
-    koscom: { apiKey: e.credentials.koscomApiKey, member: e.credentials.koscomMember, restUrl: e.koscomRestUrl, wsUrl: e.koscomWsUrl },
-    ls: { appKey: e.credentials.lsAppKey, appSecret: e.credentials.lsAppSecret, restUrl: e.lsRestUrl, wsUrl: e.lsWsUrl },
+    koscom: { apiKey: e.credentials.koscomApiKey, member: e.credentials.koscomMember, restUrl: e.koscomRestUrl, wsUrl: e.koscomWsUrl, paths: c.koscom.paths },
+    ls: { appKey: e.credentials.lsAppKey, appSecret: e.credentials.lsAppSecret, restUrl: e.lsRestUrl, wsUrl: e.lsWsUrl, paths: c.ls?.paths },
   };
 }
 
@@ -319,22 +375,48 @@ function durationMs(text: string): number {
   return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms']);
 }
 
-function readConfigFile(file: string, problems: string[]): Record<string, unknown> {
+function readConfigFile(file: string, problems: string[], what = 'config file'): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    problems.push(`config file ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    problems.push(`${what} ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     return {};
   }
   try {
     const v = JSON.parse(text);
     if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v;
-    problems.push(`config file ${file}: expected a JSON object`);
+    problems.push(`${what} ${file}: expected a JSON object`);
   } catch (e) {
-    problems.push(`config file ${file}: not JSON (${(e as Error).message})`);
+    problems.push(`${what} ${file}: not JSON (${(e as Error).message})`);
   }
   return {};
+}
+
+const KRX_CALENDAR_FILE = z
+  .object({
+    covers: z.object({ from: isoDay, to: isoDay }).strict(),
+    closed: z.record(isoDay, z.string()),
+    unsureClosed: z.record(isoDay, z.string()),
+    hours: z.record(isoDay, z.object({ open: z.string().regex(/^\d{2}:\d{2}$/, 'expected HH:MM'), close: z.string().regex(/^\d{2}:\d{2}$/, 'expected HH:MM'), reason: z.string(), unsure: z.boolean().optional() }).strict()),
+  })
+  .partial();
+
+/** A calendar file of our own over the shipped one: its days added, its coverage if it gives one. */
+function readCalendar(file: string, problems: string[]): KrxCalendar {
+  const values = readConfigFile(file, problems, 'TICKTAPE_CALENDAR_FILE');
+  const r = KRX_CALENDAR_FILE.safeParse(values);
+  if (!r.success) {
+    problems.push(...r.error.issues.map((i) => `TICKTAPE_CALENDAR_FILE ${file}: ${i.path.join('.')}: ${i.message}`));
+    return KRX_CALENDAR;
+  }
+  const c = r.data;
+  return {
+    covers: c.covers ?? KRX_CALENDAR.covers,
+    closed: { ...KRX_CALENDAR.closed, ...c.closed },
+    unsureClosed: { ...KRX_CALENDAR.unsureClosed, ...c.unsureClosed },
+    hours: { ...KRX_CALENDAR.hours, ...c.hours },
+  };
 }
 
 function flatten(o: Record<string, unknown>, prefix = ''): [string, unknown][] {

@@ -1,70 +1,83 @@
 // The watchlist detail feed: per-symbol subscriptions on Koscom /ws (koscom.md §6) for the
-// configured symbols and presets (tick10, quote10). A session holds at most 200 (symbol, preset)
-// subscriptions, so the list is sharded over as many sessions as that needs, one market per
-// session: the journal channel then names the market, which the pushes themselves do not carry.
-// Each session re-inits and re-subscribes on every (re)connect, since closing a session discards
-// its subscriptions. Frames carrying a symbol (pushes, and a snapshot sent as a subscribe result)
-// go to the tape as received; replies and errors go to a journal-only control channel.
+// configured symbols and presets (tick10, quote10). Koscom allows one /ws session with at most
+// 200 (symbol, preset) subscriptions (§6.1; whether per key or per licence is not documented, so
+// ticktape assumes the stricter reading): one session holds them all, across both markets, and
+// pairs past the limit are not subscribed but reported. The pushes do not name their market, so
+// the symbol → market map stays on our side: each frame goes to the journal channel of its
+// symbol's market (`koscom.detail.kospi`, `koscom.detail.kosdaq`). The session re-inits and
+// re-subscribes on every (re)connect, since closing it discards its subscriptions. Replies and
+// errors go to a journal-only control channel.
 import type { Logger } from 'pino';
 import { encodeHeartbeat, encodeInit, encodeSubscription, MAX_SUBSCRIPTIONS, SUBSCRIPTION_PATH } from '../protocol/jsonrpc.js';
 import { MARKETS, type Market } from '../protocol/market.js';
 import type { CaptureTape } from './capture.js';
-import type { CollectorConfig, DetailPreset } from './config.js';
+import { type CollectorConfig, type DetailPreset, endpointUrl, KOSCOM_PATHS } from './config.js';
 import { StreamSocket } from './socket.js';
-import { type StreamEventListener, VendorStream } from './stream.js';
+import { type StreamConfig, type StreamEventListener, VendorStream } from './stream.js';
 
 const INIT_ID = 1;
 /** Subscribe request ids are FIRST_SUBSCRIBE_ID + the subscription's index, so a reply names it. */
 const FIRST_SUBSCRIBE_ID = 2;
 const SYMBOL_KEY = Buffer.from('"isuSrtCd"');
+/** The symbol of a frame; the vendor may send it unquoted (koscom.md §13). */
+const SYMBOL = /"isuSrtCd"\s*:\s*"?([0-9A-Za-z*]+)/;
 
 export interface DetailSubscription {
+  market: Market;
   symbol: string;
   preset: DetailPreset;
 }
 
-type DetailConfig = Pick<CollectorConfig, 'koscom' | 'ws' | 'watchlist' | 'watchlistPresets'>;
+type DetailConfig = Pick<CollectorConfig, 'koscom' | 'watchlist' | 'watchlistPresets'> & StreamConfig;
 
 /**
- * The detail sessions for the configured watchlist: per market, its (symbol, preset) pairs in
- * runs of `perSession` (a symbol's presets stay in one session). Empty when the watchlist is.
+ * The detail session for the configured watchlist (none when the watchlist is empty): its
+ * (symbol, preset) pairs in watchlist order, the first `limit` subscribed, the rest reported as
+ * refused (a symbol's presets stay together).
  */
-export function detailStreams(cfg: DetailConfig, tape: CaptureTape, log: Logger, onEvent?: StreamEventListener, perSession = MAX_SUBSCRIPTIONS): DetailStream[] {
-  const out: DetailStream[] = [];
-  for (const market of MARKETS) {
-    const subs = cfg.watchlist.filter((w) => w.market === market).flatMap((w) => cfg.watchlistPresets.map((preset) => ({ symbol: w.symbol, preset })));
-    for (let i = 0, n = 0; i < subs.length; i += perSession, n++) out.push(new DetailStream(market, n, subs.slice(i, i + perSession), cfg, tape, log, onEvent));
-  }
-  return out;
+export function detailStreams(cfg: DetailConfig, tape: CaptureTape, log: Logger, onEvent?: StreamEventListener, limit = MAX_SUBSCRIPTIONS): DetailStream[] {
+  const pairs = cfg.watchlist.flatMap((w) => cfg.watchlistPresets.map((preset) => ({ market: w.market, symbol: w.symbol, preset })));
+  if (pairs.length === 0) return [];
+  const fit = Math.floor(limit / cfg.watchlistPresets.length) * cfg.watchlistPresets.length;
+  return [new DetailStream(pairs.slice(0, fit), pairs.slice(fit), cfg, tape, log, onEvent)];
 }
 
 export class DetailStream extends VendorStream {
-  readonly name: string;
+  readonly name = 'koscom.detail';
+  /** The data channel of the first market: connection events, our frames, frames naming no known symbol. */
   readonly channel: number;
   readonly controlChannel: number;
   protected readonly socket: StreamSocket;
   private readonly log: Logger;
   private nextId: number;
+  private readonly channelOf = new Map<Market, number>();
+  private readonly marketOf = new Map<string, Market>();
   /** Subscriptions the server answered with an error (unknown symbol, over the limit …), by index. */
   private readonly rejected = new Map<number, string>();
 
   constructor(
-    readonly market: Market,
-    index: number,
     readonly subscriptions: readonly DetailSubscription[],
-    cfg: Pick<CollectorConfig, 'koscom' | 'ws'>,
+    /** Pairs past the per-session limit: never subscribed. */
+    private readonly overflow: readonly DetailSubscription[],
+    cfg: Pick<CollectorConfig, 'koscom'> & StreamConfig,
     tape: CaptureTape,
     log: Logger,
     onEvent?: StreamEventListener,
   ) {
     super(tape);
-    this.name = `koscom.detail.${market}.${index}`;
     this.log = log.child({ channel: this.name });
-    this.channel = tape.channel({ name: this.name, vendor: 'koscom', endpoint: SUBSCRIPTION_PATH, kind: 'detail', market });
-    this.controlChannel = tape.channel({ name: `${this.name}.control`, vendor: 'koscom', endpoint: SUBSCRIPTION_PATH, kind: 'events', market });
+    const url = endpointUrl(cfg.koscom.wsUrl, cfg.koscom.paths?.detail ?? KOSCOM_PATHS.detail);
+    for (const s of subscriptions) this.marketOf.set(s.symbol, s.market);
+    for (const market of MARKETS) {
+      if (subscriptions.some((s) => s.market === market)) this.channelOf.set(market, tape.channel({ name: `${this.name}.${market}`, vendor: 'koscom', endpoint: SUBSCRIPTION_PATH, kind: 'detail', market }));
+    }
+    const first = subscriptions[0]?.market ?? overflow[0].market;
+    this.channel = this.channelOf.get(first) ?? tape.channel({ name: `${this.name}.${first}`, vendor: 'koscom', endpoint: SUBSCRIPTION_PATH, kind: 'detail', market: first });
+    this.controlChannel = tape.channel({ name: `${this.name}.control`, vendor: 'koscom', endpoint: SUBSCRIPTION_PATH, kind: 'events' });
+    if (overflow.length > 0) this.log.warn({ subscribed: subscriptions.length, left: overflow.length }, `${this.name}: ${overflow.length} (symbol, preset) pairs past the ${MAX_SUBSCRIPTIONS} a /ws session may hold are not subscribed`);
     this.nextId = FIRST_SUBSCRIBE_ID + subscriptions.length;
     this.socket = new StreamSocket({
-      ...this.socketOptions(cfg.koscom.wsUrl + SUBSCRIPTION_PATH, cfg.ws, log, onEvent),
+      ...this.socketOptions(url, cfg, log, onEvent),
       handshake: (send) => {
         const init = encodeInit(INIT_ID, cfg.koscom.apiKey, cfg.koscom.member);
         tape.appendOutgoing(this.channel, init);
@@ -79,22 +92,31 @@ export class DetailStream extends VendorStream {
       heartbeatFrame: () => encodeHeartbeat(this.nextId++),
       onFrame: (data, recvNs) => {
         if (data.includes(SYMBOL_KEY)) {
-          tape.append(this.channel, data, recvNs);
+          tape.append(this.dataChannel(data), data, recvNs);
           this.socket.healthy();
         } else this.control(data, recvNs);
       },
     });
   }
 
-  /** Subscriptions the server refused, with its reason (the rest of the session goes on). */
+  /** Subscriptions the server refused, and those past the per-session limit, with the reason. */
   rejectedSubscriptions(): { symbol: string; preset: DetailPreset; reason: string }[] {
-    return [...this.rejected].map(([i, reason]) => ({ ...this.subscriptions[i], reason }));
+    const over = `not subscribed: past the ${MAX_SUBSCRIPTIONS} subscriptions one /ws session may hold`;
+    const refused = [...this.rejected].map(([i, reason]) => ({ symbol: this.subscriptions[i].symbol, preset: this.subscriptions[i].preset, reason }));
+    return [...refused, ...this.overflow.map((s) => ({ symbol: s.symbol, preset: s.preset, reason: over }))];
+  }
+
+  /** The channel of the market of the frame's symbol (the first market's for a symbol we did not subscribe). */
+  private dataChannel(data: Buffer): number {
+    const symbol = SYMBOL.exec(data.toString('utf8'))?.[1];
+    const market = symbol === undefined ? undefined : this.marketOf.get(symbol);
+    return (market !== undefined ? this.channelOf.get(market) : undefined) ?? this.channel;
   }
 
   /** An init reply proves the session; an error refuses one subscription, or the whole session. */
   private control(data: Buffer, recvNs: bigint): void {
     const msg = this.controlFrame(this.controlChannel, data, recvNs);
-    if (msg === undefined) return;
+    if (msg === undefined || this.heartbeat(msg, (id) => id >= FIRST_SUBSCRIBE_ID + this.subscriptions.length)) return;
     if (msg.kind === 'result' && msg.id === INIT_ID) this.socket.healthy();
     else if (msg.kind === 'error') {
       const sub = msg.id === undefined ? -1 : msg.id - FIRST_SUBSCRIBE_ID;

@@ -32,18 +32,21 @@ export interface MarketReconciliation {
   coveragePct: number;
   /** Every symbol whose streamed volume differs from the expected one. */
   gaps: SymbolGap[];
+  /** Symbols left out because their snapshot element was bad (quarantined). */
+  unchecked: number;
 }
 
 /** `streamedVolume.max` is a symbol's last cumulative value when trdVol is cumulative (it only grows). */
 export function reconcileMarket(
   market: Market,
-  snapshot: { kind: SnapshotKind; takenMs: number; volumes: Map<string, number> },
+  snapshot: { kind: SnapshotKind; takenMs: number; volumes: Map<string, number>; unchecked?: ReadonlySet<string> },
   streamedVolume: StreamedVolume,
 ): MarketReconciliation {
+  const unchecked = snapshot.unchecked ?? new Set<string>();
   const expectedVolumes = snapshot.volumes;
   let totalSum = 0;
   let totalExpected = 0;
-  for (const v of streamedVolume.sum.values()) totalSum += v;
+  for (const [symbol, v] of streamedVolume.sum) if (!unchecked.has(symbol)) totalSum += v;
   for (const v of expectedVolumes.values()) totalExpected += v;
   const mode: TrdVolMode = totalSum > totalExpected && streamedVolume.sum.size > 0 ? 'cumulative' : 'per-trade';
   const streamedOf = mode === 'cumulative' ? streamedVolume.max : streamedVolume.sum;
@@ -53,6 +56,7 @@ export function reconcileMarket(
   let excess = 0;
   const symbols = new Set([...expectedVolumes.keys(), ...streamedOf.keys()]);
   for (const symbol of symbols) {
+    if (unchecked.has(symbol)) continue;
     const s = streamedOf.get(symbol) ?? 0;
     const e = expectedVolumes.get(symbol) ?? 0;
     streamed += s;
@@ -63,11 +67,11 @@ export function reconcileMarket(
   }
   gaps.sort((a, b) => b.missing - a.missing || a.symbol.localeCompare(b.symbol));
   const coveragePct = totalExpected === 0 ? 100 : Math.round(((totalExpected - missing) / totalExpected) * 100_000) / 1000;
-  return { market, mode, snapshotKind: snapshot.kind, snapshotTakenMs: snapshot.takenMs, symbols: expectedVolumes.size, streamed, expected: totalExpected, missing, excess, coveragePct, gaps };
+  return { market, mode, snapshotKind: snapshot.kind, snapshotTakenMs: snapshot.takenMs, symbols: expectedVolumes.size, streamed, expected: totalExpected, missing, excess, coveragePct, gaps, unchecked: unchecked.size };
 }
 
 /** One line per market for the report and the logs. */
 export function describeReconciliation(r: MarketReconciliation): string {
   const gapSymbols = r.gaps.filter((g) => g.missing > 0).length;
-  return `${r.market}: coverage ${r.coveragePct.toFixed(3)}% (${r.streamed.toLocaleString('en')} of ${r.expected.toLocaleString('en')} shares streamed, ${r.missing.toLocaleString('en')} missing in ${gapSymbols} symbols${r.excess > 0 ? `, ${r.excess.toLocaleString('en')} unaccounted` : ''}; trdVol ${r.mode}, against the ${r.snapshotKind} snapshot)`;
+  return `${r.market}: coverage ${r.coveragePct.toFixed(3)}% (${r.streamed.toLocaleString('en')} of ${r.expected.toLocaleString('en')} shares streamed, ${r.missing.toLocaleString('en')} missing in ${gapSymbols} symbols${r.excess > 0 ? `, ${r.excess.toLocaleString('en')} unaccounted` : ''}; trdVol ${r.mode}, against the ${r.snapshotKind} snapshot${r.unchecked > 0 ? `; ${r.unchecked} symbols unchecked: bad snapshot elements` : ''})`;
 }

@@ -19,6 +19,7 @@ export function formatReport(r: SessionResult): string {
   for (const s of r.streams) lines.push(row([s.name, n(s.connects), n(s.reconnects), seconds(s.downtimeMs), n(s.refusals), s.lastError ?? '-'], [22, 9, 11, 10, 8, 0]));
   const oversize = r.streams.reduce((k, s) => k + s.oversize, 0);
   if (oversize > 0) lines.push(`  ${oversize} frame(s) above the soft size cap were quarantined`);
+  for (const s of r.streams) if (s.unknownFrames > 0) lines.push(`  ${s.name}: ${n(s.unknownFrames)} frame(s) of an unknown kind, kept in the journal`);
   for (const x of r.rest) {
     const quota = x.quotaRemaining === undefined ? '' : `, daily quota ${n(x.quotaRemaining)}${x.quotaLimit === undefined ? '' : ` of ${n(x.quotaLimit)}`} left`;
     lines.push(`REST ${x.vendor}: ${n(x.calls)} calls, ${n(x.retries)} retried, ${n(x.failures)} failed${quota}`);

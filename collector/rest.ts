@@ -64,6 +64,8 @@ export class RestClient {
   readonly stats: RestStats = { calls: 0, retries: 0, failures: 0 };
   private readonly log: Logger;
   private lastQuotaLogged = Infinity;
+  /** The UTC day (YYYY-MM-DD) the last quota headers counted, per the response's Date header. */
+  private quotaDay = '';
 
   constructor(private readonly opts: RestClientOptions) {
     this.queue = new PQueue({ concurrency: opts.limits.concurrency, intervalCap: opts.limits.perSecond, interval: 1000, strict: true });
@@ -133,12 +135,24 @@ export class RestClient {
     return { status: r.status, headers: r.headers, text, recvNs: nowNs() };
   }
 
+  /**
+   * Calls left at `nowMs`: the last announced remainder on the quota day it was announced, the
+   * full limit once a new UTC day has begun (koscom.md §11: the quota resets at 00:00 UTC =
+   * 09:00 KST). Undefined until the vendor announces a quota.
+   */
+  quotaLeft(nowMs: number): number | undefined {
+    if (this.stats.quotaRemaining === undefined) return undefined;
+    return utcDay(nowMs) > this.quotaDay && this.stats.quotaLimit !== undefined ? this.stats.quotaLimit : this.stats.quotaRemaining;
+  }
+
   private trackQuota(h: Headers): void {
     const limit = intHeader(h.get(RATE_LIMIT_LIMIT_HEADER));
     const remaining = intHeader(h.get(RATE_LIMIT_REMAINING_HEADER));
     if (limit !== undefined) this.stats.quotaLimit = limit;
     if (remaining === undefined) return;
     this.stats.quotaRemaining = remaining;
+    const served = Date.parse(h.get('date') ?? '');
+    this.quotaDay = utcDay(Number.isNaN(served) ? Date.now() : served);
     // One line per 5% of the quota used, and every call in the last 5%.
     const step = Math.max(1, Math.floor((this.stats.quotaLimit ?? 50_000) / 20));
     if (remaining <= step || this.lastQuotaLogged - remaining >= step) {
@@ -146,6 +160,46 @@ export class RestClient {
       this.log[remaining <= step ? 'warn' : 'info']({ quotaRemaining: remaining, quotaLimit: this.stats.quotaLimit }, `${this.opts.vendor} REST daily quota: ${remaining} calls left`);
     }
   }
+}
+
+function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** The next 00:00 UTC (09:00 KST) after `nowMs`: when a per-day REST quota starts again. */
+export function nextQuotaReset(nowMs: number): number {
+  return (Math.floor(nowMs / 86_400_000) + 1) * 86_400_000;
+}
+
+export interface QuotaBudget {
+  nowMs: number;
+  /** The closing snapshot; one snapshot's worth of calls is kept for it. */
+  closeAt: number;
+  intervalMs: number;
+  /** Calls left now (RestClient.quotaLeft); undefined = no quota announced. */
+  remaining: number | undefined;
+  /** The daily limit once the quota resets. */
+  limit: number | undefined;
+  callsPerSnapshot: number;
+}
+
+/**
+ * The wait before the next periodic snapshot: the configured interval, stretched when the calls
+ * left would not last until the close or the quota's reset at 09:00 KST; when nothing is left
+ * before a reset that comes before the close, the wait ends just after the reset, so snapshots
+ * resume with the new day's quota rather than stopping for the day.
+ */
+export function snapshotWait(b: QuotaBudget): number {
+  if (b.remaining === undefined) return b.intervalMs;
+  const reset = nextQuotaReset(b.nowMs);
+  const resets = reset < b.closeAt && b.limit !== undefined;
+  const until = resets ? reset : b.closeAt;
+  // Keep one closing snapshot's worth of calls, unless the close falls on the next quota day.
+  const affordable = Math.floor((b.remaining - (resets ? 0 : b.callsPerSnapshot)) / b.callsPerSnapshot);
+  const wanted = Math.floor((until - b.nowMs) / b.intervalMs);
+  if (affordable >= wanted) return b.intervalMs;
+  if (affordable <= 0) return resets ? reset - b.nowMs + 1_000 : Infinity;
+  return Math.ceil((until - b.nowMs) / affordable);
 }
 
 /** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */

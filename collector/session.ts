@@ -22,7 +22,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { CollectorConfig } from './config.js';
 import { crashedSessions, lastJournalWriteMs } from './crashed.js';
 import { type MarketReconciliation, describeReconciliation, reconcileMarket } from './reconcile.js';
-import { RestClient } from './rest.js';
+import { RestClient, snapshotWait } from './rest.js';
 import { SnapshotSource } from './snapshots.js';
 import type { StreamStats } from './stream.js';
 import { LsToken } from './token.js';
@@ -132,6 +132,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       if (e.type === 'connect-failed' && e.attempt === 1) log.warn({ stream, reason: e.reason }, `${stream}: cannot connect: ${e.reason}`);
     },
     token: () => lsToken!.get(signal),
+    tokenRefused: (t) => lsToken?.invalidate(t),
     onExit: (error) => {
       problems.push(`${error}: capture stopped early`);
       log.error(problems.at(-1));
@@ -273,17 +274,10 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     return f === undefined ? 'no answer' : `${f.what}: ${f.error}`;
   }
 
-  /** The configured interval, stretched when the daily quota would not last until the close. */
+  /** The configured interval, stretched when the daily quota would not last (see snapshotWait). */
   function snapshotInterval(closeAt: number): number {
-    const remaining = koscomRest.stats.quotaRemaining;
-    const interval = config.schedule.snapshotIntervalMs;
-    if (remaining === undefined) return interval;
-    // Keep one closing snapshot's worth of calls in reserve.
-    const affordable = Math.floor((remaining - snapshots.callsPerSnapshot) / snapshots.callsPerSnapshot);
-    const wanted = Math.floor((closeAt - clock.now()) / interval);
-    if (affordable >= wanted) return interval;
-    if (affordable <= 0) return Infinity;
-    return Math.ceil((closeAt - clock.now()) / affordable);
+    const nowMs = clock.now();
+    return snapshotWait({ nowMs, closeAt, intervalMs: config.schedule.snapshotIntervalMs, remaining: koscomRest.quotaLeft(nowMs), limit: koscomRest.stats.quotaLimit, callsPerSnapshot: snapshots.callsPerSnapshot });
   }
 
   /** Reconciliation against what the journal holds (not what a lagging store holds). */

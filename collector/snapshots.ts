@@ -3,10 +3,10 @@
 // received (the tape decodes it into symbols / snapshots rows); the cumulative volumes of the
 // latest snapshot are kept here for reconciliation.
 import type { Logger } from 'pino';
-import { decodeQuoteLists, decodeStockList, multiquotePath, stockListPath } from '../protocol/koscom-rest.js';
+import { badElementSymbol, decodeQuoteLists, decodeStockList } from '../protocol/koscom-rest.js';
 import type { Market, SnapshotKind } from '../protocol/market.js';
 import type { CaptureTape } from './capture.js';
-import type { CollectorConfig } from './config.js';
+import { type CollectorConfig, endpointUrl, KOSCOM_PATHS } from './config.js';
 import { type RestClient, RestError } from './rest.js';
 
 export interface MarketSnapshot {
@@ -15,6 +15,8 @@ export interface MarketSnapshot {
   takenMs: number;
   /** symbol → cumulative volume (accTrdvol). */
   volumes: Map<string, number>;
+  /** Symbols whose snapshot element was bad (quarantined): reconciliation cannot check them. */
+  unchecked: Set<string>;
 }
 
 export interface SnapshotFailure {
@@ -47,7 +49,7 @@ export class SnapshotSource {
     let answered = 0;
     await Promise.all(
       this.cfg.markets.map(async (market) => {
-        const path = stockListPath(market);
+        const path = this.path('stockList', market);
         const body = await this.get(market, path, signal);
         if (body === undefined) return;
         this.tape.append(this.channel(market, 'stock-list', path), body.text, body.recvNs);
@@ -75,8 +77,8 @@ export class SnapshotSource {
   }
 
   private async marketSnapshot(market: Market, kind: SnapshotKind, signal?: AbortSignal): Promise<boolean> {
-    const listsPath = multiquotePath(market, 'lists');
-    const ohlcPath = multiquotePath(market, 'ohlclists');
+    const listsPath = this.path('lists', market);
+    const ohlcPath = this.path('ohlcLists', market);
     const [lists, ohlc] = await Promise.all([this.get(market, listsPath, signal), this.get(market, ohlcPath, signal)]);
     // The tape pairs the two halves per market and kind: hand over both or neither.
     if (lists === undefined || ohlc === undefined) return false;
@@ -89,8 +91,20 @@ export class SnapshotSource {
     }
     const volumes = new Map<string, number>();
     for (const r of q.value.rows) volumes.set(r.symbol, r.accVolume);
-    this.latest.set(market, { kind, takenMs: Number(lists.recvNs / 1_000_000n), volumes });
+    const unchecked = new Set<string>();
+    const bad = q.value.bad ?? [];
+    for (const b of bad) {
+      const symbol = badElementSymbol(b);
+      if (symbol !== undefined) unchecked.add(symbol);
+    }
+    if (bad.length > 0) this.log.warn({ market, bad: bad.length, first: `${bad[0].error.field}: ${bad[0].error.reason}` }, `${market}: ${bad.length} snapshot element(s) quarantined, the other ${q.value.rows.length} kept`);
+    this.latest.set(market, { kind, takenMs: Number(lists.recvNs / 1_000_000n), volumes, unchecked });
     return true;
+  }
+
+  /** The endpoint's path (or full URL, when overridden with one) for the REST client. */
+  private path(endpoint: 'stockList' | 'lists' | 'ohlcLists', market: Market): string {
+    return endpointUrl('', this.cfg.koscom.paths?.[endpoint] ?? KOSCOM_PATHS[endpoint], market);
   }
 
   private async get(market: Market, path: string, signal?: AbortSignal) {

@@ -2,12 +2,18 @@
 // reconnects with exponential backoff and jitter for as long as it runs, and an event for every
 // disconnect with its reason and how long the stream was down.
 //
-// Liveness: a market-wide feed can be silent for a long time (lunch lull, a quiet symbol set), so
-// silence alone never triggers a reconnect. A heartbeat is sent every heartbeatMs; the socket is
-// declared stale only when nothing at all — no data and no heartbeat reply — arrived for staleMs.
-// When the protocol has an application heartbeat, only frames count (a transport pong is answered
-// by the WebSocket library even when the server application has stopped sending); otherwise a
-// transport pong proves liveness too.
+// Liveness: a market-wide feed can be silent for a long time (lunch lull, a quiet symbol set, the
+// pre-open: "outside hours the socket is silent"), so silence alone never triggers a reconnect. A
+// heartbeat is sent every heartbeatMs; the socket is declared stale only when nothing at all — no
+// data and no heartbeat reply — arrived for staleMs. A transport pong is answered by the WebSocket
+// library even when the server application has stopped, so once the server has answered one
+// application heartbeat on this socket only frames count; until then (Koscom documents no reply to
+// `heartbeat`) a transport ping goes out beside each heartbeat and its pong proves liveness too.
+//
+// A socket found stale had been open and working, so it reconnects at once with the backoff reset:
+// the staleMs it took to notice is the pause. Backoff grows only over failed connects, and in the
+// minutes around the market open it is capped at `backoffCapMs()` so that a bad morning never
+// leaves the stream waiting out a long delay at 09:00.
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
 import { nowNs } from '../capture/recv-clock.js';
@@ -36,6 +42,8 @@ export interface StreamSocketOptions {
   onFrame(data: Buffer, recvNs: bigint): void;
   /** An application heartbeat frame; without one, transport ping/pong is used. */
   heartbeatFrame?(): string;
+  /** The longest reconnect delay right now, if shorter than backoffMaxMs (around the market open). */
+  backoffCapMs?(): number;
   /** Whether data should be flowing now; if so, staleMs without a frame is stale despite pongs. */
   dataExpected?(): boolean;
   onEvent(e: ConnectionEvent): void;
@@ -67,6 +75,10 @@ export class StreamSocket {
   /** Why we closed the current socket ourselves (refused session, stale): reported on close. */
   private closeReason: string | undefined;
   private refused = false;
+  /** The server answered an application heartbeat on the current socket: pongs no longer count. */
+  private heartbeatAnswered = false;
+  /** The current socket was closed as stale: reconnect at once. */
+  private stale = false;
 
   constructor(private readonly o: StreamSocketOptions) {}
 
@@ -84,6 +96,11 @@ export class StreamSocket {
   /** The owner saw a frame proving the session works (resets the backoff). */
   healthy(): void {
     this.attempt = 0;
+  }
+
+  /** The owner saw a reply to one of our application heartbeats on the current socket. */
+  heartbeatReply(): void {
+    this.heartbeatAnswered = true;
   }
 
   /** The owner saw the server refuse the session; the socket closes and retries with backoff. */
@@ -133,7 +150,7 @@ export class StreamSocket {
       this.o.onFrame(data, recvNs);
     });
     ws.on('pong', () => {
-      if (this.o.heartbeatFrame === undefined) this.lastAliveMs = Date.now();
+      if (!this.heartbeatAnswered) this.lastAliveMs = Date.now();
     });
     ws.on('error', (e) => {
       failure = describeSocketError(e);
@@ -143,6 +160,8 @@ export class StreamSocket {
       this.lastAliveMs = this.openedMs = Date.now();
       this.closeReason = undefined;
       this.refused = false;
+      this.heartbeatAnswered = false;
+      this.stale = false;
       try {
         await this.o.handshake((f) => ws.send(f));
       } catch (e) {
@@ -176,9 +195,13 @@ export class StreamSocket {
         this.o.onEvent({ type: 'disconnected', reason, code });
         this.o.log.warn({ channel: this.o.name, code, reason }, `${this.o.name}: disconnected: ${reason}`);
       }
-      const backoff = Math.min(this.o.backoffMaxMs, this.o.backoffInitialMs * 2 ** this.attempt);
-      const delay = Math.round(backoff / 2 + Math.random() * (backoff / 2));
-      this.attempt++;
+      const wasStale = this.stale;
+      this.stale = false;
+      if (wasStale) this.attempt = 0;
+      const cap = Math.min(this.o.backoffMaxMs, this.o.backoffCapMs?.() ?? Infinity);
+      const backoff = Math.min(cap, this.o.backoffInitialMs * 2 ** this.attempt);
+      const delay = wasStale ? 0 : Math.round(backoff / 2 + Math.random() * (backoff / 2));
+      if (!wasStale) this.attempt++;
       if (!opened || this.refused) this.o.onEvent({ type: 'connect-failed', reason, attempt: this.attempt, retryInMs: delay });
       this.retryTimer = setTimeout(() => {
         if (this.running) this.connect();
@@ -195,11 +218,12 @@ export class StreamSocket {
     if (reason !== undefined) {
       this.o.log.warn({ channel: this.o.name }, `${this.o.name}: ${reason}`);
       this.closeReason = reason;
+      this.stale = true;
       ws.terminate();
       return;
     }
     if (this.o.heartbeatFrame !== undefined) ws.send(this.o.heartbeatFrame());
-    else ws.ping();
+    if (!this.heartbeatAnswered) ws.ping();
   }
 }
 

@@ -1,7 +1,8 @@
 // What every vendor stream shares: one StreamSocket configured from `ws` settings, its connection
 // events journaled on the stream's channel, its counters, and (Koscom) the JSON-RPC control frames.
 import type { Logger } from 'pino';
-import { decodeRpcMessage, type RpcMessage } from '../protocol/jsonrpc.js';
+import { decodeRpcMessage, encodeResult, RESULT_OK, type RpcMessage } from '../protocol/jsonrpc.js';
+import { openBackoffCap } from './calendar.js';
 import type { CaptureTape } from './capture.js';
 import type { CollectorConfig } from './config.js';
 import type { ConnectionEvent, SocketStats, StreamSocket, StreamSocketOptions } from './socket.js';
@@ -13,7 +14,12 @@ export interface StreamStats extends SocketStats {
   oversize: number;
   /** Sessions the vendor refused (a rejected key or token). */
   refusals: number;
+  /** Frames the stream did not recognise (journaled, never fatal). */
+  unknownFrames: number;
 }
+
+/** What a stream's socket takes from the configuration; without a schedule, no backoff cap at the open. */
+export type StreamConfig = Pick<CollectorConfig, 'ws'> & Partial<Pick<CollectorConfig, 'schedule' | 'calendar'>>;
 
 export type StreamEventListener = (stream: string, e: ConnectionEvent) => void;
 
@@ -24,6 +30,7 @@ export abstract class VendorStream {
   protected abstract readonly socket: StreamSocket;
   protected oversize = 0;
   protected refusals = 0;
+  protected unknownFrames = 0;
 
   constructor(protected readonly tape: CaptureTape) {}
 
@@ -40,11 +47,12 @@ export abstract class VendorStream {
   }
 
   stats(): StreamStats {
-    return { name: this.name, connected: this.socket.connected, ...this.socket.stats, oversize: this.oversize, refusals: this.refusals };
+    return { name: this.name, connected: this.socket.connected, ...this.socket.stats, oversize: this.oversize, refusals: this.refusals, unknownFrames: this.unknownFrames };
   }
 
   /** The socket options every stream takes from the configuration, with its events journaled. */
-  protected socketOptions(url: string, ws: CollectorConfig['ws'], log: Logger, onEvent?: StreamEventListener): Omit<StreamSocketOptions, 'handshake' | 'onFrame'> {
+  protected socketOptions(url: string, cfg: StreamConfig, log: Logger, onEvent?: StreamEventListener): Omit<StreamSocketOptions, 'handshake' | 'onFrame'> {
+    const ws = cfg.ws;
     return {
       name: this.name,
       url,
@@ -54,6 +62,7 @@ export abstract class VendorStream {
       backoffInitialMs: ws.backoffInitialMs,
       backoffMaxMs: ws.backoffMaxMs,
       hardCapBytes: ws.hardCapBytes,
+      backoffCapMs: () => (cfg.schedule && cfg.calendar ? openBackoffCap(Date.now(), { ws, schedule: cfg.schedule, calendar: cfg.calendar }) : Infinity),
       onEvent: (e) => {
         this.tape.event(this.channel, { stream: this.name, ...e });
         onEvent?.(this.name, e);
@@ -69,5 +78,24 @@ export abstract class VendorStream {
     const m = decodeRpcMessage(data.toString('utf8'));
     this.tape.append(m.ok ? controlChannel : this.channel, data, recvNs);
     return m.ok ? m.value : undefined;
+  }
+
+  /**
+   * Koscom heartbeats in both directions (koscom.md §7: "may be sent and received"): a heartbeat
+   * the server sends is answered; a result to one of ours shows the server application alive.
+   * Returns whether `msg` was one of these.
+   */
+  protected heartbeat(msg: RpcMessage, ours: (id: number) => boolean): boolean {
+    if (msg.kind === 'request' && msg.method === 'heartbeat') {
+      const reply = encodeResult(msg.id, RESULT_OK);
+      this.tape.appendOutgoing(this.channel, reply);
+      this.socket.send(reply);
+      return true;
+    }
+    if (msg.kind === 'result' && msg.id !== undefined && ours(msg.id)) {
+      this.socket.heartbeatReply();
+      return true;
+    }
+    return false;
   }
 }

@@ -3,6 +3,7 @@
 // an error message.
 import type { Logger } from 'pino';
 import { TOKEN_CONTENT_TYPE, TOKEN_PATH, decodeTokenResponse, encodeTokenRequest } from '../protocol/ls-rest.js';
+import type { LsPaths } from './config.js';
 import type { RestClient } from './rest.js';
 import { RestError } from './rest.js';
 
@@ -16,7 +17,8 @@ export class LsToken {
 
   constructor(
     private readonly rest: RestClient,
-    private readonly creds: { appKey: string; appSecret: string },
+    /** `paths.token` overrides the documented /oauth2/token. */
+    private readonly creds: { appKey: string; appSecret: string; paths?: Partial<LsPaths> },
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {}
@@ -30,16 +32,28 @@ export class LsToken {
     return this.pending;
   }
 
+  /**
+   * The server refused `token` (an authentication error on the socket): forget it, so the next
+   * get() asks for a new one. A token already replaced meanwhile is left alone.
+   */
+  invalidate(token: string): void {
+    if (this.token !== token) return;
+    this.token = undefined;
+    this.renewAtMs = 0;
+    this.log.warn('LS access token refused by the server: a new one will be requested');
+  }
+
   private async fetch(signal?: AbortSignal): Promise<string> {
+    const path = this.creds.paths?.token ?? TOKEN_PATH;
     const res = await this.rest.request({
       method: 'POST',
-      path: TOKEN_PATH,
+      path,
       headers: { 'content-type': TOKEN_CONTENT_TYPE },
       body: encodeTokenRequest({ appkey: this.creds.appKey, appsecretkey: this.creds.appSecret }),
       signal,
     });
     const t = decodeTokenResponse(res.text);
-    if (!t.ok) throw new RestError('http', `LS POST ${TOKEN_PATH}: unreadable token response (${t.error.field}: ${t.error.reason})`, res.status);
+    if (!t.ok) throw new RestError('http', `LS POST ${path}: unreadable token response (${t.error.field}: ${t.error.reason})`, res.status);
     const lifetimeMs = t.value.expiresInSec * 1000;
     this.token = t.value.accessToken;
     this.renewAtMs = this.now() + Math.min(lifetimeMs * RENEW_AT, Math.max(lifetimeMs - 60_000, lifetimeMs / 2));

@@ -4,12 +4,11 @@
 // which this class reads to tell a working session from a refused one.
 import type { Logger } from 'pino';
 import { encodeHeartbeat, encodeInit } from '../protocol/jsonrpc.js';
-import { TRADE_STREAM_PATH } from '../protocol/koscom.js';
 import type { Market } from '../protocol/market.js';
 import type { CaptureTape } from './capture.js';
-import type { CollectorConfig } from './config.js';
+import { type CollectorConfig, endpointUrl, KOSCOM_PATHS } from './config.js';
 import { StreamSocket } from './socket.js';
-import { type StreamEventListener, VendorStream } from './stream.js';
+import { type StreamConfig, type StreamEventListener, VendorStream } from './stream.js';
 
 const OPEN_BRACKET = 0x5b;
 const INIT_ID = 1;
@@ -27,20 +26,21 @@ export class TradeStream extends VendorStream {
 
   constructor(
     readonly market: Market,
-    cfg: Pick<CollectorConfig, 'koscom' | 'ws'>,
+    cfg: Pick<CollectorConfig, 'koscom'> & StreamConfig,
     tape: CaptureTape,
     log: Logger,
     onEvent?: StreamEventListener,
   ) {
     super(tape);
-    const endpoint = TRADE_STREAM_PATH[market];
+    const url = endpointUrl(cfg.koscom.wsUrl, cfg.koscom.paths?.trades ?? KOSCOM_PATHS.trades, market);
+    const endpoint = new URL(url).pathname;
     this.name = `koscom.trades.${market}`;
     this.log = log.child({ channel: this.name });
     this.channel = tape.channel({ name: this.name, vendor: 'koscom', endpoint, kind: 'trades', market });
     this.controlChannel = tape.channel({ name: `${this.name}.control`, vendor: 'koscom', endpoint, kind: 'events', market });
     const softCap = cfg.ws.softCapBytes;
     this.socket = new StreamSocket({
-      ...this.socketOptions(cfg.koscom.wsUrl + endpoint, cfg.ws, log, onEvent),
+      ...this.socketOptions(url, cfg, log, onEvent),
       handshake: (send) => {
         const init = encodeInit(INIT_ID, cfg.koscom.apiKey, cfg.koscom.member);
         tape.appendOutgoing(this.channel, init);
@@ -61,10 +61,13 @@ export class TradeStream extends VendorStream {
     });
   }
 
-  /** A JSON-RPC frame (init/heartbeat reply, error) tells a working session from a refused one. */
+  /**
+   * A JSON-RPC frame (init/heartbeat reply, server heartbeat, error) tells a working session from
+   * a refused one. Nothing here is required: an init nobody answers is fine, trades prove the session.
+   */
   private control(data: Buffer, recvNs: bigint): void {
     const msg = this.controlFrame(this.controlChannel, data, recvNs);
-    if (msg === undefined) return;
+    if (msg === undefined || this.heartbeat(msg, (id) => id > INIT_ID)) return;
     if (msg.kind === 'result' && msg.id === INIT_ID) this.socket.healthy();
     else if (msg.kind === 'error') {
       // Koscom documents no error for a bad key on the socket; an error right after init means

@@ -166,6 +166,29 @@ export function decodeArray<T>(v: unknown, path: string, element: (el: unknown, 
   return ok(out);
 }
 
+/** A list element that did not decode: kept whole, with what was wrong, for quarantine. */
+export interface BadElement {
+  index: number;
+  element: unknown;
+  error: DecodeError;
+}
+
+/**
+ * A list decoded element by element: one bad element (a halted issue with a null, a field of an
+ * unknown type) is set aside in `bad` and the rest are kept. Fails only if `v` is not an array.
+ */
+export function decodeElements<T>(v: unknown, path: string, element: (el: unknown, path: string) => Decoded<T>): Decoded<{ rows: T[]; bad: BadElement[] }> {
+  if (!Array.isArray(v)) return fail(path, v === undefined ? 'missing' : `wrong type (${typeName(v)}, expected an array)`);
+  const rows: T[] = [];
+  const bad: BadElement[] = [];
+  for (let i = 0; i < v.length; i++) {
+    const r = element(v[i], `${path}[${i}]`);
+    if (r.ok) rows.push(r.value);
+    else bad.push({ index: i, element: v[i], error: r.error });
+  }
+  return ok({ rows, bad });
+}
+
 function fieldPath(path: string, name: string): string {
   return path === '' ? name : `${path}.${name}`;
 }

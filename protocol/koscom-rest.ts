@@ -4,7 +4,7 @@
 // (strings-as-numbers, numbers-as-strings, times without their leading zero). Pure, no I/O.
 
 import {
-  type Decoded, type Fields, decodeArray, decodeFields, encodeFields, fail, isRecord, ok, parseJsonObject, toInt, typeName,
+  type BadElement, type Decoded, type Fields, decodeArray, decodeElements, decodeFields, encodeFields, fail, isRecord, ok, parseJsonObject, toInt, typeName,
 } from './decoded.js';
 import { JSONRPC_VERSION, encodeResult } from './jsonrpc.js';
 import type { Listing, Market, SnapshotRow } from './market.js';
@@ -51,6 +51,8 @@ export interface StockList {
   day: TradingDay;
   mktEndTm: string;
   listings: Listing[];
+  /** Elements that did not decode (absent when none): the rest of the list is still good. */
+  bad?: BadElement[];
 }
 
 export function encodeStockList(list: StockList): string {
@@ -72,7 +74,7 @@ export function decodeStockList(text: string, market: Market): Decoded<StockList
   if (!day.ok) return day;
   const mktEndTm = body.mktEndTm ?? '';
   if (typeof mktEndTm !== 'string' && typeof mktEndTm !== 'number') return fail('mktEndTm', `wrong type (${typeName(mktEndTm)}, expected a string)`);
-  const listings = decodeArray(body.isuLists, 'isuLists', (el, path): Decoded<Listing> => {
+  const listings = decodeElements(body.isuLists, 'isuLists', (el, path): Decoded<Listing> => {
     const r = decodeFields(el, LISTING_SPEC, path, 'loose');
     if (!r.ok) return r;
     const abbr = (el as Record<string, unknown>).isuKorAbbr ?? (el as Record<string, unknown>).isuKorAbbrv;
@@ -80,7 +82,7 @@ export function decodeStockList(text: string, market: Market): Decoded<StockList
     return ok({ market, symbol: r.value.isuSrtCd, isin: r.value.isuCd, name: r.value.isuKorNm, abbr });
   });
   if (!listings.ok) return listings;
-  return ok({ day: day.value, mktEndTm: String(mktEndTm), listings: listings.value });
+  return ok(withBad({ day: day.value, mktEndTm: String(mktEndTm), listings: listings.value.rows }, listings.value.bad));
 }
 
 // ---- multiquote lists / ohlclists: the full-market snapshot --------------------------------
@@ -93,6 +95,20 @@ export interface Multiquote<Row> {
   day: TradingDay;
   takenMs: number;
   rows: Row[];
+  /** Elements that did not decode (absent when none); `rows` holds every other element. */
+  bad?: BadElement[];
+}
+
+/** `value` with `bad` set only when there is any, so a clean answer has no such member. */
+function withBad<T extends object>(value: T, bad: BadElement[]): T & { bad?: BadElement[] } {
+  return bad.length === 0 ? value : { ...value, bad };
+}
+
+/** The symbol a bad list element names, if it names one readably. */
+export function badElementSymbol(b: BadElement): string | undefined {
+  const el = b.element;
+  const s = isRecord(el) ? el.isuSrtCd : undefined;
+  return typeof s === 'string' && s !== '' ? s : undefined;
 }
 
 const QUOTE_ROW_SPEC = { isuSrtCd: 'text', trdPrc: 'int', accTrdvol: 'int', accTrdval: 'int' } as const;
@@ -148,9 +164,9 @@ function decodeMultiquote<Row>(text: string, row: (el: unknown, path: string) =>
   const tm = toInt(body.trdTm);
   const msOfDay = hhmmss(tm);
   if (Number.isNaN(msOfDay)) return fail('trdTm', body.trdTm === undefined ? 'missing' : `not a HHMMSS time (${JSON.stringify(body.trdTm)})`);
-  const rows = decodeArray(body.isuLists, 'isuLists', row);
+  const rows = decodeElements(body.isuLists, 'isuLists', row);
   if (!rows.ok) return rows;
-  return ok({ day: day.value, takenMs: kstMidnight(day.value) + msOfDay, rows: rows.value });
+  return ok(withBad({ day: day.value, takenMs: kstMidnight(day.value) + msOfDay, rows: rows.value.rows }, rows.value.bad));
 }
 
 // ---- the 14-field price preset (= WS tick10) -----------------------------------------------

@@ -55,10 +55,24 @@ export function encodeSectorFlowPush(flow: SectorFlow): string {
   });
 }
 
-/** A push frame of the LS WebSocket, routed on (tr_cd, tr_key); `control` = no body (acks, PING). */
+/**
+ * A frame of the LS WebSocket: `data` is a push routed on (tr_cd, tr_key); `control` is anything
+ * else the server says (acks, errors, PING) — a frame without a body, or one carrying `rsp_cd`
+ * in its header or its body (LS documents neither, ls.md §4.2; REST puts it in the body).
+ */
 export type LsPush =
   | { kind: 'data'; trCd: string; trKey: string; body: Record<string, unknown> }
-  | { kind: 'control'; header: Record<string, unknown> };
+  | { kind: 'control'; header: Record<string, unknown>; control: LsControl };
+
+/** What a control frame says: `trId` (e.g. PING), `rspCd`/`rspMsg` from the header or else the body. */
+export interface LsControl {
+  trId?: string;
+  rspCd?: string;
+  rspMsg?: string;
+}
+
+/** The success code of LS responses (ls.md §3). */
+export const RSP_OK = '00000';
 
 /** Splits an LS WebSocket frame into header and body (ls.md §4.1, §4.2). Never throws. */
 export function decodePush(text: string): Decoded<LsPush> {
@@ -68,14 +82,36 @@ export function decodePush(text: string): Decoded<LsPush> {
   const header = v.header;
   if (!isRecord(header)) return fail('header', header === undefined ? 'missing' : 'expected an object');
   const body = v.body;
-  if (body === undefined || body === null || (isRecord(body) && Object.keys(body).length === 0) || 'rsp_cd' in header) {
-    return ok({ kind: 'control', header });
+  if (body === undefined || body === null || (isRecord(body) && (Object.keys(body).length === 0 || 'rsp_cd' in body)) || 'rsp_cd' in header || 'tr_id' in header) {
+    return ok({ kind: 'control', header, control: readControl(header, isRecord(body) ? body : undefined) });
   }
   if (!isRecord(body)) return fail('body', 'expected an object');
   const trCd = header.tr_cd;
   if (typeof trCd !== 'string') return fail('header.tr_cd', trCd === undefined ? 'missing' : 'expected a string');
   const trKey = header.tr_key;
   return ok({ kind: 'data', trCd, trKey: typeof trKey === 'string' ? trKey : '', body });
+}
+
+function readControl(header: Record<string, unknown>, body: Record<string, unknown> | undefined): LsControl {
+  const text = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
+  const out: LsControl = {};
+  const trId = text(header.tr_id);
+  const rspCd = text(header.rsp_cd) ?? text(body?.rsp_cd);
+  const rspMsg = text(header.rsp_msg) ?? text(body?.rsp_msg);
+  if (trId !== undefined) out.trId = trId;
+  if (rspCd !== undefined) out.rspCd = rspCd;
+  if (rspMsg !== undefined) out.rspMsg = rspMsg;
+  return out;
+}
+
+/**
+ * Whether a control frame refuses our token. LS documents no WebSocket error codes, so a failure
+ * code (not 00000) whose message speaks of the token or authentication counts, in Korean or
+ * English, as does the gateway's IGW001xx family of its REST authentication errors.
+ */
+export function isAuthError(c: LsControl): boolean {
+  if (c.rspCd === undefined || c.rspCd === RSP_OK) return false;
+  return /^IGW001\d\d$/.test(c.rspCd) || /토큰|인증|token|auth/i.test(c.rspMsg ?? '');
 }
 
 /** A BM_ frame as SectorFlow, or null for a control frame (ack, PING, empty body). */
@@ -129,9 +165,14 @@ export function encodeSimAck(trCd: string, trKey: string, rspMsg = 'simulator: r
   return JSON.stringify({ header: { tr_cd: trCd, tr_key: trKey, rsp_cd: '00000', rsp_msg: rspMsg }, body: null });
 }
 
-/** The undocumented keep-alive one public client answers (ls.md §4.2): both are control frames. */
+/**
+ * The undocumented keep-alive one public client answers (ls.md §4.2): both are control frames.
+ * A PING is recognised by `header.tr_id`, whatever else the frame carries.
+ */
 export const PING_FRAME = '{"header":{"tr_id":"PING"}}';
 export const PONG_FRAME = '{"header":{"tr_id":"PONG"}}';
+export const PING = 'PING';
+export const PONG = 'PONG';
 
 // ---- S3_ / K3_: trades of one symbol ---------------------------------------------------------
 

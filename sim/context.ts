@@ -30,10 +30,22 @@ export interface ExchangeStats {
   connections: number;
   /** Connections closed by the close-every fault. */
   forcedCloses: number;
+  /** Heartbeat requests the Koscom sockets sent (server-heartbeat fault) and the replies they got. */
+  serverHeartbeats: number;
+  serverHeartbeatReplies: number;
+  /** Connections closed for leaving server heartbeats unanswered. */
+  heartbeatTimeouts: number;
+  /** LS access tokens issued; PING frames sent and PONGs received; authentication-error frames sent (LS faults). */
+  lsTokensIssued: number;
+  lsPings: number;
+  lsPongs: number;
+  lsAuthErrors: number;
+  /** /ws sessions refused because another was open (single-session fault). */
+  refusedSessions: number;
 }
 
 export function emptyStats(): ExchangeStats {
-  return { tradesGenerated: 0, tradesStreamed: 0, tradesDropped: 0, tradeFrames: 0, flowsGenerated: 0, framesSent: 0, badFrames: 0, restRequests: 0, connections: 0, forcedCloses: 0 };
+  return { tradesGenerated: 0, tradesStreamed: 0, tradesDropped: 0, tradeFrames: 0, flowsGenerated: 0, framesSent: 0, badFrames: 0, restRequests: 0, connections: 0, forcedCloses: 0, serverHeartbeats: 0, serverHeartbeatReplies: 0, heartbeatTimeouts: 0, lsTokensIssued: 0, lsPings: 0, lsPongs: 0, lsAuthErrors: 0, refusedSessions: 0 };
 }
 
 export interface SimContext {

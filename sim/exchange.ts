@@ -265,6 +265,7 @@ class Session {
     if (state !== 'pre-open' && this.state === 'pre-open') {
       this.state = 'open';
       this.ls.sessionEvent('21', now);
+      if (faults.signalCodes) for (const m of MARKETS) this.signalFrame(m, OPEN_SIGNALS, now);
     }
     if (this.state === 'open') {
       const msOfDay = state === 'closed' ? CLOSE_MS : clock.msOfDay(now);
@@ -277,6 +278,7 @@ class Session {
         this.flows(msOfDay, now);
       }
       if (state === 'closed') {
+        if (faults.signalCodes) for (const m of MARKETS) this.signalFrame(m, CLOSE_SIGNALS, now);
         this.state = 'closed';
         this.ls.sessionEvent('41', now);
         this.truth.flush();
@@ -284,6 +286,8 @@ class Session {
         this.endSession();
       }
     }
+    this.koscom.serverHeartbeats(now);
+    this.ls.faultTick(now);
     if (faults.closeEveryMs <= 0) this.closeArmedAt = now;
     else if (now - this.closeArmedAt >= faults.closeEveryMs) {
       this.closeArmedAt = now;
@@ -339,6 +343,21 @@ class Session {
     tape.length = 0;
   }
 
+  /** Signal-codes fault: one frame of `codes`, one per symbol from the market's first, block trades with a price and quantity. */
+  private signalFrame(m: Market, codes: readonly number[], now: number): void {
+    const { market } = this.ctx;
+    const issues = market.byMarket[m];
+    const sent = this.koscom.hasTradeClients(m);
+    const wire = codes.map((code, i) => {
+      const issue = issues[i % issues.length];
+      const block = BLOCK_TRADES.includes(code);
+      const w = { symbol: issue.symbol, price: market.last[issue.index], qty: block ? 1_000 * (i + 1) : 0, msOfDay: codeMs(code) };
+      if (this.truth.active) this.truth.add({ ch: 'signal', market: m, symbol: w.symbol, code, price: w.price, qty: w.qty, sent });
+      return w;
+    });
+    this.koscom.broadcastTrades(m, encodeTradeFrame(wire), wire[0].symbol, wire[0].msOfDay, now);
+  }
+
   private sendFrame(m: Market, n: number, now: number): void {
     const trades = n === MAX_TRADES_PER_FRAME ? this.wire : this.wire.slice(0, n);
     this.koscom.broadcastTrades(m, encodeTradeFrame(trades), trades[0].symbol, trades[0].msOfDay, now);
@@ -369,6 +388,19 @@ class Session {
     };
     turn();
   }
+}
+
+/** `trdTm` codes of the signal-codes fault (koscom.md §4): block trades 장전/장중/장후, then the session signals. */
+const BLOCK_TRADES: readonly number[] = [51000000, 61000000, 71000000];
+const OPEN_SIGNALS: readonly number[] = [51000000];
+const CLOSE_SIGNALS: readonly number[] = [61000000, 71000000, 31000000, 41000000, 81000000, 91000007, 91000008];
+
+/** A HHMMSScc code as the ms of day `encodeTradeFrame` writes back as that code (HH may be ≥ 24). */
+function codeMs(code: number): number {
+  const hh = Math.floor(code / 1_000_000);
+  const mm = Math.floor(code / 10_000) % 100;
+  const ss = Math.floor(code / 100) % 100;
+  return ((hh * 60 + mm) * 60 + ss) * 1000 + (code % 100) * 10;
 }
 
 function trimSlash(path: string): string {

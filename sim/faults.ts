@@ -31,6 +31,24 @@ export interface Faults {
   oversizeBytes: number;
   /** The next this many trade frames are each followed by one oversize junk frame (counts down). */
   oversizeCount: number;
+  /** Koscom sockets leave the client's `heartbeat` unanswered (the reply is undocumented); transport pings are still answered. */
+  noHeartbeatReply: boolean;
+  /** Koscom sockets accept `init` without a reply (the reply is undocumented); data still flows. */
+  noInitReply: boolean;
+  /** Koscom sockets send their own `heartbeat` request this often and close a connection that leaves three unanswered; 0 = never. */
+  serverHeartbeatMs: number;
+  /** LS sends each socket a PING control frame (`header.tr_id`, not the public client's exact bytes) this often and closes one that leaves three unanswered; 0 = never. */
+  lsPingMs: number;
+  /** LS revokes every token this often: each registered socket gets an authentication-error frame (rsp_cd/rsp_msg, in the header and the body by turns) and no more data; 0 = never. */
+  lsAuthErrorEveryMs: number;
+  /** In every multiquote snapshot the first this many symbols of the market have bad elements: `trdPrc` null in `lists` (a halted issue), `hgprc` an object in `ohlclists`. */
+  badSnapshotElements: number;
+  /** /ws refuses an `init` while another /ws session of the key is open (error 13004, then close). */
+  wsSingleSession: boolean;
+  /** Koscom REST moved to its v3 paths (koscom.md §12): the v2 paths answer 404 `no Route matched`. */
+  restPathsMoved: boolean;
+  /** Every `trdTm` signal code (koscom.md §4) on the trade streams: the 장전 block trade (51000000) at the open; the 장중 and 장후 block trades (61000000, 71000000) and the session signals at the close. */
+  signalCodes: boolean;
 }
 
 export const NO_FAULTS: Readonly<Faults> = {
@@ -48,6 +66,15 @@ export const NO_FAULTS: Readonly<Faults> = {
   junkRate: 0,
   oversizeBytes: 0,
   oversizeCount: 0,
+  noHeartbeatReply: false,
+  noInitReply: false,
+  serverHeartbeatMs: 0,
+  lsPingMs: 0,
+  lsAuthErrorEveryMs: 0,
+  badSnapshotElements: 0,
+  wsSingleSession: false,
+  restPathsMoved: false,
+  signalCodes: false,
 };
 
 /** The switches that differ from NO_FAULTS, for the startup log line. */

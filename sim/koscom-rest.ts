@@ -21,6 +21,19 @@ export const MARKET_ERROR = { unknownSymbol: 10040, inputError: 20055, tooManySy
 const LIST = /^\/v2\/market\/stocks\/(kospi|kosdaq)\/lists$/;
 const MULTIQUOTE = /^\/v2\/market\/multiquote\/stocks\/(kospi|kosdaq)\/(lists|ohlclists|price)$/;
 const STOCK = /^\/v2\/market\/stocks\/(kospi|kosdaq)\/([0-9A-Za-z]{1,12})\/(price|master|closeprice|history)$/;
+/** The v3 paths of the same endpoints (koscom.md §12) → their v2 path; the paths-moved fault serves only these. */
+const V3_TO_V2: readonly [RegExp, string][] = [
+  [/^\/v3\/market\/closed\/(kospi|kosdaq)\/lists$/, '/v2/market/stocks/$1/lists'],
+  [/^\/v3\/market\/realtime\/(kospi|kosdaq)\/multiquote\/stocks\/(lists|ohlclists|price)$/, '/v2/market/multiquote/stocks/$1/$2'],
+  [/^\/v3\/market\/closed\/(kospi|kosdaq)\/([0-9A-Za-z]{1,12})\/(master|closeprice|history)$/, '/v2/market/stocks/$1/$2/$3'],
+  [/^\/v3\/market\/realtime\/(kospi|kosdaq)\/stocks\/([0-9A-Za-z]{1,12})\/price$/, '/v2/market/stocks/$1/$2/price'],
+];
+
+/** Under the paths-moved fault: the v2 path a v3 path stands for, '' (no route) for anything else. */
+function movedRoute(path: string): string {
+  for (const [re, v2] of V3_TO_V2) if (re.test(path)) return path.replace(re, v2);
+  return '';
+}
 
 interface Reply {
   status: number;
@@ -52,9 +65,10 @@ export class KoscomRest {
 
   private answer(req: IncomingMessage, path: string, query: URLSearchParams): Reply {
     const ctx = this.ctx;
-    const list = LIST.exec(path);
-    const multi = list ? null : MULTIQUOTE.exec(path);
-    const stock = list || multi ? null : STOCK.exec(path);
+    const route = ctx.faults.restPathsMoved ? movedRoute(path) : path;
+    const list = LIST.exec(route);
+    const multi = list ? null : MULTIQUOTE.exec(route);
+    const stock = list || multi ? null : STOCK.exec(route);
     this.rollQuota();
     if (!list && !multi && !stock) return { status: 404, body: encodeGatewayError(GATEWAY_MESSAGE.noRoute) };
     if (req.method !== 'GET') return { status: 405, body: encodeGatewayError('Method Not Allowed') };
@@ -98,11 +112,11 @@ export class KoscomRest {
     const takenMs = clock.instant(clock.msOfDay(Date.now()));
     if (kind === 'lists') {
       const rows = issues.map((i) => ({ symbol: i.symbol, price: market.last[i.index], accVolume: market.accVolume[i.index], accValue: market.accValue[i.index] }));
-      return { status: 200, body: encodeQuoteLists({ day: clock.day, takenMs, rows }) };
+      return { status: 200, body: this.spoil(encodeQuoteLists({ day: clock.day, takenMs, rows }), 'trdPrc', null) };
     }
     if (kind === 'ohlclists') {
       const rows = issues.map((i) => ({ symbol: i.symbol, open: market.open[i.index], high: market.high[i.index], low: market.low[i.index], price: market.last[i.index] }));
-      return { status: 200, body: encodeOhlcLists({ day: clock.day, takenMs, rows }) };
+      return { status: 200, body: this.spoil(encodeOhlcLists({ day: clock.day, takenMs, rows }), 'hgprc', { type: 'unknown' }) };
     }
     const codes = (query.get('isuCd') ?? '').split(',').filter((c) => c !== '');
     if (codes.length === 0) return rpcError(MARKET_ERROR.inputError, 'isuCd: 종목코드를 입력하십시오');
@@ -114,6 +128,15 @@ export class KoscomRest {
       presets.push(pricePreset(market, issue));
     }
     return { status: 200, body: encodeMultiquotePrice(presets) };
+  }
+
+  /** Bad-snapshot-elements fault: `field` of the first N elements set to `value`. */
+  private spoil(body: string, field: string, value: unknown): string {
+    const n = this.ctx.faults.badSnapshotElements;
+    if (n <= 0) return body;
+    const parsed = JSON.parse(body) as { isuLists: Record<string, unknown>[] };
+    for (const el of parsed.isuLists.slice(0, n)) el[field] = value;
+    return JSON.stringify(parsed);
   }
 
   private stock(mkt: Market, code: string, tail: string, query: URLSearchParams): Reply {

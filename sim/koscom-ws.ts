@@ -5,7 +5,7 @@
 import type { WebSocket } from 'ws';
 import {
   RESULT_OK, RPC_MALFORMED, RPC_MALFORMED_MESSAGE, type Preset, decodeInitParams, decodeRpcMessage,
-  decodeSubscriptionParams, encodePushNotification, encodeResult, encodeRpcError, encodeTickPush,
+  decodeSubscriptionParams, encodeHeartbeat, encodePushNotification, encodeResult, encodeRpcError, encodeTickPush,
 } from '../protocol/jsonrpc.js';
 import { pricePresetWire } from '../protocol/koscom-rest.js';
 import type { Market } from '../protocol/market.js';
@@ -25,6 +25,8 @@ export const WS_ERROR = {
   badInput: 20055,
   /** Past the subscription limit, 200 (20 in sandbox) per session (20056 종목수 초과). */
   tooManySubscriptions: 20056,
+  /** A second /ws session while one is open (single-session fault; 13004 재접속 요망). */
+  secondSession: 13004,
 } as const;
 
 /** Presets the simulator serves; `index` and `change` are refused with badInput. */
@@ -33,11 +35,17 @@ const SERVED_PRESETS: readonly Preset[] = ['tick', 'quote', 'tick10', 'quote10']
 /** A consumer this far behind is cut off rather than buffered without bound. */
 const MAX_BUFFERED = 64 * 1024 * 1024;
 
-interface TradeConn {
+/** What every Koscom connection tracks: its socket, whether init passed, and server heartbeats. */
+interface KoscomConn {
   ws: WebSocket;
   ready: boolean;
   openedAt: number;
+  /** Server heartbeats sent and not answered yet (server-heartbeat fault). */
+  heartbeatsDue: number;
+  lastHeartbeatAt: number;
 }
+
+type TradeConn = KoscomConn;
 
 interface Subscription {
   conn: SubscriptionConn;
@@ -46,12 +54,14 @@ interface Subscription {
   id: number;
 }
 
-interface SubscriptionConn {
-  ws: WebSocket;
-  ready: boolean;
-  openedAt: number;
+interface SubscriptionConn extends KoscomConn {
   subs: Map<string, Subscription>;
 }
+
+/** A server heartbeat left unanswered this many times closes the connection. */
+const MAX_HEARTBEATS_DUE = 3;
+/** Request ids of the server's own heartbeats, far from any client's. */
+const FIRST_SERVER_HEARTBEAT_ID = 1_000_000;
 
 export class KoscomStreams {
   readonly tradeConns: Record<Market, Set<TradeConn>> = { kospi: new Set(), kosdaq: new Set() };
@@ -59,25 +69,26 @@ export class KoscomStreams {
   readonly watched: Uint16Array;
   private readonly subsByIssue = new Map<number, Set<Subscription>>();
   private readonly subConns = new Set<SubscriptionConn>();
+  private nextHeartbeatId = FIRST_SERVER_HEARTBEAT_ID;
 
   constructor(private readonly ctx: SimContext) {
     this.watched = new Uint16Array(ctx.market.issues.length);
   }
 
   acceptTradeStream(ws: WebSocket, market: Market): void {
-    const conn: TradeConn = { ws, ready: false, openedAt: Date.now() };
+    const conn: TradeConn = newConn(ws);
     this.tradeConns[market].add(conn);
     ws.on('close', () => this.tradeConns[market].delete(conn));
     ws.on('message', (data, isBinary) => {
       const req = this.request(ws, conn, String(data), isBinary);
       if (req === undefined) return;
-      if (req.method === 'heartbeat') this.send(ws, conn.openedAt, encodeResult(req.id, RESULT_OK));
+      if (req.method === 'heartbeat') this.heartbeatReply(conn, req.id);
       else this.send(ws, conn.openedAt, encodeRpcError(WS_ERROR.unknownMethod, `지원하지 않는 요청입니다: ${req.method}`, req.id));
     });
   }
 
   acceptSubscriptions(ws: WebSocket): void {
-    const conn: SubscriptionConn = { ws, ready: false, openedAt: Date.now(), subs: new Map() };
+    const conn: SubscriptionConn = { ...newConn(ws), subs: new Map() };
     this.subConns.add(conn);
     ws.on('close', () => {
       this.subConns.delete(conn);
@@ -85,22 +96,28 @@ export class KoscomStreams {
       conn.subs.clear();
     });
     ws.on('message', (data, isBinary) => {
-      const req = this.request(ws, conn, String(data), isBinary);
+      const req = this.request(ws, conn, String(data), isBinary, () => !(this.ctx.faults.wsSingleSession && [...this.subConns].some((c) => c !== conn && c.ready)));
       if (req === undefined) return;
-      if (req.method === 'heartbeat') this.send(ws, conn.openedAt, encodeResult(req.id, RESULT_OK));
+      if (req.method === 'heartbeat') this.heartbeatReply(conn, req.id);
       else if (req.method === 'subscribe' || req.method === 'unsubscribe') this.subscription(conn, req.method, req.id, req.params);
       else this.send(ws, conn.openedAt, encodeRpcError(WS_ERROR.unknownMethod, `지원하지 않는 요청입니다: ${req.method}`, req.id));
     });
   }
 
   /**
-   * Common handling of a client frame: malformed → error 47; `init` → key check; anything
-   * before a successful init → error and close. Returns the request still to be handled.
+   * Common handling of a client frame: malformed → error 47; `init` → key check (and `mayOpen`,
+   * the single-session fault); anything before a successful init → error and close. Returns the
+   * request still to be handled.
    */
-  private request(ws: WebSocket, conn: { ready: boolean; openedAt: number }, text: string, isBinary: boolean) {
+  private request(ws: WebSocket, conn: KoscomConn, text: string, isBinary: boolean, mayOpen = () => true) {
     const ctx = this.ctx;
     if (isStale(ctx, conn.openedAt, Date.now())) return undefined;
     const msg = isBinary ? undefined : decodeRpcMessage(text);
+    if (msg?.ok && msg.value.kind === 'result' && msg.value.id !== undefined && msg.value.id >= FIRST_SERVER_HEARTBEAT_ID) {
+      conn.heartbeatsDue = 0;
+      ctx.stats.serverHeartbeatReplies++;
+      return undefined;
+    }
     if (msg === undefined || !msg.ok || msg.value.kind !== 'request') {
       this.send(ws, conn.openedAt, encodeRpcError(RPC_MALFORMED, RPC_MALFORMED_MESSAGE));
       return undefined;
@@ -113,8 +130,14 @@ export class KoscomStreams {
         ws.close(1008, 'authentication failed');
         return undefined;
       }
+      if (!mayOpen()) {
+        ctx.stats.refusedSessions++;
+        ws.send(encodeRpcError(WS_ERROR.secondSession, '이미 접속 중인 세션이 있습니다', req.id));
+        ws.close(1008, 'second session');
+        return undefined;
+      }
       conn.ready = true;
-      this.send(ws, conn.openedAt, encodeResult(req.id, RESULT_OK));
+      if (!ctx.faults.noInitReply) this.send(ws, conn.openedAt, encodeResult(req.id, RESULT_OK));
       return undefined;
     }
     if (!conn.ready) {
@@ -158,6 +181,32 @@ export class KoscomStreams {
     }
     this.send(conn.ws, conn.openedAt, encodeResult(id, RESULT_OK));
     this.send(conn.ws, conn.openedAt, this.push(issue, preset));
+  }
+
+  /** The OK reply to a client heartbeat, unless the no-heartbeat-reply fault is on. */
+  private heartbeatReply(conn: KoscomConn, id: number): void {
+    if (!this.ctx.faults.noHeartbeatReply) this.send(conn.ws, conn.openedAt, encodeResult(id, RESULT_OK));
+  }
+
+  /**
+   * Server-heartbeat fault: every initialised Koscom connection gets a `heartbeat` request each
+   * `serverHeartbeatMs`; one that leaves three unanswered is closed, as a strict server would.
+   */
+  serverHeartbeats(now: number): void {
+    const every = this.ctx.faults.serverHeartbeatMs;
+    if (every <= 0) return;
+    for (const conn of [...this.tradeConns.kospi, ...this.tradeConns.kosdaq, ...this.subConns]) {
+      if (!conn.ready || now - conn.lastHeartbeatAt < every || isStale(this.ctx, conn.openedAt, now)) continue;
+      if (conn.heartbeatsDue >= MAX_HEARTBEATS_DUE) {
+        this.ctx.stats.heartbeatTimeouts++;
+        conn.ws.close(1008, 'heartbeat timeout');
+        continue;
+      }
+      conn.lastHeartbeatAt = now;
+      conn.heartbeatsDue++;
+      this.ctx.stats.serverHeartbeats++;
+      this.send(conn.ws, conn.openedAt, encodeHeartbeat(this.nextHeartbeatId++), now);
+    }
   }
 
   private unwatch(sub: Subscription): void {
@@ -282,4 +331,9 @@ export class KoscomStreams {
     this.ctx.stats.framesSent++;
     return true;
   }
+}
+
+function newConn(ws: WebSocket): KoscomConn {
+  const now = Date.now();
+  return { ws, ready: false, openedAt: now, heartbeatsDue: 0, lastHeartbeatAt: now };
 }

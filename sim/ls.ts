@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocket } from 'ws';
 import {
-  BM_CODES, PING_FRAME, PONG_FRAME, TR_TYPE, decodeSubscribe, encodeIndexPush, encodeMarketStatusPush, encodeSectorFlowPush,
+  BM_CODES, PING, PING_FRAME, PONG, PONG_FRAME, TR_TYPE, decodePush, decodeSubscribe, encodeIndexPush, encodeMarketStatusPush, encodeSectorFlowPush,
   encodeSimAck, encodeTradePush,
 } from '../protocol/ls.js';
 import { TOKEN_CONTENT_TYPE, decodeTokenRequest, encodeTokenResponse } from '../protocol/ls-rest.js';
@@ -35,7 +35,15 @@ interface LsConn {
   ws: WebSocket;
   openedAt: number;
   regs: Set<string>;
+  /** PING frames sent and not answered (ping fault). */
+  pingsDue: number;
+  lastPingAt: number;
 }
+
+/** A PING left unanswered this many times closes the connection. */
+const MAX_PINGS_DUE = 3;
+/** The simulator's PING: the field LS clients match on, in other bytes than the public client's constant. */
+const SIM_PING = JSON.stringify({ header: { tr_cd: '', tr_id: PING }, body: null });
 
 interface IndexDay {
   open: number;
@@ -55,6 +63,8 @@ export class LsEndpoints {
   /** Registrations by `tr_cd|tr_key`. */
   private readonly byKey = new Map<string, Set<LsConn>>();
   private readonly indexDay = new Map<string, IndexDay>();
+  private lastRevokeAt = Date.now();
+  private authErrorsSent = 0;
 
   constructor(private readonly ctx: SimContext) {
     this.watched = new Uint16Array(ctx.market.issues.length);
@@ -87,12 +97,14 @@ export class LsEndpoints {
       }
       const token = syntheticJwt(TOKEN_TTL_SEC);
       this.tokens.set(token, Date.now() + TOKEN_TTL_SEC * 1000);
+      ctx.stats.lsTokensIssued++;
       reply(200, encodeTokenResponse({ accessToken: token, expiresInSec: TOKEN_TTL_SEC, tokenType: 'Bearer' }));
     });
   }
 
   accept(ws: WebSocket): void {
-    const conn: LsConn = { ws, openedAt: Date.now(), regs: new Set() };
+    const now = Date.now();
+    const conn: LsConn = { ws, openedAt: now, regs: new Set(), pingsDue: 0, lastPingAt: now };
     this.conns.add(conn);
     ws.on('close', () => {
       this.conns.delete(conn);
@@ -105,6 +117,12 @@ export class LsEndpoints {
     const ctx = this.ctx;
     if (isStale(ctx, conn.openedAt, Date.now())) return;
     if (text === PING_FRAME) return this.send(conn, PONG_FRAME);
+    const control = decodePush(text);
+    if (control.ok && control.value.kind === 'control' && control.value.control.trId === PONG) {
+      conn.pingsDue = 0;
+      ctx.stats.lsPongs++;
+      return;
+    }
     const f = decodeSubscribe(text);
     if (!f.ok) return this.send(conn, controlFrame('', '', SIM_ERROR.badFrame, `${f.error.field}: ${f.error.reason}`));
     const { token, trType, trCd, trKey } = f.value;
@@ -161,6 +179,42 @@ export class LsEndpoints {
     if (trCd === 'S3_' || trCd === 'K3_') {
       const issue = this.ctx.market.issue(trKey);
       if (issue) this.watched[issue.index]--;
+    }
+  }
+
+  /**
+   * The LS fault switches that run on the clock: PING frames (a connection leaving three
+   * unanswered is closed) and token revocation (every token dropped, each registered connection
+   * told with an authentication-error frame and sent nothing more).
+   */
+  faultTick(now: number): void {
+    const { faults, stats } = this.ctx;
+    if (faults.lsPingMs > 0) {
+      for (const c of this.conns) {
+        if (now - c.lastPingAt < faults.lsPingMs || isStale(this.ctx, c.openedAt, now)) continue;
+        if (c.pingsDue >= MAX_PINGS_DUE) {
+          c.ws.close(1008, 'ping timeout');
+          continue;
+        }
+        c.lastPingAt = now;
+        c.pingsDue++;
+        stats.lsPings++;
+        this.send(c, SIM_PING, now);
+      }
+    }
+    if (faults.lsAuthErrorEveryMs <= 0) this.lastRevokeAt = now;
+    else if (now - this.lastRevokeAt >= faults.lsAuthErrorEveryMs) {
+      this.lastRevokeAt = now;
+      this.tokens.clear();
+      for (const c of this.conns) {
+        if (c.regs.size === 0) continue;
+        const inBody = this.authErrorsSent++ % 2 === 1;
+        const rsp = { rsp_cd: SIM_ERROR.badToken, rsp_msg: '토큰이 만료되었거나 폐기되었습니다' };
+        this.send(c, JSON.stringify(inBody ? { header: { tr_cd: 'BM_', tr_key: '' }, body: rsp } : { header: { tr_cd: 'BM_', tr_key: '', ...rsp }, body: null }), now);
+        stats.lsAuthErrors++;
+        for (const key of c.regs) this.release(c, key);
+        c.regs.clear();
+      }
     }
   }
 

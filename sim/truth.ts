@@ -22,7 +22,19 @@ export interface TruthFlow extends SectorFlow {
   ch: 'flow';
 }
 
-export type TruthRecord = TruthTrade | TruthFlow;
+/** A `trdTm` signal element sent on a trade stream (signal-codes fault): a session signal or a block trade (51/61/71000000). */
+export interface TruthSignal {
+  ch: 'signal';
+  market: Market;
+  symbol: string;
+  code: number;
+  price: number;
+  qty: number;
+  /** Whether a client of the market's stream was there to receive it. */
+  sent: boolean;
+}
+
+export type TruthRecord = TruthTrade | TruthFlow | TruthSignal;
 
 /** Bytes buffered before a write to the file: large writes keep the stream's overhead per trade small. */
 const FLUSH_BYTES = 1 << 16;

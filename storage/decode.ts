@@ -3,10 +3,10 @@
 // recovery and `ticktape rebuild` rely on. The one piece of state, the half of a REST snapshot
 // waiting for its partner, is rebuilt by priming (see `prime`).
 
-import { describeError, type DecodeError } from '../protocol/decoded.js';
+import { type BadElement, describeError, type DecodeError } from '../protocol/decoded.js';
 import { decodeTradeFrame, type TradeSink } from '../protocol/koscom.js';
 import { decodeDetailFrame } from '../protocol/koscom-detail.js';
-import { decodeOhlcLists, decodeQuoteLists, decodeStockList, joinSnapshot, type Multiquote, type OhlcRow, type QuoteRow } from '../protocol/koscom-rest.js';
+import { badElementSymbol, decodeOhlcLists, decodeQuoteLists, decodeStockList, joinSnapshot, type Multiquote, type OhlcRow, type QuoteRow } from '../protocol/koscom-rest.js';
 import { decodePush, decodeSectorFlowBody } from '../protocol/ls.js';
 import type { Market, SnapshotKind } from '../protocol/market.js';
 import { exchTime, hhmmsscc, kstMidnight, type TradingDay } from '../protocol/time.js';
@@ -126,7 +126,7 @@ export class FrameDecoder {
         const r = decodeStockList(text, ch.market);
         if (!r.ok) return quarantine(batch, recvNs, source, text, describeError(r.error), seq);
         for (const l of r.value.listings) batch.listings.push(l);
-        return r.value.listings.length;
+        return r.value.listings.length + quarantineElements(batch, recvNs, source, seq, r.value.bad);
       }
       case 'multiquote-lists':
       case 'multiquote-ohlclists':
@@ -176,9 +176,11 @@ export class FrameDecoder {
     if (!emit) return 0;
     const lists = (kind === 'multiquote-lists' ? r.value : other.value) as Multiquote<QuoteRow>;
     const ohlc = (kind === 'multiquote-ohlclists' ? r.value : other.value) as Multiquote<OhlcRow>;
-    const rows = joinSnapshot(ch.market, lists, ohlc);
+    // A symbol whose element is bad in either half is left out (its O/H/L would read as untraded).
+    const badOhlc = new Set((ohlc.bad ?? []).map(badElementSymbol));
+    const rows = joinSnapshot(ch.market, lists, ohlc).filter((row) => !badOhlc.has(row.symbol));
     for (const row of rows) batch.snapshots.push({ ...row, takenNs: recvNs, kind: snapshotKind, srcSeq: seq });
-    return rows.length;
+    return rows.length + quarantineElements(batch, other.recvNs, other.source, other.seq, other.value.bad) + quarantineElements(batch, recvNs, ch.name, seq, r.value.bad);
   }
 }
 
@@ -210,6 +212,13 @@ function detailFrame(market: Market, source: string, recvNs: bigint, seq: number
   }
   // Subscribe/heartbeat replies and presets we do not store are kept in the journal only.
   return 0;
+}
+
+/** Each bad element of a list, on its own, with its reason: the rest of the list was stored. */
+function quarantineElements(batch: RowBatch, recvNs: bigint, source: string, seq: number, bad: readonly BadElement[] | undefined): number {
+  if (bad === undefined) return 0;
+  for (const b of bad) quarantine(batch, recvNs, source, JSON.stringify(b.element) ?? 'undefined', `${describeError(b.error)} (list element ${b.index}; the other elements were stored)`, seq);
+  return bad.length;
 }
 
 function describeErrors(errors: readonly DecodeError[]): string {

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { loadConfig, withEndpoints } from '../collector/config.js';
 import { type LiveSession, runSession, type SessionResult } from '../collector/session.js';
 import type { Faults } from '../sim/faults.js';
-import { type Exchange, startExchange } from '../sim/exchange.js';
+import { type Exchange, type ExchangeOptions, startExchange } from '../sim/exchange.js';
 import type { TruthTrade } from '../sim/truth.js';
 
 export const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -30,8 +30,8 @@ export function tempRoot(name: string): { root: string; remove(): void } {
   return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 
-export async function captureDay(dataDir: string, faults: Partial<Faults> = {}, env: Record<string, string> = {}, onLive?: (live: LiveSession) => void, quotaPerDay = 50_000): Promise<Captured> {
-  const exchange = await startExchange({ dayLengthMs: 5_000, preOpenMs: 3_000, kospiSymbols: 25, kosdaqSymbols: 35, tradesPerDay: 12_000, faults, seed: 7, quotaPerDay });
+export async function captureDay(dataDir: string, faults: Partial<Faults> = {}, env: Record<string, string> = {}, onLive?: (live: LiveSession) => void, quotaPerDay = 50_000, sim: Partial<ExchangeOptions> = {}): Promise<Captured> {
+  const exchange = await startExchange({ dayLengthMs: 5_000, preOpenMs: 3_000, kospiSymbols: 25, kosdaqSymbols: 35, tradesPerDay: 12_000, faults, seed: 7, quotaPerDay, ...sim });
   try {
     const config = withEndpoints(loadConfig({ env: { ...FAST_ENV, ...env, TICKTAPE_DATA_DIR: dataDir } }), exchange);
     const result = await runSession({ config, log, day: exchange.day, times: { closeAt: exchange.closeAt + 500, streamEnd: exchange.closeAt + 1_500 }, marketClosed: exchange.sessionEnded, onLive });
@@ -58,4 +58,13 @@ export function truthBySymbol(truth: TruthTrade[], sent: boolean): Map<string, {
     m.set(t.symbol, e);
   }
   return m;
+}
+
+/** Resolves once `cond` holds; throws if it does not within `timeoutMs`. */
+export async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BM_CODES } from '../protocol/ls.js';
-import { ConfigError, loadConfig, redactedConfig } from '../collector/config.js';
+import { ConfigError, endpointUrl, KOSCOM_PATHS, loadConfig, redactedConfig } from '../collector/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ticktape-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -100,5 +100,40 @@ describe('collector configuration', () => {
     expect(p).toMatch(/bad\.json: unknown key "colour"/);
     expect(p).toMatch(/bad\.json: batch\.rows: expected a whole number/);
     expect(problems({}, join(dir, 'missing.json')).join()).toMatch(/cannot read \(ENOENT\)/);
+  });
+
+  it('places every endpoint at its documented path by default, and takes a path, a full URL or :PORT/path per endpoint', () => {
+    const env = { TICKTAPE_KOSCOM_API_KEY: 'k', TICKTAPE_KOSCOM_WS_URL: 'ws://sandbox-apigw.koscom.co.kr/', TICKTAPE_LS_APP_KEY: 'a', TICKTAPE_LS_APP_SECRET: 'b' };
+    const c = loadConfig({ env });
+    const ws = c.koscom.wsUrl;
+    // koscom.md §1: /{ws_marketcode}/ with its trailing slash on the base host, /ws/ on port 9887.
+    expect(endpointUrl(ws, c.koscom.paths!.trades!, 'kospi')).toBe('ws://sandbox-apigw.koscom.co.kr/ws_ksp/');
+    expect(endpointUrl(ws, c.koscom.paths!.trades!, 'kosdaq')).toBe('ws://sandbox-apigw.koscom.co.kr/ws_kdq/');
+    expect(endpointUrl(ws, c.koscom.paths!.detail!)).toBe('ws://sandbox-apigw.koscom.co.kr:9887/ws/');
+    // A base that names its port keeps it (the simulator serves everything on one port).
+    expect(endpointUrl('ws://127.0.0.1:4100', KOSCOM_PATHS.detail)).toBe('ws://127.0.0.1:4100/ws/');
+    expect(endpointUrl('', c.koscom.paths!.lists!, 'kosdaq')).toBe('/v2/market/multiquote/stocks/kosdaq/lists');
+    expect(endpointUrl(c.ls!.wsUrl, c.ls!.paths!.websocket!)).toBe('wss://openapi.ls-sec.co.kr:9443/websocket');
+    expect(c.ls!.paths!.token).toBe('/oauth2/token');
+    const moved = loadConfig({
+      env: {
+        ...env,
+        TICKTAPE_KOSCOM_LISTS_PATH: '/v3/market/realtime/{marketcode}/multiquote/stocks/lists',
+        TICKTAPE_KOSCOM_TRADES_PATH: 'wss://feed.example:9000/{ws_marketcode}',
+        TICKTAPE_LS_TOKEN_PATH: 'https://auth.example/oauth2/token',
+      },
+    });
+    expect(endpointUrl('', moved.koscom.paths!.lists!, 'kospi')).toBe('/v3/market/realtime/kospi/multiquote/stocks/lists');
+    expect(moved.koscom.paths!.ohlcLists).toBe(KOSCOM_PATHS.ohlcLists);
+    expect(endpointUrl(ws, moved.koscom.paths!.trades!, 'kosdaq')).toBe('wss://feed.example:9000/ws_kdq');
+    expect(moved.ls!.paths!.token).toBe('https://auth.example/oauth2/token');
+  });
+
+  it('refuses an endpoint override that is no path or URL, or lacks the market placeholder', () => {
+    const p = problems({ TICKTAPE_KOSCOM_STOCK_LIST_PATH: 'v3/lists', TICKTAPE_KOSCOM_LISTS_PATH: '/v3/market/realtime/kospi/lists', TICKTAPE_KOSCOM_TRADES_PATH: 'https://x/{ws_marketcode}', TICKTAPE_KOSCOM_OHLC_LISTS_PATH: ':9000/{marketcode}' }).join('\n');
+    expect(p).toMatch(/TICKTAPE_KOSCOM_STOCK_LIST_PATH: expected a path \(\/…\) or an http:\/\/ or https:\/\/ URL/);
+    expect(p).toMatch(/TICKTAPE_KOSCOM_LISTS_PATH: expected the \{marketcode\} placeholder/);
+    expect(p).toMatch(/TICKTAPE_KOSCOM_TRADES_PATH: expected a path \(\/…\), :PORT\/… or a ws:\/\/ or wss:\/\/ URL/);
+    expect(p).toMatch(/TICKTAPE_KOSCOM_OHLC_LISTS_PATH: expected a path/);
   });
 });

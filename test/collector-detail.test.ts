@@ -56,9 +56,10 @@ describe('watchlist detail feed in a session', () => {
   let scraped = '';
 
   beforeAll(async () => {
-    exchange = await startExchange({ dayLengthMs: 4_000, preOpenMs: 2_000, kospiSymbols: 110, kosdaqSymbols: 20, tradesPerDay: 6_000, seed: 11 });
+    // The exchange refuses a second /ws session, as Koscom's "one session" may mean.
+    exchange = await startExchange({ dayLengthMs: 4_000, preOpenMs: 2_000, kospiSymbols: 110, kosdaqSymbols: 20, tradesPerDay: 6_000, seed: 11, faults: { wsSingleSession: true } });
     try {
-      kospi = symbolsOf(exchange, 'kospi');
+      kospi = symbolsOf(exchange, 'kospi').slice(0, 95);
       kosdaq = symbolsOf(exchange, 'kosdaq').slice(0, 5);
       const watchlist = [...kospi.map((s) => `kospi:${s}`), ...kosdaq.map((s) => `kosdaq:${s}`)].join(',');
       const env = { ...FAST_ENV, TICKTAPE_DATA_DIR: dataDir, TICKTAPE_WATCHLIST: watchlist, TICKTAPE_WATCHLIST_PRESETS: 'tick10,quote10' };
@@ -76,12 +77,13 @@ describe('watchlist detail feed in a session', () => {
     }
   }, 30_000);
 
-  it('shards 230 (symbol, preset) pairs over three sessions and captures every pair', () => {
+  it('holds all 200 (symbol, preset) pairs of both markets in one session and captures every pair under its market', () => {
     expect(result.status).toBe('complete');
-    const details = result.streams.filter((s) => s.name.startsWith('koscom.detail.'));
-    // kospi: 220 pairs → 200 + 20; kosdaq: 10 pairs → 1.
-    expect(details.map((s) => s.name).sort()).toEqual(['koscom.detail.kosdaq.0', 'koscom.detail.kospi.0', 'koscom.detail.kospi.1']);
-    for (const s of details) expect(s.connects).toBeGreaterThanOrEqual(1);
+    expect(result.problems).toEqual([]);
+    const details = result.streams.filter((s) => s.name.startsWith('koscom.detail'));
+    expect(details.map((s) => s.name)).toEqual(['koscom.detail']);
+    expect(details[0]).toMatchObject({ connects: 1, reconnects: 0, refusals: 0 });
+    expect(exchange.stats.refusedSessions).toBe(0);
     const db = new Database(join(dataDir, 'ticktape.db'), { readonly: true });
     try {
       const pairs = (table: string) => new Set((db.prepare(`SELECT DISTINCT market || ':' || symbol AS k FROM ${table} WHERE day = ?`).pluck().all(exchange.day) as string[]));
@@ -99,17 +101,33 @@ describe('watchlist detail feed in a session', () => {
   });
 
   it('shows the detail channels in the session report', () => {
-    const channel = result.channels.find((c) => c.name === 'koscom.detail.kospi.1')!;
-    expect(channel.rows).toBeGreaterThanOrEqual(20);
+    const channel = result.channels.find((c) => c.name === 'koscom.detail.kosdaq')!;
+    expect(channel.rows).toBeGreaterThanOrEqual(10);
     const report = formatReport(result);
-    expect(report).toMatch(/koscom\.detail\.kospi\.0\s+[\d,]+\s+\S+ \S+\s+[1-9]/);
-    expect(report).toMatch(/koscom\.detail\.kosdaq\.0/);
+    expect(report).toMatch(/koscom\.detail\.kospi\s+[\d,]+\s+\S+ \S+\s+[1-9]/);
+    expect(report).toMatch(/koscom\.detail\.kosdaq/);
   });
 
   it('publishes the batch write time as the ticktape_batch_seconds histogram', () => {
     expect(scraped).toMatch(/# TYPE ticktape_batch_seconds histogram/);
     expect(scraped).toMatch(/ticktape_batch_seconds_bucket\{le="\+Inf"\} [1-9]/);
     expect(scraped).toMatch(/ticktape_batch_seconds_count [1-9]/);
+  });
+});
+
+describe('the per-session subscription limit', () => {
+  it('subscribes the first 200 pairs in watchlist order, keeping a symbol\'s presets together, and reports the rest', async () => {
+    const symbols = Array.from({ length: 105 }, (_, i) => `${i % 2 === 0 ? 'kospi' : 'kosdaq'}:${String(100_000 + i)}`);
+    const config = loadConfig({ env: { TICKTAPE_KOSCOM_API_KEY: 'l7xx-test', TICKTAPE_KOSCOM_WS_URL: 'ws://127.0.0.1:9', TICKTAPE_WATCHLIST: symbols.join(','), TICKTAPE_WATCHLIST_PRESETS: 'tick10,quote10' } });
+    const tape = await Tape.open({ dataDir: join(tmp.root, 'limit'), day: '2026-03-03', log, arrow: false });
+    const streams = detailStreams(config, tape, log);
+    await tape.close();
+    expect(streams).toHaveLength(1);
+    expect(streams[0].subscriptions).toHaveLength(200);
+    expect(streams[0].subscriptions.at(-1)).toEqual({ market: 'kosdaq', symbol: '100099', preset: 'quote10' });
+    const left = streams[0].rejectedSubscriptions();
+    expect(left).toHaveLength(10);
+    expect(left[0]).toEqual({ symbol: '100100', preset: 'tick10', reason: 'not subscribed: past the 200 subscriptions one /ws session may hold' });
   });
 });
 

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RestClient, RestError } from '../collector/rest.js';
+import { nextQuotaReset, RestClient, RestError, snapshotWait } from '../collector/rest.js';
 import { LsToken } from '../collector/token.js';
 import { stockListPath } from '../protocol/koscom-rest.js';
 import { type Exchange, startExchange } from '../sim/exchange.js';
@@ -48,6 +48,10 @@ describe('REST client', () => {
     expect(err.message).toMatch(/daily quota exhausted/);
     expect(err.message).not.toContain(ex.credentials.koscomApiKey);
     expect(c.stats.retries).toBe(0);
+    // The quota counts per UTC day of the server's Date header: at 09:00 KST the full limit is back.
+    const now = Date.now();
+    expect(c.quotaLeft(now)).toBe(0);
+    expect(c.quotaLeft(nextQuotaReset(now))).toBe(2);
   });
 
   it('reports rejected credentials without retrying', async () => {
@@ -98,5 +102,29 @@ describe('REST client', () => {
     await Promise.all([1, 2, 3, 4, 5].map(() => c.request({ path: '/y' })));
     // 5 calls at 2 per rolling second: the fifth cannot start before 2 s have passed.
     expect(hits[4] - started).toBeGreaterThanOrEqual(1_900);
+  });
+});
+
+describe('snapshot pacing under the daily quota', () => {
+  // 2026-03-03 08:30 KST = 23:30 UTC the day before; the quota resets at 09:00 KST.
+  const at = (kst: string) => Date.parse(`2026-03-03T${kst}:00+09:00`);
+  const base = { closeAt: at('15:40'), intervalMs: 60_000, limit: 50_000, callsPerSnapshot: 4 };
+
+  it('keeps the configured interval while the quota lasts', () => {
+    expect(snapshotWait({ ...base, nowMs: at('10:00'), remaining: 40_000 })).toBe(60_000);
+    expect(snapshotWait({ ...base, nowMs: at('10:00'), remaining: undefined })).toBe(60_000);
+  });
+
+  it('stretches the interval so the calls left last until the close, keeping the closing snapshot', () => {
+    // 340 minutes to the close, 40 snapshots affordable after the reserve: one every 8.5 minutes.
+    expect(snapshotWait({ ...base, nowMs: at('10:00'), remaining: 164 })).toBe(Math.ceil((340 * 60_000) / 40));
+    expect(snapshotWait({ ...base, nowMs: at('10:00'), remaining: 4 })).toBe(Infinity);
+  });
+
+  it('before 09:00 KST an exhausted quota waits for the reset instead of stopping for the day', () => {
+    expect(snapshotWait({ ...base, nowMs: at('08:30'), remaining: 0 })).toBe(30 * 60_000 + 1_000);
+    // A little left: spread it over the half hour up to the reset.
+    expect(snapshotWait({ ...base, nowMs: at('08:30'), remaining: 12 })).toBe(10 * 60_000);
+    expect(nextQuotaReset(at('08:30'))).toBe(at('09:00'));
   });
 });

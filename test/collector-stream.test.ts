@@ -1,5 +1,7 @@
 // The trade-stream socket against a WebSocket server of our own (real sockets on 127.0.0.1):
 // lulls are not mistaken for dead sockets, a silent server is, oversized frames are kept.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -16,25 +18,35 @@ afterAll(() => tmp.remove());
 
 type Behaviour = (ws: WebSocket, connection: number) => void;
 
-/** A Koscom-like /ws_ksp server: answers init and heartbeats (unless told not to), then `behaviour`. */
-async function server(behaviour: Behaviour, answerHeartbeats = (_connection: number) => true) {
+/**
+ * A Koscom-like /ws_ksp server: answers init (unless told not to) and heartbeats (while
+ * `answerHeartbeat(connection, nth)` says so), then `behaviour`. Its `received` holds every
+ * frame the clients sent, parsed.
+ */
+async function server(behaviour: Behaviour, answerHeartbeat = (_connection: number, _nth: number) => true, answerInit = true) {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((r) => wss.once('listening', () => r()));
   let connections = 0;
+  const received: unknown[] = [];
   wss.on('connection', (ws) => {
     const n = ++connections;
+    let heartbeats = 0;
     ws.on('message', (data) => {
+      received.push(JSON.parse(data.toString()));
       const m = decodeRpcMessage(data.toString());
       if (!m.ok || m.value.kind !== 'request') return;
       if (m.value.method === 'init') {
-        ws.send(encodeResult(m.value.id, RESULT_OK));
+        if (answerInit) ws.send(encodeResult(m.value.id, RESULT_OK));
         behaviour(ws, n);
-      } else if (m.value.method === 'heartbeat' && answerHeartbeats(n)) ws.send(encodeResult(m.value.id, RESULT_OK));
+      } else if (m.value.method === 'heartbeat' && answerHeartbeat(n, ++heartbeats)) ws.send(encodeResult(m.value.id, RESULT_OK));
     });
   });
   const port = (wss.address() as { port: number }).port;
-  return { url: `ws://127.0.0.1:${port}`, connections: () => connections, close: () => new Promise<void>((r) => wss.close(() => r())) };
+  return { url: `ws://127.0.0.1:${port}`, connections: () => connections, received, close: () => new Promise<void>((r) => wss.close(() => r())) };
 }
+
+/** Epoch ms → `HH:MM` on the KST clock. */
+const kstHhmm = (ms: number) => new Date(ms + 9 * 3_600_000).toISOString().slice(11, 16);
 
 const trades = (n: number, qty = 1) => encodeTradeFrame(Array.from({ length: n }, (_, i) => ({ symbol: '005930', price: 70_000 + i, qty, msOfDay: 9 * 3_600_000 + i * 10 })));
 
@@ -65,15 +77,56 @@ describe('trade stream socket', () => {
     expect(r.channel.quarantined).toBe(0);
   });
 
-  it('reconnects when the server goes silent without closing, and records the outage', async () => {
-    const s = await server((ws) => ws.send(trades(2)), (n) => n > 1);
+  it('reconnects at once, backoff reset, when a server that answered heartbeats goes silent without closing', async () => {
+    // The first connection answers one heartbeat (so transport pongs no longer prove it alive), then nothing.
+    const s = await server((ws) => ws.send(trades(2)), (n, nth) => n > 1 || nth === 1);
     const r = await run('silent', s.url, 2_000);
     await s.close();
     expect(s.connections()).toBe(2);
     const reconnect = r.events.find((e) => e.type === 'reconnected');
-    expect(reconnect).toMatchObject({ type: 'reconnected', reason: expect.stringMatching(/^stale: nothing received/) });
+    expect(reconnect).toMatchObject({ type: 'reconnected', reason: expect.stringMatching(/^stale: nothing received/), attempts: 0 });
     expect(r.stream.reconnects).toBe(1);
     expect(r.stored).toBe(4);
+  });
+
+  it('keeps one connection through a silence far longer than the stale timeout when heartbeats and init go unanswered but pings do not', async () => {
+    // A pre-open as Koscom documents it: nothing on the socket; and the undocumented replies never come.
+    const s = await server((ws) => setTimeout(() => ws.send(trades(4)), 2_400), () => false, false);
+    const r = await run('no-replies', s.url, 3_000);
+    await s.close();
+    expect(s.connections()).toBe(1);
+    expect(r.stream.reconnects).toBe(0);
+    expect(r.events.filter((e) => e.type !== 'connected')).toEqual([]);
+    expect(r.stored).toBe(4);
+  });
+
+  it('answers the heartbeats the server sends, by id', async () => {
+    const s = await server((ws) => {
+      ws.send(JSON.stringify({ jsonrpc: '2.0', id: 9001, method: 'heartbeat' }));
+      ws.send(trades(1));
+    });
+    const r = await run('server-heartbeat', s.url, 500);
+    await s.close();
+    expect(s.received).toContainEqual({ jsonrpc: '2.0', id: 9001, result: RESULT_OK });
+    expect(r.stored).toBe(1);
+    expect(r.channel.quarantined).toBe(0);
+  });
+
+  it('caps the reconnect backoff within 10 minutes of the market open, and only there', async () => {
+    // A gateway that answers every WebSocket upgrade with 503: every attempt fails.
+    const http = createServer();
+    http.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+    const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const slow = { TICKTAPE_WS_BACKOFF_INITIAL: '400ms', TICKTAPE_WS_BACKOFF_MAX: '60s', TICKTAPE_WS_BACKOFF_AT_OPEN: '300ms' };
+    const retries = (events: ConnectionEvent[]) => events.flatMap((e) => (e.type === 'connect-failed' ? [e.retryInMs] : []));
+    const atOpen = await run('backoff-open', url, 2_000, { ...slow, TICKTAPE_MARKET_OPEN: kstHhmm(Date.now()) });
+    const offHours = await run('backoff-off', url, 1_500, { ...slow, TICKTAPE_MARKET_OPEN: kstHhmm(Date.now() + 3 * 3_600_000) });
+    await new Promise<void>((r) => http.close(() => r()));
+    expect(retries(atOpen.events).length).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...retries(atOpen.events))).toBeLessThanOrEqual(300);
+    // Away from the open the backoff doubles from 400 ms (200–400, 400–800, …).
+    expect(retries(offHours.events)[1]).toBeGreaterThanOrEqual(400);
   });
 
   it('quarantines a frame above the soft cap without dropping the connection; above the hard cap it reconnects', async () => {

@@ -94,6 +94,12 @@ const DECODERS: [string, TextDecoder, string][] = [
   ['ls JIF body', withBody(decodeMarketStatusBody), encodeMarketStatusPush({ jangubun: '1', jstatus: '21' })],
 ];
 
+/** A list decoded per element, as the error of its first bad element (or the list's own failure). */
+function firstBadElement(r: Decoded<{ bad?: { error: DecodeError }[] }>): DecodeError[] {
+  if (!r.ok) return [r.error];
+  return (r.value.bad ?? []).map((b) => b.error);
+}
+
 function failed(r: Decoded<unknown> | DecodeError[]): DecodeError | undefined {
   if (Array.isArray(r)) return r[0];
   return r.ok ? undefined : r.error;
@@ -153,7 +159,7 @@ const INT_FIELDS: [string, TextDecoder, string, (string | number)[], string][] =
   ['price accTrdval', decodePriceBody, encodePriceBody(PRESET), ['result', 'accTrdval'], 'result.accTrdval'],
   ['price trdTm', decodePriceBody, encodePriceBody(PRESET), ['result', 'trdTm'], 'result.trdTm'],
   ['multiquote price', decodeMultiquotePrice, encodeMultiquotePrice([PRESET, PRESET]), ['result', 'isulist', 1, 'trdPrc'], 'result.isulist[1].trdPrc'],
-  ['quote lists', decodeQuoteLists, DECODERS[6][2], ['isuLists', 0, 'accTrdvol'], 'isuLists[0].accTrdvol'],
+  ['quote lists (the element set aside)', (t) => firstBadElement(decodeQuoteLists(t)), DECODERS[6][2], ['isuLists', 0, 'accTrdvol'], 'isuLists[0].accTrdvol'],
   ['history', decodeHistoryBody, DECODERS[13][2], ['result', 'hisLists', 0, 'opnprc'], 'result.hisLists[0].opnprc'],
   ['master basPrc', decodeMasterBody, DECODERS[11][2], ['result', 'basPrc'], 'result.basPrc'],
   ['token expires_in', decodeTokenResponse, DECODERS[15][2], ['expires_in'], 'expires_in'],

@@ -6,7 +6,7 @@ import {
   CLOSE_NOT_YET_MESSAGE, GATEWAY_MESSAGE, type ClosePrice, type History, type Master, type Multiquote, type OhlcRow,
   type PricePreset, type QuoteRow, type StockList, MAX_HISTORY_RECORDS, RATE_LIMIT_LIMIT_HEADER, RATE_LIMIT_REMAINING_HEADER,
   decodeClosePriceBody, decodeHistoryBody, decodeMasterBody, decodeMultiquotePrice, decodeOhlcLists, decodePriceBody,
-  decodePricePreset, decodeQuoteLists, decodeRestError, decodeStockList, encodeCloseNotYet, encodeClosePriceBody,
+  badElementSymbol, decodePricePreset, decodeQuoteLists, decodeRestError, decodeStockList, encodeCloseNotYet, encodeClosePriceBody,
   encodeGatewayError, encodeHistoryBody, encodeMasterBody, encodeMultiquotePrice, encodeOhlcLists, encodePriceBody,
   encodeQuoteLists, encodeStockList, joinSnapshot, multiquotePath, pricePresetWire, stockListPath, stockPath,
 } from '../protocol/koscom-rest.js';
@@ -51,11 +51,20 @@ describe('stock list', () => {
     );
   });
 
-  test('failures name the element and field', () => {
-    expect(decodeStockList('{"trdDd":"20240304","isuLists":[{"isuSrtCd":"1","isuCd":"x","isuKorNm":"n"}]}', 'kospi')).toEqual(fail('isuLists[0].isuKorAbbr', 'missing'));
+  test('a bad element is set aside with its field named, the rest of the list kept; a bad envelope fails', () => {
+    const good = { isuSrtCd: '2', isuCd: 'y', isuKorNm: 'm', isuKorAbbr: 'b' };
+    const noAbbr = { isuSrtCd: '1', isuCd: 'x', isuKorNm: 'n' };
+    const r = decodeStockList(JSON.stringify({ trdDd: '20240304', isuLists: [noAbbr, good, { ...good, isuKorNm: {} }] }), 'kospi');
+    expect(r).toEqual(ok({
+      day: DAY, mktEndTm: '', listings: [{ market: 'kospi', symbol: '2', isin: 'y', name: 'm', abbr: 'b' }],
+      bad: [
+        { index: 0, element: noAbbr, error: { field: 'isuLists[0].isuKorAbbr', reason: 'missing' } },
+        { index: 2, element: { ...good, isuKorNm: {} }, error: { field: 'isuLists[2].isuKorNm', reason: expect.stringMatching(/wrong type/) } },
+      ],
+    }));
     expect(decodeStockList('{"trdDd":"20240230","isuLists":[]}', 'kospi')).toEqual(fail('trdDd', 'not a YYYYMMDD date ("20240230")'));
     expect(decodeStockList('{"trdDd":"20240304"}', 'kospi')).toEqual(fail('isuLists', 'missing'));
-    expect(decodeStockList('{"trdDd":"20240304","isuLists":[{"isuSrtCd":"1","isuCd":"x","isuKorNm":{},"isuKorAbbr":"a"}]}', 'kospi').ok).toBe(false);
+    expect(decodeStockList('{"trdDd":"20240304","isuLists":{}}', 'kospi')).toEqual(fail('isuLists', 'wrong type (object, expected an array)'));
   });
 });
 
@@ -65,7 +74,12 @@ describe('multiquote lists / ohlclists', () => {
     expect(decodeQuoteLists(text)).toEqual(ok({ day: DAY, takenMs: DAY0 + ((9 * 60 + 31) * 60 + 52) * 1000, rows: [{ symbol: '005930', price: 71200, accVolume: 5123456, accValue: 365012345600 }] }));
     expect(decodeQuoteLists(text.replace('"093152"', '93152')).ok).toBe(true);
     expect(decodeQuoteLists(text.replace('"093152"', '"09315200"'))).toEqual(fail('trdTm', 'not a HHMMSS time ("09315200")'));
-    expect(decodeQuoteLists(text.replace('71200', '71200.5'))).toEqual(fail('isuLists[0].trdPrc', 'not a safe integer (71200.5)'));
+    const halted = decodeQuoteLists(text.replace('71200', '71200.5').replace(']}', ',{"isuSrtCd":"000660","trdPrc":null,"accTrdvol":0,"accTrdval":0},{"isuSrtCd":"000020","trdPrc":1,"accTrdvol":2,"accTrdval":3}]}'));
+    expect(halted.ok && halted.value.rows).toEqual([{ symbol: '000020', price: 1, accVolume: 2, accValue: 3 }]);
+    expect(halted.ok && halted.value.bad?.map((b) => [b.error.field, b.error.reason, badElementSymbol(b)])).toEqual([
+      ['isuLists[0].trdPrc', 'not a safe integer (71200.5)', '005930'],
+      ['isuLists[1].trdPrc', expect.stringMatching(/null/), '000660'],
+    ]);
   });
 
   test('joinSnapshot merges by symbol in lists order; untraded O/H/L are 0', () => {

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { fail, ok } from '../protocol/decoded.js';
 import {
   BM_CODES, PING_FRAME, PONG_FRAME, type LsIndexBody, type LsMarketStatus, type LsTradeBody, decodeIndexBody,
-  decodeMarketStatusBody, decodePush, decodeSectorFlowFrame, decodeSubscribe, decodeTradeBody, encodeIndexPush,
+  decodeMarketStatusBody, decodePush, isAuthError, decodeSectorFlowFrame, decodeSubscribe, decodeTradeBody, encodeIndexPush,
   encodeMarketStatusPush, encodeSectorFlowPush, encodeSimAck, encodeSubscribe, encodeTradePush,
 } from '../protocol/ls.js';
 import type { SectorFlow } from '../protocol/market.js';
@@ -31,7 +31,29 @@ describe('BM_ sector flows', () => {
     expect(decodeSectorFlowFrame(PONG_FRAME)).toEqual(ok(null));
     expect(decodeSectorFlowFrame('{"header":{"tr_cd":"BM_","tr_key":"001"},"body":{}}')).toEqual(ok(null));
     const ack = decodePush(encodeSimAck('S3_', '005930', 'ok'));
-    expect(ack).toEqual(ok({ kind: 'control', header: { tr_cd: 'S3_', tr_key: '005930', rsp_cd: '00000', rsp_msg: 'ok' } }));
+    expect(ack).toEqual(ok({ kind: 'control', header: { tr_cd: 'S3_', tr_key: '005930', rsp_cd: '00000', rsp_msg: 'ok' }, control: { rspCd: '00000', rspMsg: 'ok' } }));
+  });
+
+  test('control frames: rsp_cd/rsp_msg read from the header or the body, PING matched on header.tr_id', () => {
+    const control = (text: string) => {
+      const p = decodePush(text);
+      return p.ok && p.value.kind === 'control' ? p.value.control : undefined;
+    };
+    expect(control('{"header":{"tr_cd":"BM_","tr_key":"001","rsp_cd":"40100","rsp_msg":"token expired"},"body":null}')).toEqual({ rspCd: '40100', rspMsg: 'token expired' });
+    expect(control('{"header":{"tr_cd":"BM_","tr_key":""},"body":{"rsp_cd":"IGW00121","rsp_msg":"x"}}')).toEqual({ rspCd: 'IGW00121', rspMsg: 'x' });
+    expect(control('{"header":{"tr_cd":"BM_","rsp_cd":1},"body":{"rsp_cd":"2","rsp_msg":"from the body"}}')).toEqual({ rspCd: '1', rspMsg: 'from the body' });
+    expect(control(PING_FRAME)).toEqual({ trId: 'PING' });
+    expect(control('{ "body": null, "header": { "tr_cd": "", "tr_id": "PING" } }')).toEqual({ trId: 'PING' });
+    expect(control('{"header":{"tr_id":"PING"},"body":{"anything":"1"}}')).toEqual({ trId: 'PING' });
+  });
+
+  test('authentication errors: a failure code whose message names the token, or the gateway IGW001xx codes', () => {
+    expect(isAuthError({ rspCd: '40100', rspMsg: '유효하지 않은 토큰입니다' })).toBe(true);
+    expect(isAuthError({ rspCd: '9', rspMsg: 'Invalid access token' })).toBe(true);
+    expect(isAuthError({ rspCd: 'IGW00121' })).toBe(true);
+    expect(isAuthError({ rspCd: '00000', rspMsg: 'token registered' })).toBe(false);
+    expect(isAuthError({ rspCd: '40400', rspMsg: '제공하지 않는 TR 또는 키입니다' })).toBe(false);
+    expect(isAuthError({ trId: 'PING' })).toBe(false);
   });
 
   test('failures name the field: numbers instead of strings, wrong tr_cd, bad codes, not JSON', () => {

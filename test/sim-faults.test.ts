@@ -185,4 +185,38 @@ describe('fault injection', () => {
     const good = decoded.filter((d) => d.ok && d.value.kind === 'data' && typeof d.value.body.msvolume === 'string');
     expect(good.length).toBe(ex.truth().filter((r) => r.ch === 'flow' && r.upcode === '001').length);
   });
+
+  it('single /ws session: a second init while one session is open is refused with 13004 and closed; after the first closes one may open', async () => {
+    const ex = await exchange({ faults: { wsSingleSession: true } });
+    const init = (c: Awaited<ReturnType<typeof open>>) => c.ws.send(encodeInit(1, ex.credentials.koscomApiKey, 'x'));
+    const first = await open(`${ex.koscomWsUrl}/ws`);
+    init(first);
+    await until(() => first.frames.length > 0);
+    const second = await open(`${ex.koscomWsUrl}/ws/`);
+    init(second);
+    expect(await second.closed).toBe(1008);
+    expect(decodeRpcMessage(second.frames[0])).toMatchObject({ ok: true, value: { kind: 'error', id: 1, code: 13004 } });
+    expect(ex.stats.refusedSessions).toBe(1);
+    first.ws.close();
+    await first.closed;
+    const third = await open(`${ex.koscomWsUrl}/ws`);
+    init(third);
+    await until(() => third.frames.length > 0);
+    expect(decodeRpcMessage(third.frames[0])).toMatchObject({ ok: true, value: { kind: 'result', id: 1 } });
+    third.ws.close();
+  });
+
+  it('no heartbeat reply, no init reply, server heartbeats: each switch changes only what it names', async () => {
+    const ex = await exchange({ preOpenMs: 5_000, faults: { noInitReply: true, noHeartbeatReply: true, serverHeartbeatMs: 100 } });
+    const c = await open(`${ex.koscomWsUrl}/ws_ksp`);
+    c.ws.send(encodeInit(1, ex.credentials.koscomApiKey, 'x'));
+    c.ws.send(encodeHeartbeat(2));
+    // Left unanswered three times, the server closes the socket.
+    expect(await c.closed).toBe(1008);
+    expect(ex.stats.heartbeatTimeouts).toBe(1);
+    const msgs = c.frames.map((f) => decodeRpcMessage(f));
+    // Only the server's own heartbeats came: no init reply, no heartbeat reply.
+    expect(msgs).toHaveLength(3);
+    for (const m of msgs) expect(m).toMatchObject({ ok: true, value: { kind: 'request', method: 'heartbeat' } });
+  });
 });

@@ -69,3 +69,21 @@ describe('bad frames', () => {
     db.close();
   });
 });
+
+describe('lists decoded per element', () => {
+  it('a stock list with a bad element stores the other listings and quarantines that element alone', async () => {
+    const tape = await Tape.open({ dataDir: dir, day: DAY, log: pino({ level: 'silent' }) });
+    const list = tape.channel({ name: 'koscom.stock-list.kospi', vendor: 'koscom', endpoint: '/v2/market/stocks/kospi/lists', kind: 'stock-list', market: 'kospi' });
+    const el = (s: string) => ({ isuSrtCd: s, isuCd: `KR7${s}000`, isuKorNm: `n${s}`, isuKorAbbr: `a${s}` });
+    tape.append(list, JSON.stringify({ trdDd: '20261120', mktEndTm: '1540', isuLists: [el('000001'), { ...el('000002'), isuCd: null }, el('000003')] }), 5n);
+    await tape.close();
+    const db = new Database(databaseFile(dir), { readonly: true });
+    expect(db.prepare('SELECT symbol FROM symbols ORDER BY symbol').pluck().all()).toEqual(['000001', '000003']);
+    const q = db.prepare('SELECT source, raw, reason FROM quarantine').all() as { source: string; raw: string; reason: string }[];
+    expect(q).toHaveLength(1);
+    expect(q[0].source).toBe('koscom.stock-list.kospi');
+    expect(JSON.parse(q[0].raw)).toEqual({ ...el('000002'), isuCd: null });
+    expect(q[0].reason).toMatch(/^isuLists\[1\]\.isuCd: .*\(list element 1; the other elements were stored\)$/);
+    db.close();
+  });
+});

@@ -26,10 +26,10 @@ let dir: string;
 
 /** dist/ is current when its tape is newer than every source file the writer runs. */
 function distIsCurrent(): boolean {
-  const built = path.join(ROOT, 'dist/storage/tape.js');
+  const built = path.join(ROOT, 'dist/followers/tape.js');
   if (!fs.existsSync(built)) return false;
   const at = fs.statSync(built).mtimeMs;
-  return ['storage', 'protocol'].every((d) => fs.readdirSync(path.join(ROOT, d)).every((f) => fs.statSync(path.join(ROOT, d, f)).mtimeMs <= at));
+  return ['storage', 'followers', 'capture', 'protocol'].every((d) => fs.readdirSync(path.join(ROOT, d)).every((f) => fs.statSync(path.join(ROOT, d, f)).mtimeMs <= at));
 }
 
 beforeAll(() => {
@@ -37,7 +37,7 @@ beforeAll(() => {
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'pipe' });
   } catch (e) {
     // tsc still emits when another module has a type error; only a missing output is fatal.
-    if (!fs.existsSync(path.join(ROOT, 'dist/storage/tape.js'))) throw e;
+    if (!fs.existsSync(path.join(ROOT, 'dist/followers/tape.js'))) throw e;
   }
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ticktape-recovery-'));
 }, 120_000);
