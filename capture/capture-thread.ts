@@ -26,7 +26,7 @@ export interface CaptureThreadOptions {
   onExit?(error: string): void;
 }
 
-const EMPTY: CaptureStats = { streams: [], channels: [], diskFull: [], clockSteps: [], maxStallMs: 0 };
+const EMPTY: CaptureStats = { streams: [], channels: [], diskFull: [], clockSteps: [], maxStallMs: 0, journalLatencyUs: { p50: 0, p99: 0, max: 0 } };
 
 export class CaptureThread implements CaptureTape {
   private latest: CaptureStats = EMPTY;

@@ -4,6 +4,7 @@
 // (policy `batch`: the batch interval), so a slow disk never pauses the socket reads; followers
 // read only what is durable, so no store holds a row the journal could lose.
 import path from 'node:path';
+import type { RecordableHistogram } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { CaptureTape } from '../collector/capture.js';
 import { FLAG, Journal, type ChannelSpec, type FsyncPolicy, type JournalChannel, RECORD_HEADER, type RecordFlag } from '../storage/journal.js';
@@ -21,6 +22,8 @@ export interface JournalTapeOptions {
   progress?: JournalProgress;
   /** The journal's writer lock, when the caller holds it (lockJournal); else the journal takes it. */
   lock?: FileLock;
+  /** Records, per received frame, ns from its receive time to its journal write returning. */
+  latency?: RecordableHistogram;
 }
 
 /** Frames and bytes journaled per channel by this process. */
@@ -86,6 +89,7 @@ export class JournalTape implements CaptureTape {
     const st = this.stat[channel];
     st.frames++;
     st.bytes += this.journal.size - before - RECORD_HEADER;
+    if (this.o.latency !== undefined) this.o.latency.record(Math.max(1, Number(nowNs() - recvNs)));
   }
 
   /** A frame we sent (init, registrations), credentials redacted. */

@@ -32,6 +32,8 @@ export interface CaptureStats {
   clockSteps: ClockStep[];
   /** The longest stall of the capture thread so far, ms: nothing read its sockets meanwhile. */
   maxStallMs: number;
+  /** Receive → journal write, per frame, µs. */
+  journalLatencyUs: { p50: number; p99: number; max: number };
 }
 
 export type FromCapture =

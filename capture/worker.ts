@@ -2,6 +2,7 @@
 // stores, REST, reports and the session's schedule run on other threads, so none of them can
 // delay a socket read (the feed has no retransmission). It starts journaling at once and opens
 // the streams when told, then reports its counters a few times a second.
+import { createHistogram } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { detailStreams } from '../collector/detail.js';
@@ -30,7 +31,8 @@ const clockOffsetMs = anchorRecvClock();
 // The session's thread holds the journal's writer lock (so that a second writer is refused
 // before any thread starts); this thread writes under it and leaves it to that thread.
 const heldLock = { file: journalLockPath(data.journalFile), release() {} };
-const journal = new JournalTape({ file: data.journalFile, fsync: config.batch.fsync, batchMs: config.batch.ms, log, progress: new JournalProgress(data.progress), lock: heldLock });
+const latency = createHistogram();
+const journal = new JournalTape({ file: data.journalFile, fsync: config.batch.fsync, batchMs: config.batch.ms, log, progress: new JournalProgress(data.progress), lock: heldLock, latency });
 const guard = new DiskFullGuard(journal, log);
 const onEvent = (stream: string, event: Parameters<NonNullable<ConstructorParameters<typeof TradeStream>[4]>>[1]) => post({ type: 'connection', stream, event });
 
@@ -74,7 +76,15 @@ setInterval(() => {
 }, STALL_CHECK_MS).unref();
 
 function stats(): CaptureStats {
-  return { streams: streams.map((s) => s.stats()), channels: journal.stats(), diskFull: guard.describe(), clockSteps, maxStallMs };
+  const us = (ns: number) => (Number.isFinite(ns) ? ns / 1000 : 0);
+  return {
+    streams: streams.map((s) => s.stats()),
+    channels: journal.stats(),
+    diskFull: guard.describe(),
+    clockSteps,
+    maxStallMs,
+    journalLatencyUs: { p50: us(latency.percentile(50)), p99: us(latency.percentile(99)), max: us(latency.max) },
+  };
 }
 
 const timer = setInterval(() => {

@@ -69,6 +69,20 @@ describe('collector session against the simulator', () => {
     db.close();
   });
 
+  it('streams all session when one REST endpoint answers 401, and the report names the endpoint', async () => {
+    // An endpoint the key is not licensed for (here both multiquote lists): the streams run regardless.
+    const { exchange, result, db, truth } = await captureDay(join(tmp.root, 'rest-401'), { restUnauthorizedPath: 'multiquote' });
+    expect(result.status).toBe('complete');
+    expect(storedBySymbol(db, exchange.day)).toEqual(truthBySymbol(truth, true));
+    expect(result.streams.filter((s) => s.name.startsWith('koscom.trades.')).every((s) => s.connects === 1 && s.reconnects === 0)).toBe(true);
+    const report = formatReport(result);
+    expect(report).toMatch(/REST \/v2\/market\/multiquote\/stocks\/kospi\/lists\/? \(kospi\) failed \d+ time\(s\), last: .*HTTP 401.*the streams ran regardless/);
+    expect(report).toMatch(/REST \/v2\/market\/multiquote\/stocks\/kosdaq\/ohlclists\/? \(kosdaq\) failed/);
+    // The stock lists, on another endpoint, were stored.
+    expect((db.prepare('SELECT COUNT(*) AS n FROM symbols WHERE day = ?').get(exchange.day) as { n: number }).n).toBe(60);
+    db.close();
+  });
+
   it('ends the session on rejected stream credentials, naming the stream and the rejected REST endpoints', async () => {
     const dataDir = join(tmp.root, 'badcreds');
     const exchange = await startExchange({ dayLengthMs: 4_000, preOpenMs: 500, kospiSymbols: 5, kosdaqSymbols: 5, tradesPerDay: 1_000, faults: { rejectCredentials: true } });
