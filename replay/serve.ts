@@ -21,6 +21,7 @@ import { kstMidnight, kstMsOfDay } from '../protocol/time.js';
 import type { FrameEvent, ReplayEvent, SnapshotEvent, TradeEvent } from './event.js';
 import { replay, type Replay, type ReplayOptions } from './index.js';
 import { defaultSource, frameRoute, readListings } from './source.js';
+import { dayJournals, readChannels } from '../storage/journal.js';
 
 /** A stream the replay can wait for before it starts: a Koscom market socket, or LS BM_. */
 export type ServedStream = Market | 'ls';
@@ -261,22 +262,32 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
     log.info({ events: n, lateness: rp.progress().lateness }, 'replay serve: day played out');
   }
 
-  /** Before the start, REST answers what the collector saw before the streams: the day's first snapshot. */
+  /**
+   * Before the start, REST answers what the collector took as its seed: the stock lists and the
+   * snapshot of kind `seed`, found by kind wherever they lie in the day (a collector may open the
+   * streams before or beside its seed, so stream frames can precede it).
+   */
   async function seedSnapshots(): Promise<void> {
+    const seedChannels = journal ? journalSeedChannels(options.dataDir, options.day) : new Set<string>();
+    const seen = new Set<string>();
+    if (journal && seedChannels.size === 0) return;
     const first = replay({ ...options, source, channels: journal ? ['frames'] : ['snapshots'], speed: 'max' });
     try {
       for await (const e of first) {
         if (e.type === 'frame') {
+          if (!seedChannels.has(e.channel) || seen.has(e.channel)) continue;
           const route = frameRoute(e);
-          // First body per path: the seed, not a later answer recorded before the streams opened.
-          if (route.kind === 'rest') {
-            if (!restBodies.has(route.path)) restBodies.set(route.path, Buffer.from(e.bytes).toString('utf8'));
-          } else if (route.kind !== 'none') break;
+          if (route.kind !== 'rest') continue;
+          // First body per channel: a restart's second seed is not the day's seed.
+          seen.add(e.channel);
+          restBodies.set(route.path, Buffer.from(e.bytes).toString('utf8'));
+          if (seen.size === seedChannels.size) break;
         } else if (e.type === 'snapshot') {
+          // Stored snapshots come in time order and the seed is a day's first: stop at the first later kind.
+          if (e.kind !== 'seed') break;
           const have = snapshots[e.market];
           if (have === undefined) snapshots[e.market] = { takenNs: e.takenNs, rows: [e] };
           else if (have.takenNs === e.takenNs) have.rows.push(e);
-          else if (MARKETS.every((mk) => snapshots[mk] !== undefined)) break;
         }
       }
     } finally {
@@ -307,6 +318,15 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
       await done.catch(() => undefined);
     },
   };
+}
+
+/** The journal channels of a day that hold its seed: the stock lists and the snapshot of kind `seed`. */
+function journalSeedChannels(dataDir: string, day: string): Set<string> {
+  const names = new Set<string>();
+  for (const file of dayJournals(dataDir, day)) {
+    for (const c of readChannels(file)) if (c.kind === 'stock-list' || c.snapshotKind === 'seed') names.add(c.name);
+  }
+  return names;
 }
 
 function readBody(req: http.IncomingMessage): Promise<string> {

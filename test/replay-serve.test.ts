@@ -96,6 +96,35 @@ describe('replay serve from the journal', () => {
   });
 });
 
+describe('replay serve from a journal whose streams opened before the seed', () => {
+  it('still answers REST with the seed (found by its kind), not the nothing recorded before the first stream frame', async () => {
+    const late = fs.mkdtempSync(path.join(os.tmpdir(), 'ticktape-replay-serve-late-seed-'));
+    const frames = writeJournalDay(late, d, { seedAfterFrames: 20 });
+    // The fixture really put stream frames first.
+    expect(frames.findIndex((f) => f.route.startsWith('rest:'))).toBe(20);
+    const server = await startReplayServer({ dataDir: late, day: DAY, source: 'journal', speed: 'max', port: 0, logger: pino({ level: 'silent' }), startTimeoutMs: 20_000 });
+    try {
+      const body = (p: string) => frames.find((f) => f.route === `rest:${p}`)!.text;
+      for (const market of ['kospi', 'kosdaq'] as const) {
+        expect((await get(server, `${stockListPath(market)}?apikey=x`)).text).toBe(body(stockListPath(market)));
+        const seed = (await get(server, `${multiquotePath(market, 'lists')}?apikey=x`)).text;
+        expect(seed).toBe(body(multiquotePath(market, 'lists')));
+        const decoded = decodeQuoteLists(seed);
+        expect(decoded.ok && decoded.value.rows.map((r) => r.symbol)).toEqual(d.snapshots.filter((s) => s.market === market && s.kind === 'seed').map((s) => s.symbol));
+      }
+      const c = await connectClients(server);
+      await server.done;
+      const kospi = frames.filter((f) => f.route === 'koscom.kospi').map((f) => f.text);
+      await until(() => c.kospi.frames.length === kospi.length);
+      expect(c.kospi.frames).toEqual(kospi);
+      c.close();
+    } finally {
+      await server.close();
+      fs.rmSync(late, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.each(['arrow', 'sqlite'] as const)('replay serve from %s', (source) => {
   it('re-encodes trades into frames as recorded (≤ 50, one per frame), flows as BM_ pushes, snapshots at the session time', async () => {
     const server = await serve(source);
