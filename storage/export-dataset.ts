@@ -167,7 +167,8 @@ export async function exportDay(o: ExportOptions): Promise<ExportResult> {
     o.log.debug({ file: dest, rows: written.rows, bytes: written.bytes }, 'export: file written');
   }
   const result: ExportResult = { day: o.day, format: o.format, source, files, rows: files.reduce((n, f) => n + f.rows, 0), bytes: files.reduce((n, f) => n + f.bytes, 0), sourceBytes };
-  o.log.info({ day: o.day, format: o.format, source, files: files.length, rows: result.rows, bytes: result.bytes }, `export ${o.day}: ${result.rows} rows in ${files.length} file(s) under ${o.outDir}`);
+  // Debug only: the caller shows the result (the CLI prints it once).
+  o.log.debug({ day: o.day, format: o.format, source, files: files.length, rows: result.rows, bytes: result.bytes }, `export ${o.day}: ${result.rows} rows in ${files.length} file(s) under ${o.outDir}`);
   return result;
 }
 
