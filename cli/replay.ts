@@ -87,21 +87,25 @@ function replayOptions(f: CommonFlags): ReplayOptions {
   return { dataDir: f.dataDir, day: f.day, from: f.from, to: f.to, channels: f.channels, symbols: f.symbols, markets: f.markets, source: f.source, speed: f.speed, clock: f.clock };
 }
 
-const TABLE_HEADER = 'recv_kst      type       market  key        price         qty  exch_kst';
+/** The table's header: the replay clock's time first, the other clock's last. */
+function tableHeader(clock: ClockKind): string {
+  const [first, last] = clock === 'exchange' ? ['exch_kst', 'recv_kst'] : ['recv_kst', 'exch_kst'];
+  return `${first}      type       market  key        price         qty  ${last}`;
+}
 
-/** One fixed-width line per event: receive time, type, market (or upcode), symbol (or tjjcode), figures. */
-function eventToTableLine(e: ReplayEvent): string {
-  const recv = kstClock(e.recvNs);
-  const exch = kstClock(e.exchNs);
+/** One fixed-width line per event: time on the replay's clock, type, market (or upcode), symbol (or tjjcode), figures, the other clock's time. */
+function eventToTableLine(e: ReplayEvent, clock: ClockKind): string {
+  // On the exchange clock an event without an exchange stamp stands at its receive time.
+  const [first, last] = clock === 'exchange' ? [kstClock(e.exchNs ?? e.recvNs), kstClock(e.recvNs)] : [kstClock(e.recvNs), kstClock(e.exchNs)];
   switch (e.type) {
     case 'trade':
-      return `${recv}  trade      ${e.market.padEnd(6)}  ${e.symbol.padEnd(9)} ${String(e.price).padStart(7)} ${String(e.qty).padStart(11)}  ${exch}`;
+      return `${first}  trade      ${e.market.padEnd(6)}  ${e.symbol.padEnd(9)} ${String(e.price).padStart(7)} ${String(e.qty).padStart(11)}  ${last}`;
     case 'snapshot':
-      return `${recv}  snapshot   ${e.market.padEnd(6)}  ${e.symbol.padEnd(9)} ${String(e.price).padStart(7)} ${String(e.accVolume).padStart(11)}  ${e.kind}`;
+      return `${first}  snapshot   ${e.market.padEnd(6)}  ${e.symbol.padEnd(9)} ${String(e.price).padStart(7)} ${String(e.accVolume).padStart(11)}  ${e.kind}`;
     case 'sectorFlow':
-      return `${recv}  sectorFlow ${e.upcode.padEnd(6)}  ${e.tjjcode.padEnd(9)} ${String(e.msvol).padStart(7)} ${String(e.msval).padStart(11)}  ${exch}`;
+      return `${first}  sectorFlow ${e.upcode.padEnd(6)}  ${e.tjjcode.padEnd(9)} ${String(e.msvol).padStart(7)} ${String(e.msval).padStart(11)}  ${last}`;
     case 'frame':
-      return `${recv}  frame      #${String(e.srcSeq).padEnd(7)} ${e.channel}${e.outgoing ? ' (sent)' : ''}, ${e.bytes.length} bytes`;
+      return `${first}  frame      #${String(e.srcSeq).padEnd(7)} ${e.channel}${e.outgoing ? ' (sent)' : ''}, ${e.bytes.length} bytes`;
   }
 }
 
@@ -211,9 +215,9 @@ async function runPrint(f: CommonFlags & { format: 'ndjson' | 'json' | 'table' }
   // At recorded speed each line should appear when its event is due, not when a block fills.
   const paced = f.speed !== 'max';
   try {
-    if (f.format === 'table') await out.line(TABLE_HEADER);
+    if (f.format === 'table') await out.line(tableHeader(f.clock));
     for await (const e of rp) {
-      await out.line(f.format === 'table' ? eventToTableLine(e) : eventToJson(e));
+      await out.line(f.format === 'table' ? eventToTableLine(e, f.clock) : eventToJson(e));
       if (paced) await out.flush();
       if (out.closed) break;
     }
