@@ -26,9 +26,9 @@ export function count(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-/** 1.5 MB, 12 KB, 900 B (powers of 1024). */
+/** 1.5 MiB, 12.0 KiB, 900 B: the collector's session report writes sizes the same way. */
 export function size(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = bytes;
   let u = 0;
   while (v >= 1024 && u < units.length - 1) {

@@ -215,8 +215,11 @@ async function runPrint(f: CommonFlags & { format: 'ndjson' | 'json' | 'table' }
   // At recorded speed each line should appear when its event is due, not when a block fills.
   const paced = f.speed !== 'max';
   try {
-    if (f.format === 'table') await out.line(tableHeader(f.clock));
+    // The header with the first row: a replay that finds nothing prints nothing on stdout.
+    let header = f.format === 'table';
     for await (const e of rp) {
+      if (header) await out.line(tableHeader(f.clock));
+      header = false;
       await out.line(f.format === 'table' ? eventToTableLine(e, f.clock) : eventToJson(e));
       if (paced) await out.flush();
       if (out.closed) break;

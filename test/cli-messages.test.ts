@@ -67,10 +67,11 @@ describe.skipIf(!built)('a command that finds nothing says what it looked for an
 
 describe.skipIf(!built)('symbols', () => {
   it('an unknown short code is a warning naming the nearest known codes', () => {
-    const r = ticktape('replay', 'print', '--day', DAY, '--data-dir', dir, '--symbols', '005390', '--channels', 'trades');
+    const r = ticktape('replay', 'print', '--day', DAY, '--data-dir', dir, '--symbols', '005390', '--channels', 'trades', '--format', 'table');
     expect(r.stderr).toContain(`warning: 005390 is not a symbol of ${DAY} (5 known); nearest codes: 005930,`);
-    // Nothing matched it: exit 1, saying so.
+    // Nothing matched it: exit 1, saying so, and not even a table header on stdout.
     expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
     expect(r.stderr).toContain('no events on 2025-03-14 (symbols 005390, channels trades');
   });
 
@@ -186,7 +187,7 @@ describe.skipIf(!built)('logs and results', () => {
     expect(r.stderr).toBe('');
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toMatch(new RegExp(`^trades +${d.trades.length.toLocaleString('en-US')} rows +[\\d.]+ [KM]B  ${out}/day=${DAY}/channel=trades/part.parquet$`));
+    expect(lines[0]).toMatch(new RegExp(`^trades +${d.trades.length.toLocaleString('en-US')} rows +[\\d.]+ [KM]iB  ${out}/day=${DAY}/channel=trades/part.parquet$`));
     expect(lines[3]).toMatch(new RegExp(`^total +${d.all.length.toLocaleString('en-US')} rows .* ${DAY} from arrow as parquet$`));
   });
 });
