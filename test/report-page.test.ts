@@ -12,6 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kstMidnight } from '../protocol/time.js';
+import pino from 'pino';
+import { gatherDayReport } from '../report/day.js';
+import { renderDayReport } from '../report/page.js';
 import { DAY, UPCODES, writeDay } from './export-day.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -32,6 +35,19 @@ beforeAll(async () => {
   execFileSync(process.execPath, [path.join(root, 'bin/ticktape.js'), 'report', '--day', DAY, '--data-dir', dataDir, '--out', html], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TICKTAPE_LOG_LEVEL: 'warn' } });
 });
 
+/** Debian's Chromium, once per file, in a fresh profile directory (playwright passes it as --user-data-dir). */
+async function launch(): Promise<BrowserContext> {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium), or set TICKTAPE_SKIP_BROWSER=1 to skip this test`);
+  if (!fs.existsSync(KOREAN_FONT)) throw new Error(`${KOREAN_FONT} not found: install Debian's fonts-noto-cjk (make test does), or set TICKTAPE_SKIP_BROWSER=1 to skip this test`);
+  browser ??= await chromium.launchPersistentContext(fs.mkdtempSync(path.join(dir, 'profile-')), {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1200, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  return browser;
+}
+
 afterAll(async () => {
   await browser?.close();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -45,17 +61,7 @@ describe('ticktape report', () => {
   });
 
   it.skipIf(skipBrowser)('draws every chart with data in headless Chromium, without console errors', async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium), or set TICKTAPE_SKIP_BROWSER=1 to skip this test`);
-    if (!fs.existsSync(KOREAN_FONT)) throw new Error(`${KOREAN_FONT} not found: install Debian's fonts-noto-cjk (make test does), or set TICKTAPE_SKIP_BROWSER=1 to skip this test`);
-    const profile = fs.mkdtempSync(path.join(dir, 'profile-'));
-    // A fresh profile directory (playwright passes it as --user-data-dir).
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1200, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const page = await browser.newPage();
+    const page = await (await launch()).newPage();
     const errors: string[] = [];
     const requests: string[] = [];
     page.on('console', (m) => {
@@ -110,5 +116,20 @@ describe('ticktape report', () => {
     fs.mkdirSync(path.join(root, 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: path.join(root, 'test-artifacts', 'report.png'), fullPage: true });
     expect(fs.statSync(path.join(root, 'test-artifacts', 'report.png')).size).toBeGreaterThan(10_000);
+  });
+
+  it.skipIf(skipBrowser)('sector charts show 개인, 외국인, 기관계 and keep the other groups a legend click away', async () => {
+    const report = await gatherDayReport({ dataDir: path.join(dir, 'data'), day: DAY, log: pino({ level: 'silent' }) });
+    // Two more investor groups on one sector: 사모펀드 (0000) and 국가 (0011).
+    for (const p of report.flows[UPCODES[0]]) Object.assign(p.net, { '0000': 1000, '0011': -500 });
+    const file = path.join(dir, 'groups.html');
+    fs.writeFileSync(file, renderDayReport(report));
+    const page = await (await launch()).newPage();
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('body[data-charts="ready"]', { timeout: 15_000 });
+    const legend = () => page.$$eval(`[data-chart="flows-${UPCODES[0]}"] .u-legend .u-series`, (els) => els.map((s) => `${s.querySelector('.u-label')?.textContent}${s.classList.contains('u-off') ? ' (hidden)' : ''}`));
+    expect(await legend()).toEqual(['개인 Individuals', '외국인 Foreigners', '기관계 Institutions (total)', '사모펀드 Private equity (hidden)', '국가 Government (hidden)']);
+    await page.click(`[data-chart="flows-${UPCODES[0]}"] .u-legend .u-series:nth-child(4)`);
+    expect((await legend())[3]).toBe('사모펀드 Private equity');
   });
 });
