@@ -287,7 +287,7 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
     if (timeout === 0) startNow();
     checkStart();
     const rule = waitFor === undefined ? `once every client that connected within ${SETTLE_SECONDS} s is ready` : `once ${[...waitFor].join(', ')} each have a client`;
-    log.info(`replay serve: waiting for ${waitingFor()}; starts ${rule}, or anyway in ${timeout / 1000} s`);
+    if (timeout > 0) log.info(`replay serve: waiting for ${waitingFor()}; starts ${rule}, or anyway in ${timeout / 1000} s`);
     const waitedAt = Date.now();
     const reminder = setInterval(() => log.info(`replay serve: still waiting for ${waitingFor()}; starting anyway in ${Math.max(0, Math.round((timeout - (Date.now() - waitedAt)) / 1000))} s`), WAIT_LOG_MS);
     await started;
