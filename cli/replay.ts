@@ -183,9 +183,10 @@ const warn = (text: string): boolean => process.stderr.write(`ticktape replay: $
 
 /**
  * Before a replay: the day must exist; a short code the day does not know is a warning naming the
- * nearest known codes; --symbols says which of the replayed channels it does not filter.
+ * nearest known codes; --symbols says which of the replayed channels it does not filter, and `hint`
+ * how to leave them out.
  */
-async function preflight(f: CommonFlags): Promise<void> {
+async function preflight(f: CommonFlags, hint = '--channels trades,snapshots leaves them out'): Promise<void> {
   requireDay(f.dataDir, f.day);
   if (f.symbols === undefined) return;
   const known = await knownSymbols(f.dataDir, f.day);
@@ -194,7 +195,7 @@ async function preflight(f: CommonFlags): Promise<void> {
   }
   const unfiltered = channelsOf(f).filter((c) => NOT_BY_SYMBOL[c] !== undefined);
   if (unfiltered.length > 0) {
-    warn(`note: --symbols filters trades and snapshots only; ${unfiltered.map((c) => `${c} (${NOT_BY_SYMBOL[c]})`).join(' and ')} are replayed whole — --channels trades,snapshots leaves them out`);
+    warn(`note: --symbols filters trades and snapshots only; ${unfiltered.map((c) => `${c} (${NOT_BY_SYMBOL[c]})`).join(' and ')} are replayed whole${hint ? ` — ${hint}` : ''}`);
   }
 }
 
@@ -286,7 +287,8 @@ async function runStats(f: CommonFlags & { format: SummaryFormat; json?: boolean
 type ServeFlags = Omit<CommonFlags, 'channels'> & { port: number; host: string; waitFor?: ServedStream[]; startTimeout: number; exitWhenDone: boolean };
 
 async function runServe(f: ServeFlags): Promise<void> {
-  requireDay(f.dataDir, f.day);
+  // Serve has no --channels to leave the others out; from the journal, only another source filters by symbol.
+  await preflight({ ...f, channels: undefined }, f.source === 'journal' ? '--source arrow (or sqlite) serves the trades of those symbols only' : '');
   const log = createLogger();
   const server = await startReplayServer({ ...replayOptions({ ...f, channels: undefined }), port: f.port, host: f.host, logger: log, waitFor: f.waitFor, startTimeoutMs: f.startTimeout });
   // The one result line (a parent process waits for it): where the vendors' endpoints are.

@@ -84,6 +84,11 @@ describe.skipIf(!built)('symbols', () => {
     expect(types).toEqual(new Set(['005930', 'flow']));
     // Only trades: no note.
     expect(ticktape('replay', 'print', '--day', DAY, '--data-dir', dir, '--symbols', '005930', '--channels', 'trades').stderr).toBe('');
+    // replay serve warns the same way before it listens.
+    const serve = ticktape('replay', 'serve', '--day', DAY, '--data-dir', dir, '--source', 'arrow', '--port', '0', '--speed', 'max', '--start-timeout', '0s', '--exit-when-done', '--symbols', '005390');
+    expect(serve.code, serve.stderr).toBe(0);
+    expect(serve.stderr).toContain(`warning: 005390 is not a symbol of ${DAY} (5 known); nearest codes: 005930,`);
+    expect(serve.stderr).toContain('note: --symbols filters trades and snapshots only; sector_flows (keyed by sector) are replayed whole\n');
   });
 });
 
