@@ -31,7 +31,6 @@ interface CommonFlags {
 type ClockKind = 'receive' | 'exchange';
 const CLOCKS: readonly ClockKind[] = ['exchange', 'receive'];
 
-
 function parseTime(text: string): string {
   try {
     kstTimeNs('2000-01-01', text);
