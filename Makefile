@@ -17,13 +17,19 @@ build: $(INSTALLED)
 demo: build
 	node bin/ticktape.js demo
 
-# The day-report test renders the page in Debian's Chromium (no browser download: not reachable here).
+# The day-report test renders the page in Debian's Chromium (no browser download: not reachable here)
+# with a Korean font (investor groups are named in Korean; without one they render as boxes).
 CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	@if [ -n "$$TICKTAPE_SKIP_BROWSER" ]; then echo "skipping chromium install (TICKTAPE_SKIP_BROWSER)"; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
 
-test: build $(CHROMIUM)
+KOREAN_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+$(KOREAN_FONT):
+	@if [ -n "$$TICKTAPE_SKIP_BROWSER" ]; then echo "skipping fonts-noto-cjk install (TICKTAPE_SKIP_BROWSER)"; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; fi
+
+test: build $(CHROMIUM) $(KOREAN_FONT)
 	npx vitest run
 
 # The fault and soak suite at full size (make test runs the same scenarios bounded). The soak runs

@@ -2,12 +2,13 @@
 // then the session report. Without credentials and URLs it captures from the in-process simulator.
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
-import { CONFIG_VARIABLES, type CollectorConfig, ConfigError, formatMinutes, loadConfig, redactedConfig, withEndpoints } from '../collector/config.js';
+import { type CollectorConfig, ConfigError, formatMinutes, loadConfig, redactedConfig, withEndpoints } from '../collector/config.js';
 import { CollectorMetrics } from '../collector/metrics.js';
 import { formatReport } from '../collector/report.js';
 import { runSession, type SessionResult, type SessionTimes } from '../collector/session.js';
 import { kstDay, kstMidnight } from '../protocol/time.js';
 import type { Exchange, ExchangeOptions } from '../sim/exchange.js';
+import { ENV_HINT, examples } from './help.js';
 import { createLogger } from './log.js';
 import { parseDay, parseDuration, parseIntegerIn } from './options.js';
 
@@ -92,13 +93,14 @@ export function registerCollect(program: Command): void {
     .addOption(new Option('--until <HH:MM>', 'stop at this KST time today').argParser(parseClock))
     .option('--day <YYYY-MM-DD>', 'trading day to file the capture under (default: today in KST; the simulator plays that day), e.g. when capturing a replay of an earlier day', parseDay)
     .option('--config <file>', 'JSON configuration file (environment variables override it)')
-    .option('--data-dir <dir>', 'data directory (default ./data, env TICKTAPE_DATA_DIR)')
-    .option('--metrics-port <n>', 'serve Prometheus /metrics and /healthz on 127.0.0.1:<n> (default off)', parseIntegerIn(0, 65535))
-    .option('--snapshot-interval <D>', 'periodic REST snapshot interval (default 60s)', parseDuration)
+    .option('--data-dir <dir>', 'data directory (default: ./data; env TICKTAPE_DATA_DIR)')
+    .option('--metrics-port <n>', 'serve Prometheus /metrics and /healthz on 127.0.0.1:<n> (default: off)', parseIntegerIn(0, 65535))
+    .option('--snapshot-interval <D>', 'periodic REST snapshot interval (default: 60s)', parseDuration)
     .addOption(new Option('--sim-day-length <D>', 'simulator only: wall-clock length of 09:00–15:30').argParser(parseDuration).default(60_000, '60s'))
     .addOption(new Option('--sim-pre-open <D>', 'simulator only: time before the simulated open').argParser(parseDuration).default(2_000, '2s'))
     .option('--print-config', 'print the configuration (secrets redacted) and exit')
-    .addHelpText('after', `\nEnvironment (no credentials and no URLs = built-in simulator):\n${CONFIG_VARIABLES.map((v) => `  ${v.env.padEnd(34)}${v.help}`).join('\n')}\n`)
+    .addHelpText('after', ENV_HINT)
+    .addHelpText('after', examples('ticktape collect --duration 90s', 'ticktape collect --until 15:45 --data-dir /srv/ticktape', 'ticktape collect --print-config', 'ticktape collect --day 2026-11-20 --duration 7h   # capture a replay of 2026-11-20 under its own day'))
     .action(async (flags: ConfigFlags & { day?: string; duration?: number; until?: number; simDayLength: number; simPreOpen: number; printConfig?: boolean }) => {
       const config = configFromFlags(flags);
       if (flags.printConfig) {

@@ -3,7 +3,7 @@
 // session cleanly (streams stopped, batches flushed, files closed) and exit 0.
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
-import { CONFIG_VARIABLES, formatMinutes } from '../collector/config.js';
+import { formatMinutes } from '../collector/config.js';
 import { dayStatus } from '../collector/calendar.js';
 import { CredentialsRejectedError, runDaemon } from '../collector/daemon.js';
 import { catchUpDays } from '../followers/catch-up.js';
@@ -13,6 +13,7 @@ import { CollectorMetrics } from '../collector/metrics.js';
 import { formatReport } from '../collector/report.js';
 import { runSession } from '../collector/session.js';
 import { announceSim, type ConfigFlags, configFromFlags, prepareCapture, stopSignal } from './collect.js';
+import { ENV_HINT, examples } from './help.js';
 import { createLogger } from './log.js';
 import { parseIntegerIn } from './options.js';
 
@@ -24,10 +25,11 @@ export function registerDaemon(program: Command): void {
     .command('daemon')
     .description('Capture every trading day on the schedule (KST): seed 08:00, streams 08:30–15:45, closing snapshot and reconciliation 15:40; skips weekends, Korean public holidays and 31 December.')
     .option('--config <file>', 'JSON configuration file (environment variables override it)')
-    .option('--data-dir <dir>', 'data directory (default ./data, env TICKTAPE_DATA_DIR); one daemon per directory')
-    .option('--metrics-port <n>', `Prometheus /metrics and /healthz on 127.0.0.1:<n> (default ${DEFAULT_METRICS_PORT}, env TICKTAPE_METRICS_PORT)`, parseIntegerIn(0, 65535))
+    .option('--data-dir <dir>', 'data directory, one daemon per directory (default: ./data; env TICKTAPE_DATA_DIR)')
+    .option('--metrics-port <n>', `Prometheus /metrics and /healthz on 127.0.0.1:<n> (default: ${DEFAULT_METRICS_PORT}; env TICKTAPE_METRICS_PORT)`, parseIntegerIn(0, 65535))
     .option('--no-metrics', 'do not serve /metrics and /healthz')
-    .addHelpText('after', `\nEnvironment (no credentials and no URLs = built-in simulator, on the real KST clock):\n${CONFIG_VARIABLES.map((v) => `  ${v.env.padEnd(34)}${v.help}`).join('\n')}\n`)
+    .addHelpText('after', ENV_HINT)
+    .addHelpText('after', examples('ticktape daemon --data-dir /srv/ticktape', 'TICKTAPE_METRICS_PORT=9100 ticktape daemon'))
     .action(async (flags: ConfigFlags & { metrics: boolean }) => {
       const config = configFromFlags(flags);
       if (config.useSim) announceSim();

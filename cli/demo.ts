@@ -6,12 +6,14 @@ import { loadConfig, withEndpoints } from '../collector/config.js';
 import { formatReport } from '../collector/report.js';
 import { runSession } from '../collector/session.js';
 import { startExchange } from '../sim/exchange.js';
+import { withExamples } from './help.js';
 import { createLogger } from './log.js';
+import { count } from './present.js';
 import { parseDuration, parseIntegerIn } from './options.js';
 import { stopSignal } from './collect.js';
 
 export function registerDemo(program: Command): void {
-  program
+  const cmd = program
     .command('demo')
     .description('Simulate a compressed trading day, capture it end to end (journal, SQLite, Arrow), print the session report.')
     .addOption(new Option('--day-length <D>', 'wall-clock length of 09:00–15:30').argParser(parseDuration).default(60_000, '60s'))
@@ -25,11 +27,11 @@ export function registerDemo(program: Command): void {
       const exchange = await startExchange({ dayLengthMs: flags.dayLength, preOpenMs: flags.preOpen, tradesPerDay: flags.trades, logger: log.child({ component: 'sim' }) });
       const config = withEndpoints(loadConfig({ env: {}, overrides: { dataDir, 'schedule.snapshotIntervalMs': Math.max(1000, Math.round(flags.dayLength / 6)) } }), exchange);
       const signal = stopSignal(log);
-      const progress = setInterval(() => process.stdout.write(`  ${exchange.sessionState()}: ${exchange.stats.tradesStreamed.toLocaleString('en')} trades streamed\n`), 10_000);
+      const progress = setInterval(() => process.stdout.write(`  ${exchange.sessionState()}: ${count(exchange.stats.tradesStreamed)} trades streamed\n`), 10_000);
       try {
         const result = await runSession({ config, log, day: exchange.day, signal, marketClosed: exchange.sessionEnded, times: { closeAt: exchange.closeAt + 500, streamEnd: exchange.closeAt + 1500 } });
         process.stdout.write(`\n${formatReport(result)}\n\n`);
-        process.stdout.write(`The simulator generated ${exchange.stats.tradesGenerated.toLocaleString('en')} trades. Next:\n`);
+        process.stdout.write(`The simulator generated ${count(exchange.stats.tradesGenerated)} trades. Next:\n`);
         process.stdout.write(`  ticktape replay stats --data-dir ${dataDir} --day ${exchange.day}\n`);
         process.stdout.write(`  ticktape replay print --data-dir ${dataDir} --day ${exchange.day} --symbols ${exchange.market.issues[0].symbol} --speed max\n`);
         process.stdout.write(`  ticktape inspect --data-dir ${dataDir}\n`);
@@ -39,4 +41,5 @@ export function registerDemo(program: Command): void {
         await exchange.close();
       }
     });
+  withExamples(cmd, 'ticktape demo', 'ticktape demo --day-length 20s --trades 50000');
 }

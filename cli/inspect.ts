@@ -1,39 +1,19 @@
 // `ticktape inspect`: what a data directory holds, per day and channel, and whether the stores
 // agree with the journal (each store's rows against what the frames it covers decode to). Prints counts, times, reasons and file sizes only:
 // never raw frames (nor anything else that could carry a credential).
-import { Command } from 'commander';
-import { kstMsOfDay } from '../protocol/time.js';
+import type { Command } from 'commander';
 import { ARROW_CHANNELS } from '../storage/arrow-format.js';
 import { inventory, type ChannelStats, type DayInventory } from '../storage/reader-inventory.js';
-import { parseDay } from './options.js';
+import { NothingFound, requireDataDir, requireDay } from './found.js';
+import { withExamples } from './help.js';
+import { dataDirOption, jsonFlag, parseDay, summaryFormatOption, type SummaryFormat } from './options.js';
+import { count, kstClock, size } from './present.js';
 
-
-/** KST time of day of an ns instant, HH:MM:SS.mmm. */
-function kstTime(ns: bigint | null): string {
-  if (ns === null) return '-';
-  const ms = kstMsOfDay(Number(ns / 1_000_000n));
-  const hh = Math.floor(ms / 3_600_000);
-  const mm = Math.floor(ms / 60_000) % 60;
-  const ss = (ms % 60_000) / 1000;
-  return `${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}:${ss.toFixed(3).padStart(6, '0')}`;
-}
-
-const count = (n: number) => n.toLocaleString('en-US');
-
-function size(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
-}
+const kstTime = (ns: bigint | null): string => (ns === null ? '-' : kstClock(ns));
 
 function statsLine(channel: string, store: string, s: ChannelStats | null, extra = ''): string {
   if (!s) return `  ${channel.padEnd(13)} ${store.padEnd(7)} ${'—'.padStart(12)}`;
-  const times = `recv ${kstTime(s.firstRecvNs)}–${kstTime(s.lastRecvNs)}` + (s.firstExchNs === null ? '' : `  exch ${kstTime(s.firstExchNs)}–${kstTime(s.lastExchNs)}`);
+  const times = (s.firstExchNs === null ? '' : `exchange ${kstTime(s.firstExchNs)}–${kstTime(s.lastExchNs)}  `) + `receive ${kstTime(s.firstRecvNs)}–${kstTime(s.lastRecvNs)} KST`;
   return `  ${channel.padEnd(13)} ${store.padEnd(7)} ${count(s.rows).padStart(12)} rows ${count(s.symbols).padStart(6)} ${channel === 'sector_flows' ? 'sectors' : 'symbols'}  ${times}${extra}`;
 }
 
@@ -111,20 +91,28 @@ function toJson(days: DayInventory[]): string {
 }
 
 export function registerInspect(program: Command): void {
-  program
-    .command('inspect')
-    .description('Show what a data directory holds per day and channel: rows, time ranges, symbols, quarantined frames by reason, the journal against each store (frames covered, rows they decode to), files and sizes.')
-    .option('--day <YYYY-MM-DD>', 'only this trading day (default: every day found)', parseDay)
-    .option('--data-dir <dir>', 'data directory (env TICKTAPE_DATA_DIR)', process.env.TICKTAPE_DATA_DIR ?? './data')
-    .option('--json', 'print one JSON document instead of text (ns instants as strings)', false)
-    .option('--no-journal', 'skip decoding the journal (faster; stores are then only compared with each other)')
-    .action(async (flags: { day?: string; dataDir: string; json: boolean; journal: boolean }) => {
-      const days = await inventory(flags.dataDir, flags.day, { journal: flags.journal });
-      if (flags.json) {
-        process.stdout.write(toJson(days) + '\n');
-        return;
-      }
-      if (days.length === 0) process.stdout.write(`no data in ${flags.dataDir}\n`);
-      for (const d of days) printDay(d);
-    });
+  withExamples(
+    program
+      .command('inspect')
+      .description('Show what a data directory holds per day and channel: rows, time ranges (KST, exchange and receive clock), symbols, quarantined frames by reason, the journal against each store (frames covered, rows they decode to), files and sizes.')
+      .option('--day <YYYY-MM-DD>', 'only this trading day (default: every day found)', parseDay)
+      .addOption(dataDirOption('data directory'))
+      .addOption(summaryFormatOption())
+      .addOption(jsonFlag())
+      .option('--no-journal', 'skip decoding the journal (faster; stores are then only compared with each other)')
+      .action(async (flags: { day?: string; dataDir: string; format: SummaryFormat; json?: boolean; journal: boolean }) => {
+        if (flags.day === undefined) requireDataDir(flags.dataDir);
+        else requireDay(flags.dataDir, flags.day);
+        const days = await inventory(flags.dataDir, flags.day, { journal: flags.journal });
+        if (days.length === 0) throw new NothingFound(`no data in ${flags.dataDir}: no journal, database or Arrow files (capture a day with \`ticktape collect\`)`);
+        if (flags.format === 'json' || flags.json) {
+          process.stdout.write(toJson(days) + '\n');
+          return;
+        }
+        for (const d of days) printDay(d);
+      }),
+    'ticktape inspect --data-dir data',
+    'ticktape inspect --day 2026-11-20 --no-journal',
+    'ticktape inspect --day 2026-11-20 --format json | jq .days[0].channels',
+  );
 }

@@ -6,13 +6,15 @@ import type { Command } from 'commander';
 import Database from 'better-sqlite3';
 import { migrate, schemaVersion } from '../storage/migrate.js';
 import { databaseFile } from '../storage/sqlite-sink.js';
+import { withExamples } from './help.js';
 import { createLogger } from './log.js';
+import { dataDirOption } from './options.js';
 
 export function registerMigrate(program: Command): void {
-  program
+  const cmd = program
     .command('migrate')
     .description('Apply the schema migrations the database lacks (<data-dir>/ticktape.db; created if missing).')
-    .option('--data-dir <dir>', 'data directory (env TICKTAPE_DATA_DIR)', process.env.TICKTAPE_DATA_DIR ?? './data')
+    .addOption(dataDirOption('data directory'))
     .action((flags: { dataDir: string }) => {
       const log = createLogger();
       const file = databaseFile(flags.dataDir);
@@ -29,4 +31,5 @@ export function registerMigrate(program: Command): void {
         db.close();
       }
     });
+  withExamples(cmd, 'ticktape migrate', 'ticktape migrate --data-dir /srv/ticktape');
 }

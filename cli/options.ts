@@ -1,5 +1,5 @@
 // Parsers for command-line values, with errors that name what was wrong.
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -26,4 +26,21 @@ export function parseDay(text: string): string {
     throw new InvalidArgumentError(`"${text}" is not a date (expected YYYY-MM-DD)`);
   }
   return text;
+}
+
+/** `--data-dir`, the same on every command that reads one. */
+export function dataDirOption(what = 'data directory the collector wrote'): Option {
+  return new Option('--data-dir <dir>', `${what} (env TICKTAPE_DATA_DIR)`).default(process.env.TICKTAPE_DATA_DIR ?? './data');
+}
+
+/** Human text, or one JSON document (`--format json`), for commands that print a summary. */
+export type SummaryFormat = 'text' | 'json';
+
+export function summaryFormatOption(): Option {
+  return new Option('--format <format>', 'text, or json (one JSON document; ns instants as strings)').choices(['text', 'json']).default('text');
+}
+
+/** The old spelling of `--format json`, still accepted. */
+export function jsonFlag(): Option {
+  return new Option('--json', 'same as --format json').hideHelp();
 }

@@ -7,10 +7,13 @@ import { kstMsOfDay } from '../protocol/time.js';
 import { parseSpeed, type Speed } from '../replay/clock.js';
 import { eventToJson, REPLAY_CHANNELS, type ReplayChannel, type ReplayEvent } from '../replay/event.js';
 import { kstTimeNs, replay, type Replay, type ReplayOptions } from '../replay/index.js';
-import { SERVED_STREAMS, startReplayServer, type ServedStream } from '../replay/serve.js';
+import { SERVED_STREAMS, SETTLE_SECONDS, startReplayServer, type ServedStream } from '../replay/serve.js';
 import { defaultSource, REPLAY_SOURCES, type ReplaySource } from '../replay/source.js';
+import { dayHolds, knownSymbols, nearestCodes, NothingFound, requireDay } from './found.js';
+import { withExamples } from './help.js';
 import { createLogger } from './log.js';
-import { parseDuration, parseIntegerIn, parseDay } from './options.js';
+import { dataDirOption, jsonFlag, parseDuration, parseIntegerIn, parseDay, summaryFormatOption, type SummaryFormat } from './options.js';
+import { count, kstClock, kstMinute } from './present.js';
 
 interface CommonFlags {
   dataDir: string;
@@ -22,9 +25,11 @@ interface CommonFlags {
   markets?: Market[];
   source?: ReplaySource;
   speed: Speed;
-  clock: 'receive' | 'exchange';
+  clock: ClockKind;
 }
 
+type ClockKind = 'receive' | 'exchange';
+const CLOCKS: readonly ClockKind[] = ['exchange', 'receive'];
 
 function parseTime(text: string): string {
   try {
@@ -56,52 +61,50 @@ function parseSymbols(text: string): string[] {
   return items;
 }
 
+/** The window and filter options of every replay subcommand; `clock` is the default --clock. */
+function withFilters(cmd: Command, clock: ClockKind): Command {
+  return cmd
+    .option('--symbols <list>', 'only these short codes, comma-separated (trades and snapshots: sector flows and raw frames are not keyed by symbol)', parseSymbols)
+    .option('--markets <list>', `only these markets: ${MARKETS.join(', ')}`, listOf(MARKETS, 'markets'))
+    .option('--from <HH:MM:SS>', 'window start, KST on the --clock (inclusive)', parseTime)
+    .option('--to <HH:MM:SS>', 'window end, KST on the --clock (exclusive)', parseTime)
+    .addOption(new Option('--clock <clock>', 'the time --from/--to, order and pace refer to: exchange (the feed\u2019s time stamps, the KRX session) or receive (when ticktape got each frame)').choices(CLOCKS).default(clock));
+}
+
 /** The options every replay subcommand shares. */
 function withCommon(cmd: Command, defaultSpeed: Speed): Command {
-  return cmd
+  cmd
     .requiredOption('--day <YYYY-MM-DD>', 'trading day to replay (KST)', parseDay)
-    .option('--data-dir <dir>', 'data directory the collector wrote (env TICKTAPE_DATA_DIR)', process.env.TICKTAPE_DATA_DIR ?? './data')
+    .addOption(dataDirOption())
     .addOption(new Option('--source <source>', 'read rows from sqlite, arrow, or the raw journal (default: arrow if the day has Arrow parts, else sqlite, else journal)').choices(REPLAY_SOURCES))
     .option('--speed <N|max>', 'speed factor (1 = recorded timing, 10 = ten times faster) or max', parseSpeedOption, defaultSpeed)
-    .option('--channels <list>', `channels, comma-separated: ${REPLAY_CHANNELS.join(', ')} (default: all stored channels; frames for the journal)`, listOf(REPLAY_CHANNELS, 'channels'))
-    .option('--symbols <list>', 'only these short codes, comma-separated', parseSymbols)
-    .option('--markets <list>', `only these markets: ${MARKETS.join(', ')}`, listOf(MARKETS, 'markets'))
-    .option('--from <HH:MM:SS>', 'window start, KST (inclusive)', parseTime)
-    .option('--to <HH:MM:SS>', 'window end, KST (exclusive)', parseTime)
-    .addOption(new Option('--clock <clock>', 'order and pace by receive time or by the exchange time stamps').choices(['receive', 'exchange']).default('receive'));
+    .option('--channels <list>', `channels, comma-separated: ${REPLAY_CHANNELS.join(', ')} (default: all stored channels; frames for the journal)`, listOf(REPLAY_CHANNELS, 'channels'));
+  return withFilters(cmd, 'exchange');
 }
 
 function replayOptions(f: CommonFlags): ReplayOptions {
   return { dataDir: f.dataDir, day: f.day, from: f.from, to: f.to, channels: f.channels, symbols: f.symbols, markets: f.markets, source: f.source, speed: f.speed, clock: f.clock };
 }
 
-/** `HH:MM:SS.mmm` KST of an instant in ns. */
-function kstClock(ns: bigint | null | undefined): string {
-  if (ns === null || ns === undefined) return '--:--:--.---';
-  const ms = kstMsOfDay(Number(ns / 1_000_000n));
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor(ms / 60_000) % 60;
-  const s = Math.floor(ms / 1000) % 60;
-  return `${pad(h, 2)}:${pad(m, 2)}:${pad(s, 2)}.${pad(ms % 1000, 3)}`;
+/** The table's header: the replay clock's time first, the other clock's last. */
+function tableHeader(clock: ClockKind): string {
+  const [first, last] = clock === 'exchange' ? ['exch_kst', 'recv_kst'] : ['recv_kst', 'exch_kst'];
+  return `${first}      type       market  key        price         qty  ${last}`;
 }
 
-const pad = (n: number, w: number) => String(n).padStart(w, '0');
-
-const TABLE_HEADER = 'recv_kst      type       market  key        price         qty  exch_kst';
-
-/** One fixed-width line per event: receive time, type, market (or upcode), symbol (or tjjcode), figures. */
-function eventToTableLine(e: ReplayEvent): string {
-  const recv = kstClock(e.recvNs);
-  const exch = kstClock(e.exchNs);
+/** One fixed-width line per event: time on the replay's clock, type, market (or upcode), symbol (or tjjcode), figures, the other clock's time. */
+function eventToTableLine(e: ReplayEvent, clock: ClockKind): string {
+  // On the exchange clock an event without an exchange stamp stands at its receive time.
+  const [first, last] = clock === 'exchange' ? [kstClock(e.exchNs ?? e.recvNs), kstClock(e.recvNs)] : [kstClock(e.recvNs), kstClock(e.exchNs)];
   switch (e.type) {
     case 'trade':
-      return `${recv}  trade      ${e.market.padEnd(6)}  ${e.symbol.padEnd(9)} ${String(e.price).padStart(7)} ${String(e.qty).padStart(11)}  ${exch}`;
+      return `${first}  trade      ${e.market.padEnd(6)}  ${e.symbol.padEnd(9)} ${String(e.price).padStart(7)} ${String(e.qty).padStart(11)}  ${last}`;
     case 'snapshot':
-      return `${recv}  snapshot   ${e.market.padEnd(6)}  ${e.symbol.padEnd(9)} ${String(e.price).padStart(7)} ${String(e.accVolume).padStart(11)}  ${e.kind}`;
+      return `${first}  snapshot   ${e.market.padEnd(6)}  ${e.symbol.padEnd(9)} ${String(e.price).padStart(7)} ${String(e.accVolume).padStart(11)}  ${e.kind}`;
     case 'sectorFlow':
-      return `${recv}  sectorFlow ${e.upcode.padEnd(6)}  ${e.tjjcode.padEnd(9)} ${String(e.msvol).padStart(7)} ${String(e.msval).padStart(11)}  ${exch}`;
+      return `${first}  sectorFlow ${e.upcode.padEnd(6)}  ${e.tjjcode.padEnd(9)} ${String(e.msvol).padStart(7)} ${String(e.msval).padStart(11)}  ${last}`;
     case 'frame':
-      return `${recv}  frame      #${String(e.srcSeq).padEnd(7)} ${e.channel}${e.outgoing ? ' (sent)' : ''}, ${e.bytes.length} bytes`;
+      return `${first}  frame      #${String(e.srcSeq).padEnd(7)} ${e.channel}${e.outgoing ? ' (sent)' : ''}, ${e.bytes.length} bytes`;
   }
 }
 
@@ -167,16 +170,57 @@ class LineWriter {
   }
 }
 
-async function runPrint(f: CommonFlags & { format: 'ndjson' | 'table' }): Promise<void> {
+/** The channels a replay of these flags reads. */
+function channelsOf(f: CommonFlags): readonly ReplayChannel[] {
+  return f.channels ?? ((f.source ?? defaultSource(f.dataDir, f.day)) === 'journal' ? ['frames'] : ['trades', 'snapshots', 'sector_flows']);
+}
+
+/** Channels whose rows are not keyed by symbol: --symbols passes them through whole. */
+const NOT_BY_SYMBOL: Partial<Record<ReplayChannel, string>> = { sector_flows: 'keyed by sector', frames: 'raw frames, not decoded' };
+
+const warn = (text: string): boolean => process.stderr.write(`ticktape replay: ${text}\n`);
+
+/**
+ * Before a replay: the day must exist; a short code the day does not know is a warning naming the
+ * nearest known codes; --symbols says which of the replayed channels it does not filter, and `hint`
+ * how to leave them out.
+ */
+async function preflight(f: CommonFlags, hint = '--channels trades,snapshots leaves them out'): Promise<void> {
+  requireDay(f.dataDir, f.day);
+  if (f.symbols === undefined) return;
+  const known = await knownSymbols(f.dataDir, f.day);
+  if (known.size > 0) {
+    for (const s of f.symbols) if (!known.has(s)) warn(`warning: ${s} is not a symbol of ${f.day} (${count(known.size)} known); nearest codes: ${nearestCodes(s, known).join(', ')}`);
+  }
+  const unfiltered = channelsOf(f).filter((c) => NOT_BY_SYMBOL[c] !== undefined);
+  if (unfiltered.length > 0) {
+    warn(`note: --symbols filters trades and snapshots only; ${unfiltered.map((c) => `${c} (${NOT_BY_SYMBOL[c]})`).join(' and ')} are replayed whole${hint ? ` — ${hint}` : ''}`);
+  }
+}
+
+/** What a replay looked for, and what the day holds instead. */
+async function nothingFound(f: CommonFlags): Promise<NothingFound> {
+  const window = f.from !== undefined || f.to !== undefined ? ` from ${f.from ?? 'the start'} to ${f.to ?? 'the end'} KST on the ${f.clock} clock` : '';
+  const filters = [f.symbols && `symbols ${f.symbols.join(', ')}`, f.markets && `markets ${f.markets.join(', ')}`, `channels ${channelsOf(f).join(', ')}`].filter(Boolean).join(', ');
+  const source = f.source ?? defaultSource(f.dataDir, f.day);
+  const holds = await dayHolds(f.dataDir, f.day);
+  return new NothingFound(`no events on ${f.day}${window} (${filters}; source ${source}, ${f.dataDir}). The day holds:\n${holds.join('\n') || '  nothing stored'}`);
+}
+
+async function runPrint(f: CommonFlags & { format: 'ndjson' | 'json' | 'table' }): Promise<void> {
+  await preflight(f);
   const rp = replay(replayOptions(f));
   const out = new LineWriter();
   const stopProgress = startProgress(rp, f.speed);
   // At recorded speed each line should appear when its event is due, not when a block fills.
   const paced = f.speed !== 'max';
   try {
-    if (f.format === 'table') await out.line(TABLE_HEADER);
+    // The header with the first row: a replay that finds nothing prints nothing on stdout.
+    let header = f.format === 'table';
     for await (const e of rp) {
-      await out.line(f.format === 'table' ? eventToTableLine(e) : eventToJson(e));
+      if (header) await out.line(tableHeader(f.clock));
+      header = false;
+      await out.line(f.format === 'table' ? eventToTableLine(e, f.clock) : eventToJson(e));
       if (paced) await out.flush();
       if (out.closed) break;
     }
@@ -184,10 +228,12 @@ async function runPrint(f: CommonFlags & { format: 'ndjson' | 'table' }): Promis
   } finally {
     stopProgress();
   }
+  if (rp.progress().events === 0) throw await nothingFound(f);
 }
 
 /** Counts per type, events per minute of session time, lateness percentiles. */
-async function runStats(f: CommonFlags & { json: boolean }): Promise<void> {
+async function runStats(f: CommonFlags & { format: SummaryFormat; json?: boolean }): Promise<void> {
+  await preflight(f);
   const rp = replay(replayOptions(f));
   const stopProgress = startProgress(rp, f.speed);
   const counts: Record<string, number> = {};
@@ -209,40 +255,44 @@ async function runStats(f: CommonFlags & { json: boolean }): Promise<void> {
   }
   const wallMs = performance.now() - started;
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  if (total === 0) throw await nothingFound(f);
   const minutes = [...perMinute.entries()].sort((a, b) => a[0] - b[0]);
   const peak = minutes.reduce((best, m) => (m[1] > best[1] ? m : best), [0, 0]);
   const lateness = rp.clock.lateness.summary();
-  const hhmm = (minute: number) => `${pad(Math.floor(minute / 60), 2)}:${pad(minute % 60, 2)}`;
-  if (f.json) {
+  if (f.format === 'json' || f.json) {
     process.stdout.write(
       JSON.stringify({
-        day: f.day, events: total, counts, first: kstClock(first), last: kstClock(last),
-        perMinute: Object.fromEntries(minutes.map(([m, n]) => [hhmm(m), n])),
-        meanPerMinute: minutes.length ? total / minutes.length : 0, peakMinute: minutes.length ? { at: hhmm(peak[0]), events: peak[1] } : null,
+        day: f.day, clock: f.clock, timeZone: 'Asia/Seoul', events: total, counts, first: kstClock(first), last: kstClock(last),
+        perMinute: Object.fromEntries(minutes.map(([m, n]) => [kstMinute(m), n])),
+        meanPerMinute: total / minutes.length, peakMinute: { at: kstMinute(peak[0]), events: peak[1] },
         lateness: { p50Ms: lateness.p50, p99Ms: lateness.p99, maxMs: lateness.max, endDriftMs: lateness.last }, wallMs: Math.round(wallMs),
       }) + '\n',
     );
     return;
   }
   const lines = [
-    `day ${f.day}  (${f.source ?? defaultSource(f.dataDir, f.day)}, clock ${f.clock}, speed ${f.speed})`,
-    `events       ${total}  (${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'})`,
+    `day ${f.day}  (${f.source ?? defaultSource(f.dataDir, f.day)}, ${f.clock} clock, speed ${f.speed})`,
+    `events       ${count(total)}  (${Object.entries(counts).map(([k, n]) => `${k} ${count(n)}`).join(', ')})`,
     `session      ${kstClock(first)} – ${kstClock(last)} KST`,
-    `per minute   mean ${minutes.length ? Math.round(total / minutes.length) : 0}, peak ${peak[1]} at ${hhmm(peak[0])}  (${minutes.length} active minutes)`,
+    `per minute   mean ${count(Math.round(total / minutes.length))}, peak ${count(peak[1])} at ${kstMinute(peak[0])} KST  (${count(minutes.length)} active minutes)`,
     `lateness     p50 ${lateness.p50.toFixed(3)} ms, p99 ${lateness.p99.toFixed(3)} ms, max ${lateness.max.toFixed(3)} ms, end drift ${lateness.last.toFixed(3)} ms${f.speed === 'max' ? '  (speed max: no schedule)' : ''}`,
-    `wall time    ${(wallMs / 1000).toFixed(2)} s (${Math.round(total / Math.max(wallMs / 1000, 1e-9))} events/s)`,
-    'events per minute:',
-    ...minutes.map(([m, n]) => `  ${hhmm(m)}  ${n}`),
+    `wall time    ${(wallMs / 1000).toFixed(2)} s (${count(Math.round(total / Math.max(wallMs / 1000, 1e-9)))} events/s)`,
+    `events per minute (KST, ${f.clock} clock):`,
+    ...minutes.map(([m, n]) => `  ${kstMinute(m)}  ${count(n).padStart(9)}`),
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-async function runServe(f: Omit<CommonFlags, 'channels'> & { port: number; host: string; waitFor: ServedStream[]; startTimeout: number; exitWhenDone: boolean }): Promise<void> {
+type ServeFlags = Omit<CommonFlags, 'channels'> & { port: number; host: string; waitFor?: ServedStream[]; startTimeout: number; exitWhenDone: boolean };
+
+async function runServe(f: ServeFlags): Promise<void> {
+  // Serve has no --channels to leave the others out; from the journal, only another source filters by symbol.
+  await preflight({ ...f, channels: undefined }, f.source === 'journal' ? '--source arrow (or sqlite) serves the trades of those symbols only' : '');
   const log = createLogger();
   const server = await startReplayServer({ ...replayOptions({ ...f, channels: undefined }), port: f.port, host: f.host, logger: log, waitFor: f.waitFor, startTimeoutMs: f.startTimeout });
-  log.info({ url: server.url, day: f.day, waitFor: f.waitFor }, 'replay serve: listening (Koscom /ws_ksp /ws_kdq + REST, LS /oauth2/token + /websocket)');
-  // The machine-readable line a parent process waits for.
-  process.stdout.write(JSON.stringify({ listening: server.url, port: server.port }) + '\n');
+  // The one result line (a parent process waits for it): where the vendors' endpoints are.
+  const ws = server.url.replace('http:', 'ws:');
+  process.stdout.write(`listening on ${server.url}: Koscom ${ws}/ws_ksp ${ws}/ws_kdq + REST, LS ${server.url}/oauth2/token + ${ws}/websocket\n`);
   const stop = async (): Promise<void> => {
     await server.close();
     log.flush?.();
@@ -258,30 +308,41 @@ export function registerReplay(program: Command): void {
     .command('replay')
     .description('Re-emit a recorded day at its recorded timing: print it, summarise it, or serve it in the vendors\u2019 wire formats.')
     .hook('preAction', watchStdout);
-  withCommon(cmd.command('print').description('Print the events of a day (or a window) to stdout; progress on stderr when it is a terminal.'), 'max')
-    .addOption(new Option('--format <format>', 'ndjson (one JSON object per event) or table').choices(['ndjson', 'table']).default('ndjson'))
-    .action((opts: CommonFlags & { format: 'ndjson' | 'table' }) => runPrint(opts));
+  withExamples(
+    withCommon(cmd.command('print').description('Print the events of a day (or a window) to stdout; progress on stderr when it is a terminal.'), 'max')
+      .addOption(new Option('--format <format>', 'ndjson or json (one JSON object per event), or table').choices(['ndjson', 'json', 'table']).default('ndjson'))
+      .action((opts: CommonFlags & { format: 'ndjson' | 'json' | 'table' }) => runPrint(opts)),
+    'ticktape replay print --day 2026-11-20 --symbols 005930 --channels trades --from 10:00:00 --to 10:05:00 --format table',
+    'ticktape replay print --day 2026-11-20 --speed 10 --clock receive | jq -c .',
+  );
 
-  withCommon(cmd.command('stats').description('Count the events of a day, their rate per minute, and the replay lateness percentiles.'), 'max')
-    .option('--json', 'print one JSON object instead of text', false)
-    .action((opts: CommonFlags & { json: boolean }) => runStats(opts));
+  withExamples(
+    withCommon(cmd.command('stats').description('Count the events of a day, their rate per minute, and the replay lateness percentiles.'), 'max')
+      .addOption(summaryFormatOption())
+      .addOption(jsonFlag())
+      .action((opts: CommonFlags & { format: SummaryFormat; json?: boolean }) => runStats(opts)),
+    'ticktape replay stats --day 2026-11-20',
+    'ticktape replay stats --day 2026-11-20 --symbols 005930 --channels trades --format json',
+  );
 
-  cmd
-    .command('serve')
-    .description('Serve a recorded day on 127.0.0.1 as Koscom (/ws_ksp, /ws_kdq, REST snapshots) and LS (/oauth2/token, /websocket BM_) so a collector can capture it as if live.')
-    .requiredOption('--day <YYYY-MM-DD>', 'trading day to replay (KST)', parseDay)
-    .option('--data-dir <dir>', 'data directory the collector wrote (env TICKTAPE_DATA_DIR)', process.env.TICKTAPE_DATA_DIR ?? './data')
-    .addOption(new Option('--source <source>', 'sqlite or arrow (frames re-encoded), or journal (frames byte-identical)').choices(REPLAY_SOURCES).default('journal'))
-    .option('--speed <N|max>', 'speed factor or max (max: as fast as the slowest client reads)', parseSpeedOption, 1)
-    .requiredOption('--port <port>', 'TCP port (0 = any free port; printed on stdout)', parseIntegerIn(0, 65535))
-    .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('--symbols <list>', 'only these short codes, comma-separated', parseSymbols)
-    .option('--markets <list>', `only these markets: ${MARKETS.join(', ')}`, listOf(MARKETS, 'markets'))
-    .option('--from <HH:MM:SS>', 'window start, KST (inclusive)', parseTime)
-    .option('--to <HH:MM:SS>', 'window end, KST (exclusive)', parseTime)
-    .addOption(new Option('--clock <clock>', 'order and pace by receive time or by the exchange time stamps').choices(['receive', 'exchange']).default('receive'))
-    .option('--wait-for <list>', `start once each of these has a client: ${SERVED_STREAMS.join(', ')}`, listOf(SERVED_STREAMS, 'streams'), [...SERVED_STREAMS])
-    .addOption(new Option('--start-timeout <duration>', 'start anyway after this long (0s = at once)').argParser(parseDuration).default(30_000, '30s'))
-    .option('--exit-when-done', 'exit once the day has been played out (default: keep serving until SIGINT)', false)
-    .action((opts: Omit<CommonFlags, 'channels'> & { port: number; host: string; waitFor: ServedStream[]; startTimeout: number; exitWhenDone: boolean }) => runServe(opts));
+  withExamples(
+    withFilters(
+      cmd
+        .command('serve')
+        .description('Serve a recorded day on 127.0.0.1 as Koscom (/ws_ksp, /ws_kdq, REST snapshots) and LS (/oauth2/token, /websocket BM_) so a collector can capture it as if live.')
+        .requiredOption('--day <YYYY-MM-DD>', 'trading day to replay (KST)', parseDay)
+        .addOption(dataDirOption())
+        .addOption(new Option('--source <source>', 'sqlite or arrow (frames re-encoded), or journal (frames byte-identical)').choices(REPLAY_SOURCES).default('journal'))
+        .option('--speed <N|max>', 'speed factor or max (max: as fast as the slowest client reads)', parseSpeedOption, 1)
+        .requiredOption('--port <port>', 'TCP port (0 = any free port; printed on stdout)', parseIntegerIn(0, 65535))
+        .option('--host <host>', 'address to bind', '127.0.0.1')
+        .option('--wait-for <list>', `start once each of these has a client: ${SERVED_STREAMS.join(', ')} (default: once every client that connected within ${SETTLE_SECONDS} s is ready)`, listOf(SERVED_STREAMS, 'streams'))
+        .addOption(new Option('--start-timeout <duration>', 'start anyway after this long (0s = at once)').argParser(parseDuration).default(30_000, '30s'))
+        .option('--exit-when-done', 'exit once the day has been played out (default: keep serving until SIGINT)'),
+      // Frames go out in the order they arrived: the receive clock.
+      'receive',
+    ).action((opts: ServeFlags) => runServe(opts)),
+    'ticktape replay serve --day 2026-11-20 --port 8080',
+    'ticktape replay serve --day 2026-11-20 --port 8080 --speed max --wait-for kospi,kosdaq,ls --exit-when-done',
+  );
 }

@@ -5,7 +5,9 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Faults } from '../sim/faults.js';
 import { activeFaults } from '../sim/faults.js';
 import { DEFAULT_EXCHANGE, startExchange } from '../sim/exchange.js';
+import { withExamples } from './help.js';
 import { createLogger } from './log.js';
+import { kstStamp } from './present.js';
 import { parseDuration, parseIntegerIn } from './options.js';
 
 interface SimFlags {
@@ -78,7 +80,7 @@ function parseDate(text: string): string {
 export function registerSim(program: Command): void {
   const d = DEFAULT_EXCHANGE;
   const count = parseIntegerIn(0, 20_000);
-  program
+  const cmd = program
     .command('sim')
     .description('Run the local exchange: Koscom REST and WebSocket (/ws_ksp, /ws_kdq, /ws) and LS (/oauth2/token, /websocket) with a synthetic market, on 127.0.0.1.')
     .option('--seed <n>', 'seed of the synthetic market and of the credentials', parseIntegerIn(0, 2 ** 32 - 1), d.seed)
@@ -142,7 +144,7 @@ export function registerSim(program: Command): void {
       const c = ex.credentials;
       process.stdout.write(
         [
-          `ticktape sim — trading day ${ex.day}, 09:00 at ${new Date(ex.openAt).toISOString()}, 15:30 at ${new Date(ex.closeAt).toISOString()}`,
+          `ticktape sim — trading day ${ex.day}: its 09:00 is ${kstStamp(ex.openAt)}, its 15:30 ${kstStamp(ex.closeAt)}`,
           `  Koscom REST       ${ex.koscomRestUrl}/v2/market/...`,
           `  Koscom WebSocket  ${ex.koscomWsUrl}/ws_ksp  ${ex.koscomWsUrl}/ws_kdq  ${ex.koscomWsUrl}/ws`,
           `  LS OAuth          ${ex.lsRestUrl}/oauth2/token`,
@@ -176,4 +178,5 @@ export function registerSim(program: Command): void {
       log.info({ reason: why, trades: ex.stats.tradesGenerated, frames: ex.stats.framesSent, flows: ex.stats.flowsGenerated }, 'sim stopped');
       log.flush();
     });
+  withExamples(cmd, 'ticktape sim --day-length 60s --truth truth.ndjson', 'ticktape sim --port 9000 --day-length real --fault-close-every 30s');
 }

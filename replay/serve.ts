@@ -21,6 +21,7 @@ import { kstMidnight, kstMsOfDay } from '../protocol/time.js';
 import type { FrameEvent, ReplayEvent, SnapshotEvent, TradeEvent } from './event.js';
 import { replay, type Replay, type ReplayOptions } from './index.js';
 import { defaultSource, frameRoute, readListings } from './source.js';
+import { dayJournals, readChannels } from '../storage/journal.js';
 
 /** A stream the replay can wait for before it starts: a Koscom market socket, or LS BM_. */
 export type ServedStream = Market | 'ls';
@@ -32,7 +33,10 @@ export interface ServeOptions extends Omit<ReplayOptions, 'channels' | 'beforeWa
   /** Default 127.0.0.1. */
   host?: string;
   logger: Logger;
-  /** The replay starts once each of these has a client (Koscom: after init; LS: after a BM_ register). Default: all. */
+  /**
+   * The replay starts once each of these has a client (Koscom: after init; LS: after a BM_
+   * register). Default: once every client that connected within CLIENT_SETTLE_MS of the last is.
+   */
   waitFor?: readonly ServedStream[];
   /** Start anyway after this long without all of `waitFor` (ms). Default 30 s; 0 = start at once. */
   startTimeoutMs?: number;
@@ -50,6 +54,11 @@ export interface ReplayServer {
 
 /** Once every waited-for stream has a client, let the remaining registrations of a burst land. */
 const SETTLE_MS = 300;
+/** With no `waitFor`: start when no client has connected or become ready for this long (and one is ready). */
+const CLIENT_SETTLE_MS = 1000;
+export const SETTLE_SECONDS = CLIENT_SETTLE_MS / 1000;
+/** While waiting for clients, say what is still missing this often. */
+const WAIT_LOG_MS = 5000;
 /** Pause the replay while a client has more than this queued: the pace of the slowest consumer. */
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 const TOKEN_TTL_SEC = 86_400;
@@ -76,10 +85,23 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
 
   let startNow: () => void = () => {};
   const started = new Promise<void>((resolve) => (startNow = resolve));
-  const waitFor = new Set(options.waitFor ?? SERVED_STREAMS);
+  const waitFor = options.waitFor === undefined ? undefined : new Set(options.waitFor);
+  /** Sockets that connected and are not ready yet (Koscom before init, LS before its first BM_ register). */
+  const pending = new Set<WebSocket>();
+  let settleTimer: NodeJS.Timeout | undefined;
+  const hasClient = (s: ServedStream): boolean => (s === 'ls' ? [...lsClients.values()].some((k) => k.size > 0) : koscomClients[s].size > 0);
+  const readyStreams = (): ServedStream[] => SERVED_STREAMS.filter(hasClient);
   const checkStart = (): void => {
-    const ready = [...waitFor].every((s) => (s === 'ls' ? [...lsClients.values()].some((k) => k.size > 0) : koscomClients[s].size > 0));
-    if (ready) setTimeout(startNow, SETTLE_MS).unref();
+    clearTimeout(settleTimer);
+    if (waitFor !== undefined) {
+      if ([...waitFor].every(hasClient)) settleTimer = setTimeout(startNow, SETTLE_MS).unref();
+    } else if (pending.size === 0 && readyStreams().length > 0) settleTimer = setTimeout(startNow, CLIENT_SETTLE_MS).unref();
+  };
+  /** What the replay still waits for, in words. */
+  const waitingFor = (): string => {
+    if (waitFor !== undefined) return `clients on ${[...waitFor].filter((s) => !hasClient(s)).join(', ') || 'nothing (settling)'}`;
+    if (pending.size > 0) return `${pending.size} connected client(s) to init or register`;
+    return readyStreams().length > 0 ? `${SETTLE_SECONDS} s without a new client` : 'a first client (Koscom /ws_ksp or /ws_kdq, LS /websocket)';
   };
 
   const server = http.createServer((req, res) => {
@@ -143,6 +165,9 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
   }
 
   function serveKoscom(ws: WebSocket, market: Market): void {
+    log.info({ stream: market }, `replay serve: client connected on ${TRADE_STREAM_PATH[market]} (${market})`);
+    pending.add(ws);
+    checkStart();
     ws.on('message', (data) => {
       const msg = decodeRpcMessage(data.toString());
       if (!msg.ok) return ws.send(encodeRpcError(RPC_MALFORMED, RPC_MALFORMED_MESSAGE));
@@ -151,15 +176,23 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
       if (method === 'init') {
         ws.send(encodeResult(id, RESULT_OK));
         koscomClients[market].add(ws);
+        pending.delete(ws);
+        log.info({ stream: market }, `replay serve: ${market} client ready (init)`);
         checkStart();
       } else if (method === 'heartbeat') ws.send(encodeResult(id, RESULT_OK));
     });
-    ws.on('close', () => koscomClients[market].delete(ws));
+    ws.on('close', () => {
+      koscomClients[market].delete(ws);
+      if (pending.delete(ws)) checkStart();
+    });
   }
 
   function serveLs(ws: WebSocket): void {
     const keys = new Set<string>();
     lsClients.set(ws, keys);
+    log.info({ stream: 'ls' }, `replay serve: client connected on ${WS_PATH} (LS)`);
+    pending.add(ws);
+    checkStart();
     ws.on('message', (data) => {
       const sub = decodeSubscribe(data.toString());
       if (!sub.ok || sub.value.trCd !== 'BM_') return;
@@ -169,9 +202,13 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
       }
       if (sub.value.trType === TR_TYPE.register) keys.add(sub.value.trKey);
       else if (sub.value.trType === TR_TYPE.release) keys.delete(sub.value.trKey);
+      if (pending.delete(ws)) log.info({ stream: 'ls' }, `replay serve: LS client ready (BM_ ${sub.value.trKey} registered)`);
       checkStart();
     });
-    ws.on('close', () => lsClients.delete(ws));
+    ws.on('close', () => {
+      lsClients.delete(ws);
+      if (pending.delete(ws)) checkStart();
+    });
   }
 
   function broadcastKoscom(market: Market, frame: string | Uint8Array): void {
@@ -245,12 +282,20 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
   async function play(): Promise<void> {
     await seeded;
     const timeout = options.startTimeoutMs ?? 30_000;
-    const timer = timeout > 0 ? setTimeout(startNow, timeout) : undefined;
+    let timedOut = false;
+    const timer = timeout > 0 ? setTimeout(() => ((timedOut = true), startNow()), timeout) : undefined;
     if (timeout === 0) startNow();
     checkStart();
+    const rule = waitFor === undefined ? `once every client that connected within ${SETTLE_SECONDS} s is ready` : `once ${[...waitFor].join(', ')} each have a client`;
+    if (timeout > 0) log.info(`replay serve: waiting for ${waitingFor()}; starts ${rule}, or anyway in ${timeout / 1000} s`);
+    const waitedAt = Date.now();
+    const reminder = setInterval(() => log.info(`replay serve: still waiting for ${waitingFor()}; starting anyway in ${Math.max(0, Math.round((timeout - (Date.now() - waitedAt)) / 1000))} s`), WAIT_LOG_MS);
     await started;
-    if (timer) clearTimeout(timer);
-    log.info({ day: options.day, speed: options.speed ?? 'max', source }, 'replay serve: playing');
+    clearInterval(reminder);
+    clearTimeout(timer);
+    clearTimeout(settleTimer);
+    if (timedOut) log.warn(`replay serve: start timeout (${timeout / 1000} s): starting anyway, still without ${waitingFor()}`);
+    log.info(`replay serve: playing ${options.day} (${source}, speed ${options.speed ?? 'max'}) to ${readyStreams().join(', ') || 'no client'}`);
     let n = 0;
     for await (const e of rp) {
       dispatch(e);
@@ -258,25 +303,36 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
       if ((++n & 1023) === 0) while (backlogged()) await sleep(5);
     }
     flush();
-    log.info({ events: n, lateness: rp.progress().lateness }, 'replay serve: day played out');
+    const lateness = rp.progress().lateness;
+    log.info(`replay serve: day played out: ${n.toLocaleString('en-US')} events, lateness p99 ${lateness.p99.toFixed(3)} ms, max ${lateness.max.toFixed(3)} ms`);
   }
 
-  /** Before the start, REST answers what the collector saw before the streams: the day's first snapshot. */
+  /**
+   * Before the start, REST answers what the collector took as its seed: the stock lists and the
+   * snapshot of kind `seed`, found by kind wherever they lie in the day (a collector may open the
+   * streams before or beside its seed, so stream frames can precede it).
+   */
   async function seedSnapshots(): Promise<void> {
+    const seedChannels = journal ? journalSeedChannels(options.dataDir, options.day) : new Set<string>();
+    const seen = new Set<string>();
+    if (journal && seedChannels.size === 0) return;
     const first = replay({ ...options, source, channels: journal ? ['frames'] : ['snapshots'], speed: 'max' });
     try {
       for await (const e of first) {
         if (e.type === 'frame') {
+          if (!seedChannels.has(e.channel) || seen.has(e.channel)) continue;
           const route = frameRoute(e);
-          // First body per path: the seed, not a later answer recorded before the streams opened.
-          if (route.kind === 'rest') {
-            if (!restBodies.has(route.path)) restBodies.set(route.path, Buffer.from(e.bytes).toString('utf8'));
-          } else if (route.kind !== 'none') break;
+          if (route.kind !== 'rest') continue;
+          // First body per channel: a restart's second seed is not the day's seed.
+          seen.add(e.channel);
+          restBodies.set(route.path, Buffer.from(e.bytes).toString('utf8'));
+          if (seen.size === seedChannels.size) break;
         } else if (e.type === 'snapshot') {
+          // Stored snapshots come in time order and the seed is a day's first: stop at the first later kind.
+          if (e.kind !== 'seed') break;
           const have = snapshots[e.market];
           if (have === undefined) snapshots[e.market] = { takenNs: e.takenNs, rows: [e] };
           else if (have.takenNs === e.takenNs) have.rows.push(e);
-          else if (MARKETS.every((mk) => snapshots[mk] !== undefined)) break;
         }
       }
     } finally {
@@ -307,6 +363,15 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
       await done.catch(() => undefined);
     },
   };
+}
+
+/** The journal channels of a day that hold its seed: the stock lists and the snapshot of kind `seed`. */
+function journalSeedChannels(dataDir: string, day: string): Set<string> {
+  const names = new Set<string>();
+  for (const file of dayJournals(dataDir, day)) {
+    for (const c of readChannels(file)) if (c.kind === 'stock-list' || c.snapshotKind === 'seed') names.add(c.name);
+  }
+  return names;
 }
 
 function readBody(req: http.IncomingMessage): Promise<string> {

@@ -1,4 +1,5 @@
-// What the day report shows, gathered from a data directory: trades per minute per market,
+// What the day report shows, gathered from a data directory: trades per minute per market (by
+// exchange time, the KRX session's clock; receive time for trades the feed sent without one),
 // cumulative streamed volume beside the REST snapshots' cumulative volume (reconciliation), BM_
 // sector net flows per investor group, capture health (sessions, connection events from the
 // journals, quarantined frames per minute) and the top symbols. Reads through the storage reader
@@ -10,8 +11,12 @@ import { FLAG, dayJournals, journalCollectorId, readChannels, readJournal } from
 import { TickReader, databasePath } from '../storage/reader.js';
 import { openReadOnly } from '../storage/reader-sqlite.js';
 import { MARKETS, type Market } from '../protocol/market.js';
+import { kstMidnight } from '../protocol/time.js';
 
 const NS_PER_MIN = 60_000_000_000;
+/** The KRX regular session, seconds after KST midnight. */
+const SESSION_OPEN_SEC = 9 * 3600;
+const SESSION_CLOSE_SEC = 15 * 3600 + 30 * 60;
 const TOP_SYMBOLS = 20;
 
 /** Minute series: x = epoch seconds of each minute start; one array of values per series. */
@@ -56,7 +61,10 @@ export interface SessionSummary {
 
 export interface DayReport {
   day: string;
-  generatedAt: string;
+  /** When the report was made, epoch ms. */
+  generatedAt: number;
+  /** The regular session, 09:00 and 15:30 KST of the day, epoch seconds: the charts' time axis. */
+  session: { open: number; close: number };
   source: 'sqlite' | 'arrow';
   totals: { trades: number; volume: number; symbols: number; flows: number; snapshots: number; quarantined: number };
   tradesPerMinute: MinuteSeries;
@@ -88,7 +96,7 @@ export async function gatherDayReport(o: DayReportOptions): Promise<DayReport> {
     let volume = 0;
     for await (const chunk of reader.tradeChunks({ day: o.day })) {
       for (const t of chunk) {
-        const m = minuteOf(t.recvNs);
+        const m = minuteOf(t.exchNs ?? t.recvNs);
         const mi = t.market === 'kospi' ? 0 : 1;
         let c = perMinute.get(m);
         if (!c) {
@@ -138,9 +146,11 @@ export async function gatherDayReport(o: DayReportOptions): Promise<DayReport> {
 
     const health = healthFromDatabase(o.dataDir, o.day);
     const events = connectionEvents(o.dataDir, o.day, o.log);
+    const midnight = kstMidnight(o.day) / 1000;
     return {
       day: o.day,
-      generatedAt: new Date().toISOString(),
+      generatedAt: Date.now(),
+      session: { open: midnight + SESSION_OPEN_SEC, close: midnight + SESSION_CLOSE_SEC },
       source: reader.source,
       totals: { trades, volume, symbols: bySymbol.size, flows: flowRows, snapshots, quarantined: health.quarantinePerMinute.frames.reduce((a, b) => a + b, 0) },
       tradesPerMinute,

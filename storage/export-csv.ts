@@ -1,5 +1,5 @@
-// CSV from the record batches of the Arrow dataset: a header row, times as ISO 8601 in KST with
-// nanoseconds (2025-03-14T09:00:00.123456789+09:00), integers as integers, empty = null.
+// CSV from the export batches (the Parquet columns): a header row, `*_ts` times as ISO 8601 in KST
+// with nanoseconds (2025-03-14T09:00:00.123456789+09:00), integers (`*_ns` too) as integers, empty = null.
 import fsp from 'node:fs/promises';
 import { DataType, type Data, type Int, type RecordBatch, type Schema } from 'apache-arrow';
 import { int32View, int64At } from './arrow-format.js';

@@ -1,7 +1,8 @@
 // `ticktape export`: a day of stored data as a Hive-style dataset other tools read as one table,
 //   <out>/day=YYYY-MM-DD/channel=<name>/part[.<collectorId>].<parquet|arrow|csv>
-// Symbols are written as plain strings in every format (see writeArrowFile). From the Arrow store, every collector's parts become that collector's own file, so several
-// collectors (machines) export into one dataset without collisions; from SQLite (a data
+// Every format has the same columns (exportSchema): symbols as plain strings, each time as
+// `<name>_ts` (timestamp[ns], KST) beside `<name>_ns` (integer ns since the epoch). From the Arrow
+// store, every collector's parts become that collector's own file, so several collectors (machines) export into one dataset without collisions; from SQLite (a data
 // directory without Arrow files) one file per channel. Streaming: one part, one record batch at a
 // time; files are written under a hidden temporary name and renamed when complete.
 import fs from 'node:fs';
@@ -11,7 +12,7 @@ import { RecordBatchFileWriter, RecordBatchReader, type RecordBatch, type Schema
 import type { Logger } from 'pino';
 import { ARROW_CHANNELS, ARROW_TIME_ZONE, META, SCHEMA_BY_CHANNEL, listParts, type ArrowChannel, type PartInfo } from './arrow-format.js';
 import { writeCsvFile } from './export-csv.js';
-import { plainSchema, toPlainBatch, writeParquetFile } from './export-parquet.js';
+import { exportSchema, toExportBatch, writeParquetFile } from './export-parquet.js';
 import { inventory } from './reader-inventory.js';
 import { TickReader, type StoreKind } from './reader.js';
 
@@ -144,20 +145,19 @@ export async function exportDay(o: ExportOptions): Promise<ExportResult> {
     o.onProgress?.({ channel: job.channel, rowsDone, rowsTotal });
     const dest = path.join(dir, job.name);
     const tmp = path.join(dir, `.${job.name}.tmp`);
-    const counted = counting(job.batches(), (n) => {
+    const schema = exportSchema(SCHEMA_BY_CHANNEL[job.channel], { [META.timeZone]: ARROW_TIME_ZONE, [META.day]: o.day, [META.channel]: job.channel });
+    const counted = counting(job.batches(), schema, (n) => {
       rowsDone += n;
       o.onProgress?.({ channel: job.channel, rowsDone, rowsTotal });
     });
-    const schema = SCHEMA_BY_CHANNEL[job.channel];
-    const metadata = { [META.timeZone]: ARROW_TIME_ZONE, [META.day]: o.day, [META.channel]: job.channel };
     let written: { rows: number; bytes: number };
     try {
       written =
         o.format === 'parquet'
-          ? await writeParquetFile(tmp, schema, counted, { rowGroupRows: o.rowGroupRows, metadata })
+          ? await writeParquetFile(tmp, counted, { rowGroupRows: o.rowGroupRows })
           : o.format === 'csv'
             ? await writeCsvFile(tmp, schema, counted)
-            : await writeArrowFile(tmp, plainSchema(schema, metadata), counted);
+            : await writeArrowFile(tmp, schema, counted);
     } catch (e) {
       await fsp.rm(tmp, { force: true });
       throw e;
@@ -167,20 +167,22 @@ export async function exportDay(o: ExportOptions): Promise<ExportResult> {
     o.log.debug({ file: dest, rows: written.rows, bytes: written.bytes }, 'export: file written');
   }
   const result: ExportResult = { day: o.day, format: o.format, source, files, rows: files.reduce((n, f) => n + f.rows, 0), bytes: files.reduce((n, f) => n + f.bytes, 0), sourceBytes };
-  o.log.info({ day: o.day, format: o.format, source, files: files.length, rows: result.rows, bytes: result.bytes }, `export ${o.day}: ${result.rows} rows in ${files.length} file(s) under ${o.outDir}`);
+  // Debug only: the caller shows the result (the CLI prints it once).
+  o.log.debug({ day: o.day, format: o.format, source, files: files.length, rows: result.rows, bytes: result.bytes }, `export ${o.day}: ${result.rows} rows in ${files.length} file(s) under ${o.outDir}`);
   return result;
 }
 
-async function* counting(batches: AsyncIterable<RecordBatch>, onBatch: (rows: number) => void): AsyncGenerator<RecordBatch> {
+/** The stored batches in the export schema (the same columns in every format), counted as they go. */
+async function* counting(batches: AsyncIterable<RecordBatch>, schema: Schema, onBatch: (rows: number) => void): AsyncGenerator<RecordBatch> {
   for await (const b of batches) {
-    yield b;
+    yield toExportBatch(b, schema);
     onBatch(b.numRows);
   }
 }
 
 /**
- * An Arrow IPC file with plain string columns: no dictionaries, hence no dictionary deltas, which
- * Polars ("delta dictionary batches not supported") and pyarrow refuse in IPC files.
+ * An Arrow IPC file of export batches: plain string columns, no dictionaries, hence no dictionary
+ * deltas, which Polars ("delta dictionary batches not supported") and pyarrow refuse in IPC files.
  */
 async function writeArrowFile(file: string, schema: Schema, batches: AsyncIterable<RecordBatch>): Promise<{ rows: number; bytes: number }> {
   const writer = new RecordBatchFileWriter();
@@ -197,7 +199,7 @@ async function writeArrowFile(file: string, schema: Schema, batches: AsyncIterab
     try {
       writer.reset(undefined, schema);
       for await (const b of batches) {
-        writer.write(toPlainBatch(b, schema));
+        writer.write(b);
         rows += b.numRows;
       }
     } finally {

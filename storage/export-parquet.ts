@@ -3,25 +3,30 @@
 // the footer so time zones survive). Streaming: one record batch at a time crosses into wasm
 // memory, the writer holds at most one row group, and the file is written as it is encoded.
 import fsp from 'node:fs/promises';
-import { Data, Field, makeData, RecordBatch, Schema, Struct, Table, Utf8, tableToIPC, type Vector } from 'apache-arrow';
+import { Data, DataType, Field, Int64, makeData, RecordBatch, Schema, Struct, Table, Utf8, tableToIPC, type Vector } from 'apache-arrow';
 import { Compression, EnabledStatistics, Table as WasmTable, WriterPropertiesBuilder, transformParquetStream, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 
 export interface ParquetOptions {
   /** Rows per row group (default 524,288: large enough for zstd and scans, small enough to buffer). */
   rowGroupRows?: number;
-  /** Footer key-value metadata (the Arrow schema's own metadata is kept as well). */
-  metadata?: Record<string, string>;
 }
 
 export const DEFAULT_ROW_GROUP_ROWS = 524_288;
 
 /**
- * The schema as foreign readers should see it: dictionary-encoded strings become plain strings
+ * The schema as foreign readers should see it. Dictionary-encoded strings become plain strings
  * (Parquet dictionary-encodes them in its pages anyway; Polars and pandas would otherwise see
- * categoricals).
+ * categoricals). Each time column is named for what it holds: `<name>_ts`, a timestamp[ns] in
+ * Asia/Seoul, and beside it `<name>_ns`, the same instant as an integer of ns since the epoch —
+ * DuckDB reads Parquet timestamps at microsecond precision and spreadsheets at milliseconds.
  */
-export function plainSchema(schema: Schema, metadata?: Record<string, string>): Schema {
-  const fields = schema.fields.map((f) => (f.type.dictionary ? new Field(f.name, new Utf8(), f.nullable, f.metadata) : f));
+export function exportSchema(schema: Schema, metadata?: Record<string, string>): Schema {
+  const fields = schema.fields.flatMap((f) => {
+    if (f.type.dictionary) return [new Field(f.name, new Utf8(), f.nullable, f.metadata)];
+    if (!DataType.isTimestamp(f.type)) return [f];
+    const base = f.name.replace(/_(ns|ts)$/, '');
+    return [new Field(`${base}_ts`, f.type, f.nullable, f.metadata), new Field(`${base}_ns`, new Int64(), f.nullable)];
+  });
   const meta = new Map(schema.metadata);
   for (const [k, v] of Object.entries(metadata ?? {})) meta.set(k, v);
   return new Schema(fields, meta);
@@ -65,9 +70,16 @@ function decodeDictionary(d: Data): Data<Utf8> {
   return makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: offsets, data: out });
 }
 
-/** `batch` in `schema` (a plainSchema of its own): dictionary columns decoded. */
-export function toPlainBatch(batch: RecordBatch, schema: Schema): RecordBatch {
-  const children = batch.data.children.map((c, i) => (batch.schema.fields[i].type.dictionary ? decodeDictionary(c) : c));
+/** `batch` (of a stored channel) in `schema`, its exportSchema: strings decoded, each time column beside its integer ns. */
+export function toExportBatch(batch: RecordBatch, schema: Schema): RecordBatch {
+  const children = batch.data.children.flatMap((c, i) => {
+    const t = batch.schema.fields[i].type;
+    if (t.dictionary) return [decodeDictionary(c)];
+    if (!DataType.isTimestamp(t)) return [c];
+    // The same 64-bit values typed as integers, copied: apache-arrow's IPC writer miscounts a body
+    // whose columns share a buffer ("Expected to read 32 bytes for message body, but only read 24").
+    return [c, makeData({ type: new Int64(), offset: c.offset, length: c.length, nullCount: c.nullCount, nullBitmap: c.nullBitmap?.slice(), data: (c.values as BigInt64Array).slice() })];
+  });
   return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: batch.numRows, nullCount: 0, children }));
 }
 
@@ -85,11 +97,10 @@ export interface ParquetWritten {
 }
 
 /**
- * Writes the batches to `file` as Parquet (zstd). `schema` is the Arrow schema of the batches;
- * dictionary columns are written as plain strings. Batches are pulled one at a time.
+ * Writes the batches to `file` as Parquet (zstd), their Arrow schema (and its metadata) kept in the
+ * footer. Batches are pulled one at a time.
  */
-export async function writeParquetFile(file: string, schema: Schema, batches: AsyncIterable<RecordBatch>, opts: ParquetOptions = {}): Promise<ParquetWritten> {
-  const plain = plainSchema(schema, opts.metadata);
+export async function writeParquetFile(file: string, batches: AsyncIterable<RecordBatch>, opts: ParquetOptions = {}): Promise<ParquetWritten> {
   const props = new WriterPropertiesBuilder()
     .setCompression(Compression.ZSTD)
     .setMaxRowGroupSize(opts.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS)
@@ -107,7 +118,7 @@ export async function writeParquetFile(file: string, schema: Schema, batches: As
           if (next.done) return ctrl.close();
           if (next.value.numRows === 0) continue;
           rows += next.value.numRows;
-          return ctrl.enqueue(toWasm(toPlainBatch(next.value, plain)));
+          return ctrl.enqueue(toWasm(next.value));
         }
       },
       async cancel() {

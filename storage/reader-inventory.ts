@@ -155,6 +155,25 @@ function filesUnder(dir: string): { path: string; bytes: number }[] {
     .sort((a, b) => a.path.localeCompare(b.path));
 }
 
+/** The days a data directory holds anything for (journal, SQLite or Arrow), ascending. */
+export function storedDays(dataDir: string): string[] {
+  const dbFile = databasePath(dataDir);
+  const db = fs.existsSync(dbFile) ? openReadOnly(dbFile) : null;
+  try {
+    return daysIn(dataDir, db);
+  } finally {
+    db?.close();
+  }
+}
+
+function daysIn(dataDir: string, db: Database.Database | null): string[] {
+  const days = new Set(listArrowDays(dataDir));
+  const journalDir = path.join(dataDir, 'journal');
+  if (fs.existsSync(journalDir)) for (const f of fs.readdirSync(journalDir)) if (/^\d{4}-\d{2}-\d{2}(\..+)?\.journal$/.test(f)) days.add(f.slice(0, 10));
+  if (db) for (const d of sqliteDays(db)) days.add(d);
+  return [...days].sort();
+}
+
 /**
  * The inventory of `day`, or of every day found when `day` is undefined. `journal: false` skips
  * decoding the journal (the slow part: the whole day's frames).
@@ -163,11 +182,7 @@ export async function inventory(dataDir: string, day?: string, opts: { journal?:
   const dbFile = databasePath(dataDir);
   const db = fs.existsSync(dbFile) ? openReadOnly(dbFile) : null;
   try {
-    const days = new Set(listArrowDays(dataDir));
-    const journalDir = path.join(dataDir, 'journal');
-    if (fs.existsSync(journalDir)) for (const f of fs.readdirSync(journalDir)) if (/^\d{4}-\d{2}-\d{2}(\..+)?\.journal$/.test(f)) days.add(f.slice(0, 10));
-    if (db) for (const d of sqliteDays(db)) days.add(d);
-    const wanted = day === undefined ? [...days].sort() : [day];
+    const wanted = day === undefined ? daysIn(dataDir, db) : [day];
     const out: DayInventory[] = [];
     for (const d of wanted) {
       const journalFiles = dayJournals(dataDir, d);

@@ -54,7 +54,9 @@ it('keeps nanosecond KST times and writes a missing exchange time as an empty ce
   const file = path.join(out, `day=${DAY}`, 'channel=trades', 'part.csv');
   const [header, ...lines] = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
   const cols = header.split(',');
-  const recv = cols.indexOf('recv_ns');
+  // The Parquet export's columns, in its order.
+  expect(cols).toEqual(['market', 'symbol', 'exch_ts', 'exch_ns', 'price', 'qty', 'recv_ts', 'recv_ns', 'src_seq', 'src_idx']);
+  const recv = cols.indexOf('recv_ts');
   const exch = cols.indexOf('exch_ts');
   // As text: ns instants exceed 2^53, which a JS number cannot hold exactly.
   const first = sqlite<{ recv_ns: string }>('SELECT CAST(recv_ns AS TEXT) AS recv_ns FROM trades WHERE day = ? ORDER BY recv_ns, src_seq, src_idx LIMIT 1');
@@ -64,4 +66,7 @@ it('keeps nanosecond KST times and writes a missing exchange time as an empty ce
   const nulls = sqlite<{ n: number }>('SELECT count(*) AS n FROM trades WHERE day = ? AND exch_ts IS NULL')[0].n;
   expect(nulls).toBeGreaterThan(0);
   expect(lines.filter((l) => l.split(',')[exch] === '').length).toBe(nulls);
+  expect(lines.filter((l) => l.split(',')[cols.indexOf('exch_ns')] === '').length).toBe(nulls);
+  // recv_ns: the integer, exact.
+  expect(new Set(lines.map((l) => l.split(',')[cols.indexOf('recv_ns')]))).toContain(first[0].recv_ns);
 });

@@ -71,7 +71,7 @@ describe('parquet export', () => {
   it('DuckDB sees timestamps with time zone, strings and integers, with zstd row groups', async () => {
     const r = await con.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${out}/day=${DAY}/channel=trades/*.parquet')`);
     const types = Object.fromEntries(r.getRowObjectsJS().map((x) => [x.column_name, x.column_type]));
-    expect(types).toMatchObject({ market: 'VARCHAR', symbol: 'VARCHAR', exch_ts: 'TIMESTAMP WITH TIME ZONE', recv_ns: 'TIMESTAMP WITH TIME ZONE', price: 'BIGINT', qty: 'BIGINT', src_seq: 'BIGINT', src_idx: 'INTEGER' });
+    expect(types).toMatchObject({ market: 'VARCHAR', symbol: 'VARCHAR', exch_ts: 'TIMESTAMP WITH TIME ZONE', exch_ns: 'BIGINT', recv_ts: 'TIMESTAMP WITH TIME ZONE', recv_ns: 'BIGINT', price: 'BIGINT', qty: 'BIGINT', src_seq: 'BIGINT', src_idx: 'INTEGER' });
     const meta = await con.runAndReadAll(`SELECT DISTINCT compression, row_group_num_rows FROM parquet_metadata('${out}/day=${DAY}/channel=trades/part.parquet') ORDER BY row_group_num_rows DESC`);
     const m = meta.getRowObjectsJS();
     expect(new Set(m.map((x) => x.compression))).toEqual(new Set(['ZSTD']));
@@ -81,12 +81,35 @@ describe('parquet export', () => {
     expect(Number(nulls.getRowObjectsJS()[0].n)).toBeGreaterThan(0);
   });
 
+  it('DuckDB reads every time back at full nanosecond precision (*_ns), and *_ts is the same instant', async () => {
+    const db = new Database(path.join(dataDir, 'ticktape.db'), { readonly: true });
+    const stored = {
+      trades: db.prepare('SELECT recv_ns, exch_ts FROM trades WHERE day = ? ORDER BY market, src_seq, src_idx').safeIntegers(true).all(DAY) as { recv_ns: bigint; exch_ts: bigint | null }[],
+      snapshots: db.prepare('SELECT DISTINCT taken_ns FROM snapshots WHERE day = ? ORDER BY taken_ns').safeIntegers(true).pluck().all(DAY) as bigint[],
+      flows: db.prepare('SELECT recv_ns, exch_ts FROM sector_flows WHERE day = ? ORDER BY src_seq').safeIntegers(true).all(DAY) as { recv_ns: bigint; exch_ts: bigint | null }[],
+    };
+    db.close();
+    // The fixture's receive times carry sub-microsecond digits: a µs reader would lose them.
+    expect(stored.trades.some((t) => t.recv_ns % 1000n !== 0n)).toBe(true);
+    const file = (ch: string) => `read_parquet('${out}/day=${DAY}/channel=${ch}/*.parquet')`;
+    const rows = async (sql: string) => (await con.runAndReadAll(sql)).getRows();
+    const trades = await rows(`SELECT recv_ns, exch_ns, epoch_us(recv_ts), epoch_us(exch_ts) FROM ${file('trades')} ORDER BY market, src_seq, src_idx`);
+    expect(trades.map((r) => [r[0], r[1]])).toEqual(stored.trades.map((t) => [t.recv_ns, t.exch_ts]));
+    // *_ts is the same instant, as DuckDB can hold it (microseconds).
+    expect(trades.map((r) => [r[2], r[3]])).toEqual(stored.trades.map((t) => [t.recv_ns / 1000n, t.exch_ts === null ? null : t.exch_ts / 1000n]));
+    const snaps = await rows(`SELECT DISTINCT taken_ns FROM ${file('snapshots')} ORDER BY taken_ns`);
+    expect(snaps.map((r) => r[0])).toEqual(stored.snapshots);
+    const flows = await rows(`SELECT recv_ns, exch_ns FROM ${file('sector_flows')} ORDER BY src_seq`);
+    expect(flows.map((r) => [r[0], r[1]])).toEqual(stored.flows.map((f) => [f.recv_ns, f.exch_ts]));
+  });
+
   it('Polars reads the Parquet dataset with Datetime(ns, Asia/Seoul), strings and Int64', () => {
     const df = pl.readParquet(path.join(out, `day=${DAY}`, 'channel=trades', 'part.parquet'));
     expect(df.height).toBe(totals.trades);
     const schema = df.schema;
-    expect(String(schema.recv_ns)).toBe(String(pl.Datetime('ns', 'Asia/Seoul')));
+    expect(String(schema.recv_ts)).toBe(String(pl.Datetime('ns', 'Asia/Seoul')));
     expect(String(schema.exch_ts)).toBe(String(pl.Datetime('ns', 'Asia/Seoul')));
+    expect(String(schema.recv_ns)).toBe(String(pl.Int64));
     expect(String(schema.symbol)).toBe(String(pl.String));
     expect(String(schema.price)).toBe(String(pl.Int64));
     const volume = df.getColumn('qty').sum() as number;

@@ -26,7 +26,7 @@ function ticktape(...args: string[]) {
 
 describe.skipIf(!built)('ticktape replay (CLI)', () => {
   it('print --format ndjson: one JSON object per event, bigints as strings, window applied', () => {
-    const r = ticktape('print', '--day', DAY, '--data-dir', dir, '--channels', 'trades,sector_flows', '--from', '09:01:00', '--to', '09:01:30');
+    const r = ticktape('print', '--day', DAY, '--data-dir', dir, '--channels', 'trades,sector_flows', '--from', '09:01:00', '--to', '09:01:30', '--clock', 'receive');
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; recvNs: string; symbol?: string });
     const expected = d.all.filter((e) => e.type !== 'snapshot' && e.recvNs >= kstNs(9, 1, 0) && e.recvNs < kstNs(9, 1, 30));
@@ -35,7 +35,7 @@ describe.skipIf(!built)('ticktape replay (CLI)', () => {
   });
 
   it('print --format table with symbol filter: a header, then one aligned line per trade', () => {
-    const r = ticktape('print', '--day', DAY, '--data-dir', dir, '--format', 'table', '--symbols', '005930', '--channels', 'trades', '--to', '09:00:30');
+    const r = ticktape('print', '--day', DAY, '--data-dir', dir, '--format', 'table', '--symbols', '005930', '--channels', 'trades', '--to', '09:00:30', '--clock', 'receive');
     expect(r.code, r.stderr).toBe(0);
     const [header, ...rows] = r.stdout.trim().split('\n');
     expect(header).toMatch(/^recv_kst\s+type\s+market/);
@@ -44,7 +44,7 @@ describe.skipIf(!built)('ticktape replay (CLI)', () => {
   });
 
   it('stats --json: counts per type, events per minute, lateness', () => {
-    const r = ticktape('stats', '--day', DAY, '--data-dir', dir, '--json');
+    const r = ticktape('stats', '--day', DAY, '--data-dir', dir, '--format', 'json', '--clock', 'receive');
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as { events: number; counts: Record<string, number>; perMinute: Record<string, number>; lateness: { p99Ms: number } };
     expect(s.counts).toEqual({ trade: d.trades.length, sectorFlow: d.flows.length, snapshot: d.snapshots.length });
@@ -61,7 +61,7 @@ describe.skipIf(!built)('ticktape replay (CLI)', () => {
       [['print', '--day', '2025-3-14'], /--day.*YYYY-MM-DD/s],
       [['print', '--day', DAY, '--from', '9h'], /--from.*HH:MM:SS/s],
       [['print', '--day', DAY, '--channels', 'trades,quotes'], /--channels.*trades, snapshots, sector_flows, frames/s],
-      [['print', '--day', DAY, '--format', 'csv'], /--format.*ndjson, table/s],
+      [['print', '--day', DAY, '--format', 'csv'], /--format.*ndjson.*json.*table/s],
       [['serve', '--day', DAY, '--port', '70000'], /--port.*0 to 65535/s],
       [['serve', '--day', DAY, '--port', '0', '--wait-for', 'nyse'], /--wait-for.*kospi, kosdaq, ls/s],
     ];

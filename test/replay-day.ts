@@ -135,9 +135,10 @@ export interface RecordedFrame {
 /**
  * Writes the day as a collector's journal would hold it: the vendors' frames (trade frames, BM_
  * pushes, REST bodies) with their receive times, plus an outgoing init per socket. Returns the
- * incoming frames in journal order.
+ * incoming frames in journal order. `seedAfterFrames`: journal the seed (stock lists and seed
+ * snapshot) after that many stream frames, as a collector that opens the streams first does.
  */
-export function writeJournalDay(dataDir: string, d: KnownDay): RecordedFrame[] {
+export function writeJournalDay(dataDir: string, d: KnownDay, options: { seedAfterFrames?: number } = {}): RecordedFrame[] {
   const journal = Journal.open(journalPath(dataDir, DAY), { log: pino({ level: 'silent' }), fsync: 'off' });
   const ids = new Map<string, number>();
   const channel = (spec: ChannelSpec): number => {
@@ -146,9 +147,18 @@ export function writeJournalDay(dataDir: string, d: KnownDay): RecordedFrame[] {
     return id;
   };
   const out: RecordedFrame[] = [];
-  const append = (spec: ChannelSpec, route: RecordedFrame['route'], text: string, recvNs: bigint): void => {
+  let streamFrames = 0;
+  const held: (() => void)[] = [];
+  const write = (spec: ChannelSpec, route: RecordedFrame['route'], text: string, recvNs: bigint): void => {
     journal.append(channel(spec), FLAG.incoming, text, recvNs);
     out.push({ route, text });
+  };
+  const append = (spec: ChannelSpec, route: RecordedFrame['route'], text: string, recvNs: bigint): void => {
+    const seed = spec.kind === 'stock-list' || spec.snapshotKind === 'seed';
+    if (seed && options.seedAfterFrames !== undefined && streamFrames < options.seedAfterFrames) return void held.push(() => write(spec, route, text, recvNs));
+    write(spec, route, text, recvNs);
+    if (spec.kind === 'trades' || spec.kind === 'ls.ws') streamFrames++;
+    if (streamFrames === options.seedAfterFrames) held.splice(0).forEach((w) => w());
   };
   for (const market of ['kospi', 'kosdaq'] as const) {
     const path = stockListPath(market);

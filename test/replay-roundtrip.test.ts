@@ -35,10 +35,11 @@ function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise
   });
 }
 
-/** Starts `replay serve` and resolves with its port once it prints the listening line. */
+/** Starts `replay serve` and resolves with its port once it prints where it listens. */
 function serve(source: string): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'replay', 'serve', '--day', day, '--data-dir', path.join(dir, 'a'), '--source', source, '--speed', 'max', '--port', '0', '--start-timeout', '60s'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    // Every stream named: the collector opens them one after another, and none may miss the start.
+    const child = spawn(process.execPath, [CLI, 'replay', 'serve', '--day', day, '--data-dir', path.join(dir, 'a'), '--source', source, '--speed', 'max', '--port', '0', '--start-timeout', '60s', '--wait-for', 'kospi,kosdaq,ls'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => {
@@ -48,10 +49,10 @@ function serve(source: string): Promise<{ child: ChildProcess; port: number }> {
     child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{"listening"'));
-      if (line) {
+      const m = /^listening on http:\/\/127\.0\.0\.1:(\d+)/m.exec(out);
+      if (m) {
         clearTimeout(timer);
-        resolve({ child, port: (JSON.parse(line) as { port: number }).port });
+        resolve({ child, port: Number(m[1]) });
       }
     });
     child.on('exit', (code) => reject(new Error(`replay serve exited (${code}): ${err.slice(-1000)}`)));

@@ -9,7 +9,7 @@ import { decodeQuoteLists, multiquotePath, stockListPath } from '../protocol/kos
 import { decodeSectorFlowFrame, encodeSubscribe } from '../protocol/ls.js';
 import type { Market } from '../protocol/market.js';
 import { kstMidnight } from '../protocol/time.js';
-import { startReplayServer, type ReplayServer } from '../replay/serve.js';
+import { SERVED_STREAMS, startReplayServer, type ReplayServer } from '../replay/serve.js';
 import type { ReplaySource } from '../replay/source.js';
 import { DAY, knownDay, writeArrowDay, writeJournalDay, writeSqliteDay, type KnownDay, type RecordedFrame } from './replay-day.js';
 
@@ -66,8 +66,9 @@ async function connectClients(server: ReplayServer) {
   return { kospi, kosdaq, ls, close: () => [kospi, kosdaq, ls].forEach((c) => c.ws.close()) };
 }
 
+/** Waits for every stream by name, as the collector connects them one after another. */
 async function serve(source: ReplaySource): Promise<ReplayServer> {
-  return startReplayServer({ dataDir: dir, day: DAY, source, speed: 'max', port: 0, logger: pino({ level: 'silent' }), startTimeoutMs: 20_000 });
+  return startReplayServer({ dataDir: dir, day: DAY, source, speed: 'max', port: 0, logger: pino({ level: 'silent' }), waitFor: SERVED_STREAMS, startTimeoutMs: 20_000 });
 }
 
 describe('replay serve from the journal', () => {
@@ -92,6 +93,35 @@ describe('replay serve from the journal', () => {
       c.close();
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('replay serve from a journal whose streams opened before the seed', () => {
+  it('still answers REST with the seed (found by its kind), not the nothing recorded before the first stream frame', async () => {
+    const late = fs.mkdtempSync(path.join(os.tmpdir(), 'ticktape-replay-serve-late-seed-'));
+    const frames = writeJournalDay(late, d, { seedAfterFrames: 20 });
+    // The fixture really put stream frames first.
+    expect(frames.findIndex((f) => f.route.startsWith('rest:'))).toBe(20);
+    const server = await startReplayServer({ dataDir: late, day: DAY, source: 'journal', speed: 'max', port: 0, logger: pino({ level: 'silent' }), waitFor: SERVED_STREAMS, startTimeoutMs: 20_000 });
+    try {
+      const body = (p: string) => frames.find((f) => f.route === `rest:${p}`)!.text;
+      for (const market of ['kospi', 'kosdaq'] as const) {
+        expect((await get(server, `${stockListPath(market)}?apikey=x`)).text).toBe(body(stockListPath(market)));
+        const seed = (await get(server, `${multiquotePath(market, 'lists')}?apikey=x`)).text;
+        expect(seed).toBe(body(multiquotePath(market, 'lists')));
+        const decoded = decodeQuoteLists(seed);
+        expect(decoded.ok && decoded.value.rows.map((r) => r.symbol)).toEqual(d.snapshots.filter((s) => s.market === market && s.kind === 'seed').map((s) => s.symbol));
+      }
+      const c = await connectClients(server);
+      await server.done;
+      const kospi = frames.filter((f) => f.route === 'koscom.kospi').map((f) => f.text);
+      await until(() => c.kospi.frames.length === kospi.length);
+      expect(c.kospi.frames).toEqual(kospi);
+      c.close();
+    } finally {
+      await server.close();
+      fs.rmSync(late, { recursive: true, force: true });
     }
   });
 });
@@ -126,6 +156,43 @@ describe.each(['arrow', 'sqlite'] as const)('replay serve from %s', (source) => 
       const periodic = d.snapshots.filter((s) => s.kind === 'periodic');
       expect(last.ok && last.value.rows.map((r) => r.price)).toEqual(periodic.map((s) => s.price));
       c.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('replay serve, waiting for clients', () => {
+  it('with no --wait-for, one Koscom client starts the day promptly; the log names each client and what the replay waits for', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push((JSON.parse(l) as { msg: string }).msg) });
+    // A start timeout far beyond the test's: only the settle rule can start this replay in time.
+    const server = await startReplayServer({ dataDir: dir, day: DAY, source: 'journal', speed: 'max', port: 0, logger, startTimeoutMs: 600_000 });
+    try {
+      await until(() => lines.some((l) => l.includes('waiting for a first client')));
+      const kospi = await open(`${server.url.replace('http:', 'ws:')}/ws_ksp`);
+      kospi.ws.send('{"jsonrpc":"2.0","id":1,"method":"init","params":{"key":"l7xx-any","membername":"test"}}');
+      await server.done;
+      const expected = recorded.filter((f) => f.route === 'koscom.kospi').length;
+      await until(() => kospi.frames.length === expected + 1);
+      kospi.ws.close();
+      expect(lines).toContainEqual(expect.stringMatching(/client connected on \/ws_ksp \(kospi\)/));
+      expect(lines).toContainEqual(expect.stringMatching(/kospi client ready \(init\)/));
+      expect(lines).toContainEqual(expect.stringMatching(/starts once every client that connected within 1 s is ready, or anyway in 600 s/));
+      expect(lines).toContainEqual(expect.stringMatching(/playing 2025-03-14 .* to kospi$/));
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('with --wait-for, logs the streams it still waits for and starts anyway at the timeout', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push((JSON.parse(l) as { msg: string }).msg) });
+    const server = await startReplayServer({ dataDir: dir, day: DAY, source: 'arrow', speed: 'max', port: 0, logger, waitFor: ['kospi', 'ls'], startTimeoutMs: 1000 });
+    try {
+      await server.done;
+      expect(lines).toContainEqual(expect.stringMatching(/waiting for clients on kospi, ls; starts once kospi, ls each have a client, or anyway in 1 s/));
+      expect(lines).toContainEqual(expect.stringMatching(/start timeout \(1 s\): starting anyway, still without clients on kospi, ls/));
     } finally {
       await server.close();
     }

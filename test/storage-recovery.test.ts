@@ -188,6 +188,6 @@ describe('ticktape migrate and rebuild (compiled CLI)', () => {
     expect(bad.stderr).toMatch(/--day .*not a date \(expected YYYY-MM-DD\)/);
     const none = cli('rebuild', '--day', '2020-01-02', '--data-dir', dir);
     expect(none.status).toBe(1);
-    expect(none.stderr).toMatch(/no journal for 2020-01-02/);
+    expect(none.stderr).toMatch(new RegExp(`no data for 2020-01-02 in .*; days with data: ${DAY}`));
   });
 });
