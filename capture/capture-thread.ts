@@ -10,6 +10,7 @@ import type { ChannelSpec } from '../storage/journal.js';
 import { JournalProgress } from '../storage/journal-progress.js';
 import type { CaptureStats, CaptureWorkerData, FromCapture, ToCapture } from './messages.js';
 import { nowNs } from './recv-clock.js';
+import { relayLogLine } from './thread-log.js';
 import { threadScript } from './thread-script.js';
 
 export interface CaptureThreadOptions {
@@ -88,6 +89,9 @@ export class CaptureThread implements CaptureTape {
         return;
       case 'failed':
         this.o.log.error(`capture thread: ${m.error}`);
+        return;
+      case 'log':
+        relayLogLine(this.o.log, m.line);
         return;
       case 'ready':
       case 'stopped':

@@ -44,4 +44,5 @@ export type FromCapture =
   /** The LS server refused this token: the next request must get a new one. */
   | { type: 'token-refused'; token: string }
   | { type: 'stopped'; stats: CaptureStats }
-  | { type: 'failed'; error: string };
+  | { type: 'failed'; error: string }
+  | { type: 'log'; line: string };

@@ -4,7 +4,6 @@
 // the streams when told, then reports its counters a few times a second.
 import { createHistogram } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import { pino } from 'pino';
 import { detailStreams } from '../collector/detail.js';
 import { DiskFullGuard } from '../collector/disk-full.js';
 import { FlowStream } from '../collector/flows.js';
@@ -15,6 +14,7 @@ import { JournalProgress } from '../storage/journal-progress.js';
 import { JournalTape } from './journal-tape.js';
 import type { CaptureStats, CaptureWorkerData, FromCapture, ToCapture } from './messages.js';
 import { anchorRecvClock, ClockWatch, type ClockStep } from './recv-clock.js';
+import { threadLogger } from './thread-log.js';
 
 const STATS_MS = 250;
 const STALL_CHECK_MS = 10;
@@ -24,7 +24,7 @@ const STALL_JOURNAL_MS = 20;
 const data = workerData as CaptureWorkerData;
 const port = parentPort!;
 const post = (m: FromCapture) => port.postMessage(m);
-const log = pino({ level: data.logLevel, name: 'capture' }, pino.destination({ fd: 2, sync: false }));
+const log = threadLogger(port, data.logLevel, 'capture');
 const { config } = data;
 
 const clockOffsetMs = anchorRecvClock();

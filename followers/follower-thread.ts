@@ -2,6 +2,7 @@
 // status, measures its lag behind the journal, and asks it to finish.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { relayLogLine } from '../capture/thread-log.js';
 import { threadScript } from '../capture/thread-script.js';
 import type { JournalProgress } from '../storage/journal-progress.js';
 import type { SessionRecord } from '../storage/sqlite-sink.js';
@@ -49,6 +50,7 @@ export class FollowerThread {
     this.finished = new Promise((resolve) => {
       worker.on('message', (m: FromFollower) => {
         if (m.type === 'status') this.status = m.status;
+        else if (m.type === 'log') relayLogLine(o.log, m.line);
         else if (m.type === 'batch') o.onBatch?.(m.timing);
         else if (m.type === 'session-written') {
           this.sessionWaits.get(m.id)?.(m.sessionId);

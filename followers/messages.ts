@@ -50,4 +50,5 @@ export type FromFollower =
   | { type: 'status'; status: FollowerStatus }
   | { type: 'batch'; timing: BatchTiming }
   | { type: 'session-written'; id: number; sessionId: number }
-  | { type: 'finished'; result: FinishResult };
+  | { type: 'finished'; result: FinishResult }
+  | { type: 'log'; line: string };

@@ -5,7 +5,7 @@
 // SQLite's thread also writes the `sessions` rows and seals the day.
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { pino } from 'pino';
+import { threadLogger } from '../capture/thread-log.js';
 import { JournalProgress } from '../storage/journal-progress.js';
 import type { SessionRecord } from '../storage/sqlite-sink.js';
 import type { FinishResult, FollowerStatus, FollowerWorkerData, FromFollower, ToFollower } from './messages.js';
@@ -18,7 +18,7 @@ const STATUS_MS = 250;
 const data = workerData as FollowerWorkerData;
 const port = parentPort!;
 const post = (m: FromFollower) => port.postMessage(m);
-const log = pino({ level: data.logLevel, name: `store.${data.follower.store}` }, pino.destination({ fd: 2, sync: false }));
+const log = threadLogger(port, data.logLevel, `store.${data.follower.store}`);
 const progress = data.progress && new JournalProgress(data.progress);
 const store = data.follower.store;
 

@@ -110,8 +110,11 @@ describe('watchlist detail feed in a session', () => {
 
   it('publishes the batch write time as the ticktape_batch_seconds histogram', () => {
     expect(scraped).toMatch(/# TYPE ticktape_batch_seconds histogram/);
-    expect(scraped).toMatch(/ticktape_batch_seconds_bucket\{le="\+Inf"\} [1-9]/);
-    expect(scraped).toMatch(/ticktape_batch_seconds_count [1-9]/);
+    // One series per store: both write batches behind the journal.
+    for (const store of ['sqlite', 'arrow']) {
+      expect(scraped).toMatch(new RegExp(`ticktape_batch_seconds_bucket\\{[^}]*le="\\+Inf"[^}]*store="${store}"[^}]*\\} [1-9]|ticktape_batch_seconds_bucket\\{[^}]*store="${store}"[^}]*le="\\+Inf"[^}]*\\} [1-9]`));
+      expect(scraped).toMatch(new RegExp(`ticktape_batch_seconds_count\\{store="${store}"\\} [1-9]`));
+    }
   });
 });
 
