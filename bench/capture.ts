@@ -23,7 +23,7 @@ import { CaptureThread } from '../capture/capture-thread.js';
 import type { CaptureStats } from '../capture/messages.js';
 import { loadConfig } from '../collector/config.js';
 import { FollowerThread } from '../followers/follower-thread.js';
-import { STORES } from '../followers/store-follower.js';
+import { STORES } from '../followers/stores.js';
 import { encodeInit } from '../protocol/jsonrpc.js';
 import { MAX_TRADES_PER_FRAME, TRADE_STREAM_PATH } from '../protocol/koscom.js';
 import { MARKETS } from '../protocol/market.js';
@@ -122,7 +122,7 @@ async function captureThreads(dir: string, round: string, withStores: boolean): 
   const lock = lockJournal(journalFile, log);
   const rss: number[] = [];
   try {
-    const capture = await CaptureThread.start({ config, journalFile, log });
+    const capture = await CaptureThread.start({ config, journalFile, log, marketOpenAt: Date.now() - 86_400_000 });
     const stores = withStores ? STORES.map((store) => FollowerThread.start({ follower: { store, dataDir, day: DAY, journalFile, batchRows: config.batch.rows }, progress: capture.progress, batchMs: config.batch.ms, log })) : [];
     // Max-rate frames are full: 50 trades each (init and its reply, events: a handful of records).
     const journaled = () => capture.progress.seq * MAX_TRADES_PER_FRAME;

@@ -16,6 +16,8 @@ import { threadScript } from './thread-script.js';
 export interface CaptureThreadOptions {
   config: CollectorConfig;
   journalFile: string;
+  /** When the market opens on the session's day, epoch ms. */
+  marketOpenAt: number;
   log: Logger;
   /** A connection event of a stream (connects, disconnects, failures). */
   onConnection?(stream: string, e: ConnectionEvent): void;
@@ -45,7 +47,7 @@ export class CaptureThread implements CaptureTape {
 
   /** Starts the thread; resolves once its journal is open (streams not yet started). */
   static start(o: CaptureThreadOptions): Promise<CaptureThread> {
-    const data: Omit<CaptureWorkerData, 'progress'> = { config: o.config, journalFile: o.journalFile, logLevel: o.log.level };
+    const data: Omit<CaptureWorkerData, 'progress'> = { config: o.config, journalFile: o.journalFile, logLevel: o.log.level, marketOpenAt: o.marketOpenAt };
     const progress = new JournalProgress();
     const worker = new Worker(threadScript(import.meta.url, 'worker.js'), { workerData: { ...data, progress: progress.buffer } });
     const t = new CaptureThread(worker, o, progress);

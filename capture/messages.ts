@@ -13,6 +13,8 @@ export interface CaptureWorkerData {
   /** pino level of the thread's own log lines ('silent' in tests). */
   logLevel: string;
   progress: SharedArrayBuffer;
+  /** When the market opens on the session's day, epoch ms (the reconnect backoff is capped around it). */
+  marketOpenAt: number;
 }
 
 export type ToCapture =

@@ -2,7 +2,7 @@
 // stores, REST, reports and the session's schedule run on other threads, so none of them can
 // delay a socket read (the feed has no retransmission). It starts journaling at once and opens
 // the streams when told, then reports its counters a few times a second.
-import { createHistogram } from 'node:perf_hooks';
+import { createHistogram, performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { detailStreams } from '../collector/detail.js';
 import { DiskFullGuard } from '../collector/disk-full.js';
@@ -25,7 +25,8 @@ const data = workerData as CaptureWorkerData;
 const port = parentPort!;
 const post = (m: FromCapture) => port.postMessage(m);
 const log = threadLogger(port, data.logLevel, 'capture');
-const { config } = data;
+// The streams learn today's open from the session (the calendar is not loaded on this thread).
+const config = { ...data.config, marketOpenAt: data.marketOpenAt };
 
 const clockOffsetMs = anchorRecvClock();
 // The session's thread holds the journal's writer lock (so that a second writer is refused
@@ -63,16 +64,20 @@ journal.event(captureChannel, { type: 'clock-anchored', offsetMs: clockOffsetMs 
 const clock = new ClockWatch();
 const clockSteps: ClockStep[] = [];
 
-// Stalls: how late a short timer fires is how long nothing on this thread could read a socket
-// (work, a garbage collection, or the OS running something else). Long ones are journaled.
+// Stalls: how late a short timer fires is how long nothing on this thread could read a socket.
+// Of that, `busyMs` is time the thread spent working (its own code, a garbage collection); the
+// rest it was ready but waiting for a core (the OS running other threads). Long ones are journaled.
 let maxStallMs = 0;
 let due = performance.now() + STALL_CHECK_MS;
+let elu = performance.eventLoopUtilization();
 setInterval(() => {
   const now = performance.now();
   const lateMs = now - due;
   due = now + STALL_CHECK_MS;
+  const since = performance.eventLoopUtilization(elu);
+  elu = performance.eventLoopUtilization();
   if (lateMs > maxStallMs) maxStallMs = lateMs;
-  if (lateMs >= STALL_JOURNAL_MS) guard.event(captureChannel, { type: 'stall', atMs: Date.now(), ms: Math.round(lateMs) });
+  if (lateMs >= STALL_JOURNAL_MS) guard.event(captureChannel, { type: 'stall', atMs: Date.now(), ms: Math.round(lateMs), busyMs: Math.round(since.active) });
 }, STALL_CHECK_MS).unref();
 
 function stats(): CaptureStats {

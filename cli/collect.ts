@@ -3,7 +3,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
 import { type CollectorConfig, ConfigError, formatMinutes, loadConfig, redactedConfig, withEndpoints } from '../collector/config.js';
-import { CollectorMetrics } from '../collector/metrics.js';
 import { formatReport } from '../collector/report.js';
 import { runSession, type SessionResult, type SessionTimes } from '../collector/session.js';
 import { kstDay, kstMidnight } from '../protocol/time.js';
@@ -73,7 +72,8 @@ export function stopSignal(log: Logger): AbortSignal {
 
 /** Runs one session and prints its report; serves metrics meanwhile when a port is configured. */
 export async function collectOnce(setup: CaptureSetup, times: SessionTimes, log: Logger, signal: AbortSignal, marketClosed?: Promise<void>, day?: string): Promise<SessionResult> {
-  const metrics = setup.config.metricsPort === undefined ? undefined : new CollectorMetrics();
+  // prom-client is slow to load: only when metrics are served.
+  const metrics = setup.config.metricsPort === undefined ? undefined : new (await import('../collector/metrics.js')).CollectorMetrics();
   const server = metrics && (await metrics.serve(setup.config.metricsPort!, log));
   try {
     const result = await runSession({ config: setup.config, log, times, day: day ?? setup.exchange?.day, marketClosed, signal, onLive: (live) => metrics?.attach(live) });

@@ -6,9 +6,11 @@
 // note: a day the calendar is unsure of costs an empty session if closed, a lost day if skipped.
 // The configured overrides (TICKTAPE_OPEN_DAYS / TICKTAPE_CLOSED_DAYS, per-day times, a calendar
 // file of our own via TICKTAPE_CALENDAR_FILE) come first.
-import Holidays from 'date-holidays';
+import { createRequire } from 'node:module';
+import type Holidays from 'date-holidays';
 import { kstDay, kstMidnight, type TradingDay } from '../protocol/time.js';
 import type { CollectorConfig, DayTimes } from './config.js';
+import { backoffCapAt } from './stream.js';
 import SHIPPED from './krx-calendar.json' with { type: 'json' };
 
 export interface DayPlan {
@@ -43,6 +45,9 @@ const REGULAR_OPEN = 9 * 60;
 const REGULAR_CLOSE = 15 * 60 + 30;
 
 let holidays: Holidays | undefined;
+// Loaded on first use, past the KRX data's years only: it takes ~0.3 s to load, and every start
+// of a collector would pay for it.
+const require = createRequire(import.meta.url);
 
 /** Whether `day` is a trading day under `cfg`, and its plan if so. */
 export function dayStatus(day: TradingDay, cfg: CalendarConfig): DayStatus {
@@ -62,7 +67,7 @@ export function dayStatus(day: TradingDay, cfg: CalendarConfig): DayStatus {
     } else {
       if (day.endsWith('-12-31')) return { trading: false, reason: 'KRX year-end holiday (31 December)' };
       if (day.endsWith('-05-01')) return { trading: false, reason: 'KRX holiday: 근로자의 날 (1 May)' };
-      holidays ??= new Holidays('KR', { types: ['public'] });
+      holidays ??= new (require('date-holidays') as typeof Holidays)('KR', { types: ['public'] });
       const h = holidays.isHoliday(new Date(noon));
       if (h) note = `public holiday per the holiday library (${h.map((x) => x.name).join(', ')}), outside the KRX calendar data (${krx.covers.from.slice(0, 4)}–${krx.covers.to.slice(0, 4)}): captured in case KRX trades`;
     }
@@ -96,15 +101,15 @@ export function planDay(day: TradingDay, t: DayTimes): DayPlan {
   return { day, seedAt: at(t.seedAt), streamStart: at(t.streamStart), streamEnd: at(t.streamEnd), closeAt: at(t.closeAt), marketOpen: at(t.marketOpen) };
 }
 
-/** Around the open the reconnect backoff is capped, so a bad morning never waits out 09:00. */
-const OPEN_WINDOW_MS = 10 * 60_000;
+/** When the market opens on `day`: the KRX calendar's hours, else the configured open. */
+export function marketOpenAt(day: TradingDay, cfg: CalendarConfig): number {
+  const today = dayStatus(day, cfg);
+  return today.trading ? today.plan.marketOpen : kstMidnight(day) + cfg.schedule.marketOpen * 60_000;
+}
 
 /** The longest reconnect delay at `nowMs`: `ws.backoffAtOpenMs` within 10 minutes of today's open, else unlimited. */
 export function openBackoffCap(nowMs: number, cfg: Pick<CollectorConfig, 'schedule' | 'calendar' | 'ws'>): number {
-  const day = kstDay(nowMs);
-  const today = dayStatus(day, cfg);
-  const openAt = today.trading ? today.plan.marketOpen : kstMidnight(day) + cfg.schedule.marketOpen * 60_000;
-  return Math.abs(nowMs - openAt) <= OPEN_WINDOW_MS ? cfg.ws.backoffAtOpenMs : Infinity;
+  return backoffCapAt(nowMs, marketOpenAt(kstDay(nowMs), cfg), cfg.ws.backoffAtOpenMs);
 }
 
 /** The next trading day whose streams have not ended yet at `nowMs` (today included). */

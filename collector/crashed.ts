@@ -4,7 +4,7 @@
 // when capture stopped), so the report and the table show the downtime between the two.
 import fs from 'node:fs';
 import { openReadOnly } from '../storage/reader-sqlite.js';
-import { databasePath } from '../storage/reader.js';
+import { databaseFile } from '../storage/sqlite-sink.js';
 import type { TradingDay } from '../protocol/time.js';
 
 export interface CrashedSession {
@@ -25,7 +25,7 @@ export function lastJournalWriteMs(journalFile: string): number | undefined {
 
 /** Sessions of `day` and `collector` left 'running', other than `exceptId`, with their end. */
 export function crashedSessions(dataDir: string, day: TradingDay, collector: string, exceptId: number, lastWriteMs: number | undefined, nowMs: number): CrashedSession[] {
-  const db = openReadOnly(databasePath(dataDir));
+  const db = openReadOnly(databaseFile(dataDir));
   try {
     db.defaultSafeIntegers(true);
     const rows = db.prepare("SELECT id, started_ns AS startedNs FROM sessions WHERE day = ? AND collector = ? AND status = 'running' AND id != ? ORDER BY id").all(day, collector, exceptId) as { id: bigint; startedNs: bigint }[];

@@ -11,7 +11,8 @@ import type { Logger } from 'pino';
 import { encodeHeartbeat, encodeInit, encodeSubscription, MAX_SUBSCRIPTIONS, SUBSCRIPTION_PATH } from '../protocol/jsonrpc.js';
 import { MARKETS, type Market } from '../protocol/market.js';
 import type { CaptureTape } from './capture.js';
-import { type CollectorConfig, type DetailPreset, endpointUrl, KOSCOM_PATHS } from './config.js';
+import type { CollectorConfig, DetailPreset } from './config.js';
+import { endpointUrl, KOSCOM_PATHS } from './endpoints.js';
 import { StreamSocket } from './socket.js';
 import { type StreamConfig, type StreamEventListener, VendorStream } from './stream.js';
 

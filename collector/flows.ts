@@ -12,7 +12,8 @@
 import type { Logger } from 'pino';
 import { PING, PONG_FRAME, RSP_OK, WS_PATH, decodePush, encodeSubscribe, isAuthError } from '../protocol/ls.js';
 import type { CaptureTape } from './capture.js';
-import { type CollectorConfig, endpointUrl, LS_PATHS } from './config.js';
+import type { CollectorConfig } from './config.js';
+import { endpointUrl, LS_PATHS } from './endpoints.js';
 import { StreamSocket } from './socket.js';
 import { type StreamConfig, type StreamEventListener, VendorStream } from './stream.js';
 import type { LsToken } from './token.js';

@@ -11,13 +11,14 @@ import type { Logger } from 'pino';
 import { CaptureThread } from '../capture/capture-thread.js';
 import type { CaptureStats } from '../capture/messages.js';
 import type { ClockStep } from '../capture/recv-clock.js';
-import { catchUpDays } from '../followers/catch-up.js';
 import { FollowerThread, type StoreLag } from '../followers/follower-thread.js';
 import { JournalVolume } from '../followers/journal-volume.js';
-import { type BatchTiming, STORES } from '../followers/store-follower.js';
+import type { BatchTiming } from '../followers/store-follower.js';
+import { STORES } from '../followers/stores.js';
 import { kstDay, type TradingDay } from '../protocol/time.js';
 import { journalPath, lockJournal } from '../storage/journal.js';
 import { type SessionRecord, SqliteSink } from '../storage/sqlite-sink.js';
+import { marketOpenAt } from './calendar.js';
 import { type Clock, systemClock } from './clock.js';
 import type { CollectorConfig } from './config.js';
 import { crashedSessions, lastJournalWriteMs } from './crashed.js';
@@ -127,6 +128,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const capture = await CaptureThread.start({
     config,
     journalFile,
+    marketOpenAt: marketOpenAt(day, config),
     log,
     onConnection: (stream, e) => {
       if (e.type === 'connect-failed' && e.attempt === 1) log.warn({ stream, reason: e.reason }, `${stream}: cannot connect: ${e.reason}`);
@@ -162,6 +164,8 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
 
   // 3. Earlier days whose stores are behind catch up beside the session.
   const catchUpStop = new AbortController();
+  // Imported here, after the capture thread started: its Arrow reading is slow to load.
+  const { catchUpDays } = await import('../followers/catch-up.js');
   const catchUp = catchUpDays({ dataDir: config.dataDir, except: [day], log, batchRows: config.batch.rows, batchMs: config.batch.ms, signal: AbortSignal.any([signal, catchUpStop.signal]) }).catch((e: Error) => [
     `catching up earlier days failed: ${e.message}`,
   ]);

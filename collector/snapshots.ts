@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import { badElementSymbol, decodeQuoteLists, decodeStockList } from '../protocol/koscom-rest.js';
 import type { Market, SnapshotKind } from '../protocol/market.js';
 import type { CaptureTape } from './capture.js';
-import { type CollectorConfig, endpointUrl, KOSCOM_PATHS } from './config.js';
+import type { CollectorConfig } from './config.js';
+import { endpointUrl, KOSCOM_PATHS } from './endpoints.js';
 import { type RestClient, RestError } from './rest.js';
 
 export interface MarketSnapshot {

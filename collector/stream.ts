@@ -2,7 +2,6 @@
 // events journaled on the stream's channel, its counters, and (Koscom) the JSON-RPC control frames.
 import type { Logger } from 'pino';
 import { decodeRpcMessage, encodeResult, RESULT_OK, type RpcMessage } from '../protocol/jsonrpc.js';
-import { openBackoffCap } from './calendar.js';
 import type { CaptureTape } from './capture.js';
 import type { CollectorConfig } from './config.js';
 import type { ConnectionEvent, SocketStats, StreamSocket, StreamSocketOptions } from './socket.js';
@@ -18,8 +17,19 @@ export interface StreamStats extends SocketStats {
   unknownFrames: number;
 }
 
-/** What a stream's socket takes from the configuration; without a schedule, no backoff cap at the open. */
-export type StreamConfig = Pick<CollectorConfig, 'ws'> & Partial<Pick<CollectorConfig, 'schedule' | 'calendar'>>;
+/**
+ * What a stream's socket takes from the configuration, and when the market opens today (epoch
+ * ms, from the calendar: see marketOpenAt); without it, no backoff cap at the open.
+ */
+export type StreamConfig = Pick<CollectorConfig, 'ws'> & { marketOpenAt?: number };
+
+/** Around the open the reconnect backoff is capped, so a bad morning never waits out 09:00. */
+const OPEN_WINDOW_MS = 10 * 60_000;
+
+/** The longest reconnect delay at `nowMs`: `capMs` within 10 minutes of the open, else unlimited. */
+export function backoffCapAt(nowMs: number, openAtMs: number, capMs: number): number {
+  return Math.abs(nowMs - openAtMs) <= OPEN_WINDOW_MS ? capMs : Infinity;
+}
 
 export type StreamEventListener = (stream: string, e: ConnectionEvent) => void;
 
@@ -62,7 +72,7 @@ export abstract class VendorStream {
       backoffInitialMs: ws.backoffInitialMs,
       backoffMaxMs: ws.backoffMaxMs,
       hardCapBytes: ws.hardCapBytes,
-      backoffCapMs: () => (cfg.schedule && cfg.calendar ? openBackoffCap(Date.now(), { ws, schedule: cfg.schedule, calendar: cfg.calendar }) : Infinity),
+      backoffCapMs: () => (cfg.marketOpenAt === undefined ? Infinity : backoffCapAt(Date.now(), cfg.marketOpenAt, ws.backoffAtOpenMs)),
       onEvent: (e) => {
         this.tape.event(this.channel, { stream: this.name, ...e });
         onEvent?.(this.name, e);

@@ -3,7 +3,7 @@
 // an error message.
 import type { Logger } from 'pino';
 import { TOKEN_CONTENT_TYPE, TOKEN_PATH, decodeTokenResponse, encodeTokenRequest } from '../protocol/ls-rest.js';
-import type { LsPaths } from './config.js';
+import type { LsPaths } from './endpoints.js';
 import type { RestClient } from './rest.js';
 import { RestError } from './rest.js';
 

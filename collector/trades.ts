@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import { encodeHeartbeat, encodeInit } from '../protocol/jsonrpc.js';
 import type { Market } from '../protocol/market.js';
 import type { CaptureTape } from './capture.js';
-import { type CollectorConfig, endpointUrl, KOSCOM_PATHS } from './config.js';
+import type { CollectorConfig } from './config.js';
+import { endpointUrl, KOSCOM_PATHS } from './endpoints.js';
 import { StreamSocket } from './socket.js';
 import { type StreamConfig, type StreamEventListener, VendorStream } from './stream.js';
 

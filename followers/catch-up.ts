@@ -9,11 +9,10 @@ import type { Logger } from 'pino';
 import type { TradingDay } from '../protocol/time.js';
 import { ARROW_CHANNELS, listParts, readCovered } from '../storage/arrow-format.js';
 import { journalCollectorId } from '../storage/journal.js';
-import { databasePath } from '../storage/reader.js';
 import { openReadOnly } from '../storage/reader-sqlite.js';
-import { SQLITE_SINK } from '../storage/sqlite-sink.js';
+import { databaseFile, SQLITE_SINK } from '../storage/sqlite-sink.js';
 import { FollowerThread } from './follower-thread.js';
-import { STORES, type StoreName } from './store-follower.js';
+import { STORES, type StoreName } from './stores.js';
 
 const JOURNAL_NAME = /^(\d{4}-\d{2}-\d{2})(?:\.([A-Za-z0-9_-]+))?\.journal$/;
 
@@ -31,7 +30,7 @@ export interface BehindJournal {
 export function journalsBehind(dataDir: string, except: readonly TradingDay[] = []): BehindJournal[] {
   const dir = path.join(dataDir, 'journal');
   if (!fs.existsSync(dir)) return [];
-  const dbFile = databasePath(dataDir);
+  const dbFile = databaseFile(dataDir);
   const db = fs.existsSync(dbFile) ? openReadOnly(dbFile) : undefined;
   try {
     const checkpoint = db?.prepare('SELECT offset FROM checkpoints WHERE sink = ? AND journal = ?').pluck();

@@ -7,7 +7,8 @@ import { threadScript } from '../capture/thread-script.js';
 import type { JournalProgress } from '../storage/journal-progress.js';
 import type { SessionRecord } from '../storage/sqlite-sink.js';
 import type { FinishResult, FollowerStatus, FollowerWorkerData, FromFollower } from './messages.js';
-import type { BatchTiming, FollowerOptions, StoreName } from './store-follower.js';
+import type { BatchTiming, FollowerOptions } from './store-follower.js';
+import type { StoreName } from './stores.js';
 
 export interface FollowerThreadOptions {
   follower: Omit<FollowerOptions, 'log' | 'beforeWrite' | 'onBatch'>;

@@ -11,9 +11,8 @@ import type { RowBatch } from '../storage/batch.js';
 import { batchRows, emptyBatch, FrameDecoder, resetBatch } from '../storage/decode.js';
 import { JOURNAL_START, JournalTail, readChannels, type JournalChannel } from '../storage/journal.js';
 import { SqliteSink } from '../storage/sqlite-sink.js';
+import type { StoreName } from './stores.js';
 
-export type StoreName = 'sqlite' | 'arrow';
-export const STORES: readonly StoreName[] = ['sqlite', 'arrow'];
 
 export interface FollowerOptions {
   store: StoreName;

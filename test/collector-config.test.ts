@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BM_CODES } from '../protocol/ls.js';
-import { ConfigError, endpointUrl, KOSCOM_PATHS, loadConfig, redactedConfig } from '../collector/config.js';
+import { ConfigError, loadConfig, redactedConfig } from '../collector/config.js';
+import { endpointUrl, KOSCOM_PATHS } from '../collector/endpoints.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ticktape-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

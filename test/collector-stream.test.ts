@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { marketOpenAt } from '../collector/calendar.js';
+import { kstDay } from '../protocol/time.js';
 import { loadConfig } from '../collector/config.js';
 import type { ConnectionEvent } from '../collector/socket.js';
 import { TradeStream } from '../collector/trades.js';
@@ -54,7 +56,8 @@ async function run(name: string, url: string, ms: number, env: Record<string, st
   const cfg = loadConfig({ env: { TICKTAPE_KOSCOM_API_KEY: 'l7xx-test-key', TICKTAPE_KOSCOM_WS_URL: url, TICKTAPE_WS_HEARTBEAT: '100ms', TICKTAPE_WS_STALE: '600ms', TICKTAPE_WS_BACKOFF_INITIAL: '50ms', TICKTAPE_WS_BACKOFF_MAX: '200ms', ...env } });
   const tape = await Tape.open({ dataDir: join(tmp.root, name), day: '2026-03-03', log, arrow: false });
   const events: ConnectionEvent[] = [];
-  const stream = new TradeStream('kospi', cfg, tape, log, (_s, e) => events.push(e));
+  // Today's open as the session passes it to its streams (the calendar, on the session's thread).
+  const stream = new TradeStream('kospi', { ...cfg, marketOpenAt: marketOpenAt(kstDay(Date.now()), cfg) }, tape, log, (_s, e) => events.push(e));
   stream.start();
   await new Promise((r) => setTimeout(r, ms));
   await stream.stop();

@@ -19,8 +19,10 @@ afterAll(() => tmp.remove());
 const DAY_MS = sized(20_000, 60_000);
 /** Past the store's 5 s busy_timeout: its writes fail with SQLITE_BUSY and are retried. */
 const LOCK_MS = sized(8_000, 30_000);
-/** The longest pause allowed between two socket reads of the capture thread. */
+/** The longest the capture thread may work on anything between two socket reads. */
 const MAX_CAPTURE_PAUSE_MS = 50;
+/** … and the longest it may wait at all, the OS's scheduling of other processes included. */
+const MAX_CAPTURE_WAIT_MS = 500;
 
 describe('collector behind a slow SQLite consumer', () => {
   it('keeps every trade through a long read transaction and a write lock held past the busy timeout, capture never pausing', { timeout: DAY_MS + 90_000 }, async () => {
@@ -71,13 +73,17 @@ describe('collector behind a slow SQLite consumer', () => {
     expect(sessionRows(dataDir, day)[0].reconnects).toBe(0);
     expect(walDuringRead).toBeGreaterThan(0);
     // Capture never waited for the store: during the lock, frames kept arriving, and the capture
-    // thread's own stall record (every timer tick later than 20 ms is journaled) shows no pause
-    // between two socket reads as long as 50 ms.
+    // thread's own stall record (every timer tick later than 20 ms is journaled, with the part of
+    // it the thread spent working) shows it never worked on anything for 50 ms between two socket
+    // reads. The rest of a stall is the OS giving the core to another process of a loaded 2-core
+    // machine: reported, and bounded loosely (a store on this thread would stall it for seconds).
     const frames = journalTradeFrames(dataDir, day).filter((ns) => ns >= BigInt(lockFrom) * 1_000_000n && ns <= BigInt(lockTo) * 1_000_000n);
     expect(frames.length).toBeGreaterThan(LOCK_MS / 100);
     const stalls = journalEvents(dataDir, day).filter((e) => e.type === 'stall' && e.atMs! >= lockFrom && e.atMs! <= lockTo + 100);
-    const longestPause = Math.max(0, ...stalls.map((e) => e.ms!));
-    expect(longestPause, `capture stalls during the lock: ${JSON.stringify(stalls)}`).toBeLessThan(MAX_CAPTURE_PAUSE_MS);
+    const longestBusy = Math.max(0, ...stalls.map((e) => e.busyMs!));
+    const longest = Math.max(0, ...stalls.map((e) => e.ms!));
+    expect(longestBusy, `capture stalls during the lock: ${JSON.stringify(stalls)}`).toBeLessThan(MAX_CAPTURE_PAUSE_MS);
+    expect(longest, `capture stalls during the lock: ${JSON.stringify(stalls)}`).toBeLessThan(MAX_CAPTURE_WAIT_MS);
     // Bounded memory: well below what holding the day unbatched would take.
     expect(peakRss).toBeGreaterThan(0);
     expect(peakRss).toBeLessThan(400 * 1024 * 1024);
