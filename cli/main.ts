@@ -10,6 +10,7 @@ import { registerExport } from './export.js';
 import { registerReport } from './report.js';
 import { registerMigrate } from './migrate.js';
 import { registerRebuild } from './rebuild.js';
+import { registerCompact } from './compact.js';
 
 const program = new Command('ticktape')
   .description('Tick capture and historical storage for the Korean stock market (KOSPI, KOSDAQ).')
@@ -26,5 +27,6 @@ registerExport(program);
 registerReport(program);
 registerMigrate(program);
 registerRebuild(program);
+registerCompact(program);
 
 await program.parseAsync(process.argv);

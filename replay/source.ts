@@ -10,7 +10,8 @@ import type { TradingDay } from '../protocol/time.js';
 import { dayDir } from '../storage/arrow-format.js';
 import { databasePath, type TickReader, type TimeBasis } from '../storage/reader.js';
 import { openReadOnly } from '../storage/reader-sqlite.js';
-import { dayJournals, FLAG, readChannels, readJournal } from '../storage/journal.js';
+import { FLAG, readChannels } from '../storage/journal.js';
+import { archivedJournal, dayJournalFiles, readJournalRecords } from '../storage/journal-archive.js';
 import { arrowTradeStream } from './arrow-trades.js';
 import type { FrameEvent, ReplayChannel, ReplayEvent, SectorFlowEvent, SnapshotEvent, TradeEvent } from './event.js';
 import { byReceive, mergeChunks } from './merge.js';
@@ -88,18 +89,19 @@ const FRAME_CHUNK = 1024;
 /**
  * The day's journal records as frame events, in journal order (the order they were received and
  * written; a REST body's recv_ns can precede frames journaled before it, and the clock then
- * releases it at once). Several collectors' journals are merged by receive time.
+ * releases it at once). Several collectors' journals are merged by receive time. A compacted
+ * day's journals are read from their compressed archives.
  */
 export function journalFrames(q: ChannelQuery): AsyncIterable<readonly FrameEvent[]> {
-  const files = dayJournals(q.dataDir, q.day);
+  const files = dayJournalFiles(q.dataDir, q.day);
   return mergeChunks(files.map((f) => journalFile(f, q)), byReceive);
 }
 
 async function* journalFile(file: string, q: ChannelQuery): AsyncGenerator<readonly FrameEvent[]> {
-  const channels = new Map(readChannels(file).map((c) => [c.id, c]));
+  const channels = new Map(readChannels(archivedJournal(file)).map((c) => [c.id, c]));
   const markets = q.markets && q.markets.length > 0 ? new Set<string>(q.markets) : undefined;
   let chunk: FrameEvent[] = [];
-  for (const r of readJournal(file)) {
+  for await (const r of readJournalRecords(file)) {
     if ((q.from !== undefined && r.recvNs < q.from) || (q.to !== undefined && r.recvNs >= q.to)) continue;
     const ch = channels.get(r.channel);
     if (markets !== undefined && ch?.market !== undefined && !markets.has(ch.market)) continue;

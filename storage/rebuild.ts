@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { TradingDay } from '../protocol/time.js';
 import { dayDir } from './arrow-format.js';
-import { dayJournals, journalCollectorId } from './journal.js';
+import { journalCollectorId } from './journal.js';
+import { archivedJournal, dayJournalFiles, isArchive, restoreJournal } from './journal-archive.js';
 import { SqliteSink } from './sqlite-sink.js';
 import { Tape } from './tape.js';
 
@@ -26,21 +27,28 @@ export interface RebuildResult {
 }
 
 export async function rebuildDay(o: RebuildOptions): Promise<RebuildResult> {
-  const journals = dayJournals(o.dataDir, o.day);
+  const journals = dayJournalFiles(o.dataDir, o.day);
   if (journals.length === 0) throw new Error(`no journal for ${o.day} in ${path.join(o.dataDir, 'journal')}`);
   const sink = SqliteSink.open({ dataDir: o.dataDir, log: o.log, walCheckpointMs: 0 });
   const sealed = sink.isSealed(o.day);
   try {
-    sink.deleteDay(o.day, journals.map((j) => path.basename(j)));
+    sink.deleteDay(o.day, journals.map((j) => path.basename(archivedJournal(j))));
   } finally {
     await sink.close();
   }
   if (o.arrow !== false) fs.rmSync(dayDir(o.dataDir, o.day), { recursive: true, force: true });
   for (const file of journals) {
-    // Opening a tape replays its journal into every store from the start: the checkpoints are gone.
-    const tape = await Tape.open({ dataDir: o.dataDir, day: o.day, collectorId: journalCollectorId(file), log: o.log, arrow: o.arrow, walCheckpointMs: 0 });
-    if (sealed) await tape.sealDay();
-    await tape.close();
+    // The tape reads (and appends to) plain journals: a compacted day's archive is restored for the
+    // rebuild and the plain copy removed after it; the archive stays the day's journal.
+    const restored = isArchive(file) ? await restoreJournal(file) : null;
+    try {
+      // Opening a tape replays its journal into every store from the start: the checkpoints are gone.
+      const tape = await Tape.open({ dataDir: o.dataDir, day: o.day, collectorId: journalCollectorId(archivedJournal(file)), log: o.log, arrow: o.arrow, walCheckpointMs: 0 });
+      if (sealed) await tape.sealDay();
+      await tape.close();
+    } finally {
+      if (restored) fs.rmSync(restored, { force: true });
+    }
   }
   const counted = SqliteSink.open({ dataDir: o.dataDir, log: o.log, walCheckpointMs: 0 });
   try {
