@@ -14,7 +14,10 @@ import { parseDuration, parseIntegerIn, parseDay } from './options.js';
 
 interface CommonFlags {
   dataDir: string;
-  day: string;
+  day?: string;
+  fromDay?: string;
+  toDay?: string;
+  sessionEvents?: boolean;
   from?: string;
   to?: string;
   channels?: ReplayChannel[];
@@ -59,7 +62,16 @@ function parseSymbols(text: string): string[] {
 /** The options every replay subcommand shares. */
 function withCommon(cmd: Command, defaultSpeed: Speed): Command {
   return cmd
-    .requiredOption('--day <YYYY-MM-DD>', 'trading day to replay (KST)', parseDay)
+    .option('--day <YYYY-MM-DD>', 'trading day to replay (KST); or a range with --from-day/--to-day', parseDay)
+    .option('--from-day <YYYY-MM-DD>', 'first day of a range (inclusive): each day from the tier that holds it, nights and holidays skipped', parseDay)
+    .option('--to-day <YYYY-MM-DD>', 'last day of a range (inclusive)', parseDay)
+    .option('--session-events', 'in a range, emit a session event at the start and end of each day')
+    .hook('preAction', (c) => {
+      const o = c.opts<CommonFlags>();
+      const range = o.fromDay !== undefined || o.toDay !== undefined;
+      if (o.day === undefined && !range) c.error("error: required option '--day <YYYY-MM-DD>' not specified (or give a range with --from-day/--to-day)");
+      if (o.day !== undefined && range) c.error('error: give --day or --from-day/--to-day, not both');
+    })
     .option('--data-dir <dir>', 'data directory the collector wrote (env TICKTAPE_DATA_DIR)', process.env.TICKTAPE_DATA_DIR ?? './data')
     .addOption(new Option('--source <source>', 'read rows from sqlite, arrow, or the raw journal (default: arrow if the day has Arrow parts, else sqlite, else journal)').choices(REPLAY_SOURCES))
     .option('--speed <N|max>', 'speed factor (1 = recorded timing, 10 = ten times faster) or max', parseSpeedOption, defaultSpeed)
@@ -72,7 +84,7 @@ function withCommon(cmd: Command, defaultSpeed: Speed): Command {
 }
 
 function replayOptions(f: CommonFlags): ReplayOptions {
-  return { dataDir: f.dataDir, day: f.day, from: f.from, to: f.to, channels: f.channels, symbols: f.symbols, markets: f.markets, source: f.source, speed: f.speed, clock: f.clock };
+  return { dataDir: f.dataDir, day: f.day, fromDay: f.fromDay, toDay: f.toDay, sessionEvents: f.sessionEvents, from: f.from, to: f.to, channels: f.channels, symbols: f.symbols, markets: f.markets, source: f.source, speed: f.speed, clock: f.clock };
 }
 
 /** `HH:MM:SS.mmm` KST of an instant in ns. */
@@ -102,6 +114,8 @@ function eventToTableLine(e: ReplayEvent): string {
       return `${recv}  sectorFlow ${e.upcode.padEnd(6)}  ${e.tjjcode.padEnd(9)} ${String(e.msvol).padStart(7)} ${String(e.msval).padStart(11)}  ${exch}`;
     case 'frame':
       return `${recv}  frame      #${String(e.srcSeq).padEnd(7)} ${e.channel}${e.outgoing ? ' (sent)' : ''}, ${e.bytes.length} bytes`;
+    case 'session':
+      return `${recv}  session    ${e.boundary.padEnd(6)}  ${e.day}`;
   }
 }
 
@@ -216,7 +230,7 @@ async function runStats(f: CommonFlags & { json: boolean }): Promise<void> {
   if (f.json) {
     process.stdout.write(
       JSON.stringify({
-        day: f.day, events: total, counts, first: kstClock(first), last: kstClock(last),
+        day: f.day ?? rp.days.join(','), events: total, counts, first: kstClock(first), last: kstClock(last),
         perMinute: Object.fromEntries(minutes.map(([m, n]) => [hhmm(m), n])),
         meanPerMinute: minutes.length ? total / minutes.length : 0, peakMinute: minutes.length ? { at: hhmm(peak[0]), events: peak[1] } : null,
         lateness: { p50Ms: lateness.p50, p99Ms: lateness.p99, maxMs: lateness.max, endDriftMs: lateness.last }, wallMs: Math.round(wallMs),
@@ -225,7 +239,9 @@ async function runStats(f: CommonFlags & { json: boolean }): Promise<void> {
     return;
   }
   const lines = [
-    `day ${f.day}  (${f.source ?? defaultSource(f.dataDir, f.day)}, clock ${f.clock}, speed ${f.speed})`,
+    f.day !== undefined
+      ? `day ${f.day}  (${f.source ?? defaultSource(f.dataDir, f.day)}, clock ${f.clock}, speed ${f.speed})`
+      : `days ${rp.days.join(', ') || 'none'}  (${f.source ?? 'each from its best tier'}, clock ${f.clock}, speed ${f.speed}, ${rp.progress().gapsSkipped} gaps between sessions skipped)`,
     `events       ${total}  (${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'})`,
     `session      ${kstClock(first)} – ${kstClock(last)} KST`,
     `per minute   mean ${minutes.length ? Math.round(total / minutes.length) : 0}, peak ${peak[1]} at ${hhmm(peak[0])}  (${minutes.length} active minutes)`,

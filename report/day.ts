@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { FLAG, dayJournals, journalCollectorId, readChannels, readJournal } from '../storage/journal.js';
-import { TickReader, databasePath } from '../storage/reader.js';
+import { TickReader, databasePath, type StoreKind } from '../storage/reader.js';
 import { openReadOnly } from '../storage/reader-sqlite.js';
 import { MARKETS, type Market } from '../protocol/market.js';
 
@@ -55,7 +55,7 @@ export interface SessionSummary {
 export interface DayReport {
   day: string;
   generatedAt: string;
-  source: 'sqlite' | 'arrow';
+  source: StoreKind;
   totals: { trades: number; volume: number; symbols: number; flows: number; snapshots: number; quarantined: number };
   tradesPerMinute: MinuteSeries;
   cumulativeVolume: MinuteSeries;
@@ -139,7 +139,7 @@ export async function gatherDayReport(o: DayReportOptions): Promise<DayReport> {
     return {
       day: o.day,
       generatedAt: new Date().toISOString(),
-      source: reader.source,
+      source: reader.sourceOf(o.day) ?? reader.source,
       totals: { trades, volume, symbols: bySymbol.size, flows: flowRows, snapshots, quarantined: health.quarantinePerMinute.frames.reduce((a, b) => a + b, 0) },
       tradesPerMinute,
       cumulativeVolume,

@@ -206,7 +206,7 @@ export class ArrowStore {
 }
 
 /** Sorts `rows`, yields those below `bound` (all when null) and returns the rest. */
-function* release<R>(rows: R[], bound: bigint | null, compare: (a: R, b: R) => number, key: (r: R) => bigint): Generator<R[], R[]> {
+export function* release<R>(rows: R[], bound: bigint | null, compare: (a: R, b: R) => number, key: (r: R) => bigint): Generator<R[], R[]> {
   rows.sort(compare); // stable, and fast on nearly sorted rows
   let n = rows.length;
   if (bound !== null) {
