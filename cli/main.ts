@@ -11,6 +11,7 @@ import { registerReport } from './report.js';
 import { registerMigrate } from './migrate.js';
 import { registerRebuild } from './rebuild.js';
 import { registerCompact } from './compact.js';
+import { registerQuery } from './query.js';
 
 const program = new Command('ticktape')
   .description('Tick capture and historical storage for the Korean stock market (KOSPI, KOSDAQ).')
@@ -28,5 +29,6 @@ registerReport(program);
 registerMigrate(program);
 registerRebuild(program);
 registerCompact(program);
+registerQuery(program);
 
 await program.parseAsync(process.argv);

@@ -19,7 +19,7 @@ import { CLOSE_MS, OPEN_MS } from './session.js';
 export interface SyntheticDayOptions {
   dataDir: string;
   day: TradingDay;
-  /** Market seed (default 1); a different seed per day gives different days. */
+  /** Market seed (default 1): the symbol universe and the trades. Days of one store keep one seed (one universe) and vary `tradesPerDay`. */
   seed?: number;
   kospiSymbols?: number;
   kosdaqSymbols?: number;

@@ -14,7 +14,8 @@ export const UNTIL_MS = 9 * 3_600_000 + 4 * 60_000;
 export async function writeStore(dataDir: string, days: readonly string[] = STORE_DAYS): Promise<void> {
   const log = pino({ level: 'silent' });
   for (const [i, day] of days.entries()) {
-    writeSyntheticDay({ dataDir, day, seed: 100 + i, kospiSymbols: 30, kosdaqSymbols: 30, tradesPerDay: 100_000, untilMs: UNTIL_MS });
+    // One seed (one symbol universe); a different activity per day gives each day its own trades.
+    writeSyntheticDay({ dataDir, day, seed: 100, kospiSymbols: 30, kosdaqSymbols: 30, tradesPerDay: 100_000 + i * 7_000, untilMs: UNTIL_MS });
     const tape = await Tape.open({ dataDir, day, log, walCheckpointMs: 0, fsync: 'off' });
     tape.writeSession({ day, startedNs: BigInt(Date.parse(`${day}T08:40:00+09:00`)) * 1_000_000n, endedNs: BigInt(Date.parse(`${day}T15:45:00+09:00`)) * 1_000_000n, status: 'complete' });
     await tape.sealDay();
