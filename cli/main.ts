@@ -12,6 +12,7 @@ import { registerMigrate } from './migrate.js';
 import { registerRebuild } from './rebuild.js';
 import { registerCompact } from './compact.js';
 import { registerQuery } from './query.js';
+import { registerRetain } from './retain.js';
 
 const program = new Command('ticktape')
   .description('Tick capture and historical storage for the Korean stock market (KOSPI, KOSDAQ).')
@@ -30,5 +31,6 @@ registerMigrate(program);
 registerRebuild(program);
 registerCompact(program);
 registerQuery(program);
+registerRetain(program);
 
 await program.parseAsync(process.argv);

@@ -72,16 +72,18 @@ export function checksumRecord(columns: readonly ColumnSpec[], sums: readonly Co
   return Object.fromEntries(columns.map((c, i) => [c.name, sums[i].hex()]));
 }
 
-/** Adds every value of a record batch (as read back from Parquet) to the column checksums. */
+/** Adds every value of a record batch (Parquet read back, or an Arrow part) to the column checksums. */
 export function checksumBatch(batch: RecordBatch, columns: readonly ColumnSpec[], sums: readonly ColumnChecksum[]): void {
   columns.forEach((c, k) => {
     const child = batch.getChild(c.name);
     if (!child) throw new Error(`column ${c.name} missing`);
+    let row = 0;
     for (const d of child.data) {
       const values = d.values as ArrayLike<number | bigint>;
-      for (let i = 0; i < d.length; i++) {
+      for (let i = 0; i < d.length; i++, row++) {
         if (!d.getValid(i)) sums[k].add(null);
-        else if (c.kind === 'str') sums[k].add(stringAt(d, i));
+        // Dictionary strings (Arrow parts) through the vector; plain ones straight from the bytes.
+        else if (c.kind === 'str') sums[k].add(d.dictionary ? (child.get(row) as string) : stringAt(d, i));
         else sums[k].add(values[d.offset + i]);
       }
     }
