@@ -4,7 +4,9 @@
 import { Command } from 'commander';
 import { kstMsOfDay } from '../protocol/time.js';
 import { ARROW_CHANNELS } from '../storage/arrow-format.js';
+import { listDays, type DayInfo } from '../storage/days.js';
 import { inventory, type ChannelStats, type DayInventory } from '../storage/reader-inventory.js';
+import { calendarDayFilter } from './days.js';
 import { parseDay } from './options.js';
 
 
@@ -76,8 +78,20 @@ export function findings(inv: DayInventory): string[] {
   return out;
 }
 
-function printDay(inv: DayInventory): void {
-  const lines = [`day ${inv.day}`];
+/** Which tiers hold the day, their bytes, and the day's condition. */
+function tierLines(t: DayInfo | undefined): string[] {
+  if (!t) return [];
+  const held = [
+    t.tiers.sqliteTrades !== null ? `SQLite (${count(t.tiers.sqliteTrades)} trades)` : null,
+    t.tiers.arrowBytes !== null ? `Arrow ${size(t.tiers.arrowBytes)}` : null,
+    t.tiers.parquetBytes !== null ? `Parquet history ${size(t.tiers.parquetBytes)}` : null,
+    t.tiers.journalBytes !== null ? `journal ${size(t.tiers.journalBytes)}${t.tiers.journalCompressed ? ' (compressed)' : ''}` : null,
+  ].filter((x) => x !== null);
+  return [`  tiers         ${held.join(', ') || 'none'}`, `  condition     ${t.condition}${t.reasons.length > 0 ? ` (${t.reasons.join('; ')})` : ''}`];
+}
+
+function printDay(inv: DayInventory, tiers?: DayInfo): void {
+  const lines = [`day ${inv.day}`, ...tierLines(tiers)];
   for (const c of inv.channels) {
     lines.push(statsLine(c.channel, 'sqlite', c.sqlite));
     lines.push(statsLine(c.channel, 'arrow', c.arrow, c.arrow ? `  (${c.arrow.parts} part${c.arrow.parts === 1 ? '' : 's'}, ${size(c.arrow.bytes)})` : ''));
@@ -101,9 +115,9 @@ function printDay(inv: DayInventory): void {
   process.stdout.write(lines.join('\n') + '\n\n');
 }
 
-/** JSON with ns instants as decimal strings. */
-function toJson(days: DayInventory[]): string {
-  return JSON.stringify({ days: days.map((d) => ({ ...d, findings: findings(d) })) }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+/** JSON with ns instants as decimal strings; `tiers`: every day's tiers and condition. */
+function toJson(days: DayInventory[], tiers: DayInfo[]): string {
+  return JSON.stringify({ days: days.map((d) => ({ ...d, findings: findings(d) })), tiers }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
 }
 
 export function registerInspect(program: Command): void {
@@ -116,11 +130,15 @@ export function registerInspect(program: Command): void {
     .option('--no-journal', 'skip decoding the journal (faster; stores are then only compared with each other)')
     .action(async (flags: { day?: string; dataDir: string; json: boolean; journal: boolean }) => {
       const days = await inventory(flags.dataDir, flags.day, { journal: flags.journal });
+      const tiers = (await listDays(flags.dataDir, calendarDayFilter())).filter((t) => flags.day === undefined || t.day === flags.day);
+      // Days in no store inventory() reads: compacted ones held only by the history tier, and missing trading days.
+      const others = tiers.filter((t) => !days.some((d) => d.day === t.day));
       if (flags.json) {
-        process.stdout.write(toJson(days) + '\n');
+        process.stdout.write(toJson(days, tiers) + '\n');
         return;
       }
-      if (days.length === 0) process.stdout.write(`no data in ${flags.dataDir}\n`);
-      for (const d of days) printDay(d);
+      if (days.length === 0 && others.length === 0) process.stdout.write(`no data in ${flags.dataDir}\n`);
+      for (const d of days) printDay(d, tiers.find((t) => t.day === d.day));
+      for (const t of others) process.stdout.write([`day ${t.day}`, ...tierLines(t)].join('\n') + '\n\n');
     });
 }

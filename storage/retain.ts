@@ -264,6 +264,6 @@ export async function guardDisk(dataDir: string, policy: RetentionPolicy, minFre
   const disk = diskStatus(dataDir, minFreeBytes);
   if (!disk.low) return { disk, result: null };
   log.warn({ freeBytes: disk.freeBytes, minFreeBytes }, `low disk: ${disk.freeBytes} bytes free under ${dataDir} (floor ${minFreeBytes}); applying retention now`);
-  const tight = { ...policy, sqliteDays: Math.min(policy.sqliteDays || 1, 1), arrowDays: Math.min(policy.arrowDays || 1, 1) };
-  return { disk, result: await applyRetention(dataDir, tight, log) };
+  const result = await applyRetention(dataDir, { ...policy, sqliteDays: 1, arrowDays: 1 }, log);
+  return { disk: diskStatus(dataDir, minFreeBytes), result };
 }

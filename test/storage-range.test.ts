@@ -153,3 +153,17 @@ describe('range replay', () => {
     expect(both.stderr).toContain('give --day or --from-day/--to-day, not both');
   });
 });
+
+describe('ticktape inspect shows the tiers', () => {
+  it('per day: which tiers hold it, their bytes, its condition; a history-only day and a missing day too', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, [path.resolve('bin/ticktape.js'), 'inspect', '--data-dir', dir, '--no-journal'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`day ${STORE_DAYS[0]}\\n  tiers +Parquet history [\\d.]+ KB, journal [\\d.]+ [KM]B \\(compressed\\)\\n  condition +complete`));
+    expect(r.stdout).toMatch(new RegExp(`day ${STORE_DAYS[1]}\\n  tiers +SQLite \\([\\d,]+ trades\\), Parquet history [\\d.]+ KB, journal [\\d.]+ [KM]B \\(compressed\\)`));
+    expect(r.stdout).toMatch(new RegExp(`day ${STORE_DAYS[2]}\\n  tiers +SQLite \\([\\d,]+ trades\\), Arrow [\\d.]+ KB, journal [\\d.]+ [KM]B\\n`));
+    expect(r.stdout).toMatch(/day 2025-03-04\n {2}tiers +none\n {2}condition +missing/);
+    const json = JSON.parse(spawnSync(process.execPath, [path.resolve('bin/ticktape.js'), 'inspect', '--data-dir', dir, '--no-journal', '--json'], { encoding: 'utf8' }).stdout) as { tiers: { day: string; condition: string }[] };
+    expect(json.tiers.map((t) => `${t.day} ${t.condition}`)).toEqual([`${STORE_DAYS[0]} complete`, `${STORE_DAYS[1]} complete`, '2025-03-04 missing', `${STORE_DAYS[2]} complete`]);
+  });
+});

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../sim/random.js';
 import { listArrowDays } from '../storage/arrow-format.js';
 import { compactDay } from '../storage/compact.js';
+import { afterSeal } from '../storage/after-seal.js';
 import { applyRetention, diskStatus, guardDisk } from '../storage/retain.js';
 import { databasePath, TickReader } from '../storage/reader.js';
 import { sqliteDays, openReadOnly } from '../storage/reader-sqlite.js';
@@ -107,15 +108,17 @@ describe('retention', () => {
     expect(after[STORE_DAYS[0]]).toMatch(/from parquet$/);
   });
 
-  it('the low-disk guard: reports free space, and below the floor applies the policy at once', async () => {
+  it('after a seal: compaction, the policy, and the low-disk guard, which below the floor keeps only the newest day in SQLite and Arrow', async () => {
     const ok = diskStatus(dir, 1);
     expect(ok.low).toBe(false);
     expect(ok.freeBytes).toBeGreaterThan(0);
     expect((await guardDisk(dir, policy, 1, log)).result).toBeNull();
-    await compactDay(dir, STORE_DAYS[1], log);
-    const low = await guardDisk(dir, { ...policy, sqliteDays: 0, arrowDays: 0 }, Number.MAX_SAFE_INTEGER, log);
-    expect(low.disk.low).toBe(true);
-    expect(low.result!.done.map((a) => `${a.day} ${a.tier}`).sort()).toEqual([`${STORE_DAYS[1]} arrow`, `${STORE_DAYS[1]} sqlite`]);
+    // After a seal: compaction, the policy (keeping everything), then the guard under a floor no disk meets.
+    const after = await afterSeal(dir, STORE_DAYS[1], { sqliteDays: 0, arrowDays: 0, parquetDays: 0, journalDays: 0, minFreeBytes: Number.MAX_SAFE_INTEGER }, log);
+    expect(after.compacted.compacted).toBe(true);
+    expect(after.retained.actions).toEqual([]);
+    expect(after.disk.low).toBe(true);
+    expect(after.guarded!.done.map((a) => `${a.day} ${a.tier}`).sort()).toEqual([`${STORE_DAYS[1]} arrow`, `${STORE_DAYS[1]} sqlite`]);
     expect(counts(await digest(dir))).toEqual(counts(before));
   });
 });
