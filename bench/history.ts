@@ -19,6 +19,7 @@ import { pino } from 'pino';
 import { replay } from '../replay/index.js';
 import { writeSyntheticDay } from '../sim/write-day.js';
 import { compactDay } from '../storage/compact.js';
+import { bytesUnder } from '../storage/days.js';
 import { exportDay } from '../storage/export-dataset.js';
 import { historyDayDir, manifestPath, readManifest, writeManifest } from '../storage/history-format.js';
 import { dayJournalFiles } from '../storage/journal-archive.js';
@@ -29,14 +30,6 @@ import { Tape } from '../storage/tape.js';
 import { envCount, type Figure } from './figures.js';
 
 const log = pino({ level: 'silent' });
-
-function bytesUnder(p: string): number {
-  if (!fs.existsSync(p)) return 0;
-  if (fs.statSync(p).isFile()) return fs.statSync(p).size;
-  let n = 0;
-  for (const e of fs.readdirSync(p, { recursive: true, withFileTypes: true }) as fs.Dirent[]) if (e.isFile()) n += fs.statSync(path.join(e.parentPath, e.name)).size;
-  return n;
-}
 
 /** Trading days from 2026-11-02 on, Monday to Friday. */
 function weekdays(n: number): string[] {

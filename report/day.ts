@@ -6,7 +6,8 @@
 // journals' event records.
 import fs from 'node:fs';
 import type { Logger } from 'pino';
-import { FLAG, dayJournals, journalCollectorId, readChannels, readJournal } from '../storage/journal.js';
+import { FLAG, journalCollectorId, readChannels } from '../storage/journal.js';
+import { archivedJournal, dayJournalFiles, readJournalRecords } from '../storage/journal-archive.js';
 import { TickReader, databasePath, type StoreKind } from '../storage/reader.js';
 import { openReadOnly } from '../storage/reader-sqlite.js';
 import { MARKETS, type Market } from '../protocol/market.js';
@@ -135,7 +136,7 @@ export async function gatherDayReport(o: DayReportOptions): Promise<DayReport> {
     }
 
     const health = healthFromDatabase(o.dataDir, o.day);
-    const events = connectionEvents(o.dataDir, o.day, o.log);
+    const events = await connectionEvents(o.dataDir, o.day, o.log);
     return {
       day: o.day,
       generatedAt: new Date().toISOString(),
@@ -175,13 +176,13 @@ function healthFromDatabase(dataDir: string, day: string): { sessions: SessionSu
   }
 }
 
-/** Connection events journaled by the collectors (JSON records flagged as events). */
-function connectionEvents(dataDir: string, day: string, log: Logger): ConnectionEventPoint[] {
+/** Connection events journaled by the collectors (JSON records flagged as events); compressed journals too. */
+async function connectionEvents(dataDir: string, day: string, log: Logger): Promise<ConnectionEventPoint[]> {
   const out: ConnectionEventPoint[] = [];
-  for (const file of dayJournals(dataDir, day)) {
-    const collector = journalCollectorId(file) ?? '';
-    const names = new Map(readChannels(file).map((c) => [c.id, c.name]));
-    for (const r of readJournal(file)) {
+  for (const file of dayJournalFiles(dataDir, day)) {
+    const collector = journalCollectorId(archivedJournal(file)) ?? '';
+    const names = new Map(readChannels(archivedJournal(file)).map((c) => [c.id, c.name]));
+    for await (const r of readJournalRecords(file)) {
       if (r.flags !== FLAG.event) continue;
       try {
         const e = JSON.parse(r.bytes.toString('utf8')) as { type?: unknown; stream?: unknown; downMs?: unknown; reason?: unknown };

@@ -44,12 +44,16 @@ interface SessionRow {
   gaps: number;
 }
 
-function bytesUnder(dir: string): number | null {
-  if (!fs.existsSync(dir)) return null;
+/** Bytes of the files under `p` (or of the file `p`); 0 when it does not exist. */
+export function bytesUnder(p: string): number {
+  if (!fs.existsSync(p)) return 0;
+  if (fs.statSync(p).isFile()) return fs.statSync(p).size;
   let n = 0;
-  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[]) if (e.isFile()) n += fs.statSync(path.join(e.parentPath, e.name)).size;
+  for (const e of fs.readdirSync(p, { recursive: true, withFileTypes: true }) as fs.Dirent[]) if (e.isFile()) n += fs.statSync(path.join(e.parentPath, e.name)).size;
   return n;
 }
+
+const bytesIfAny = (dir: string): number | null => (fs.existsSync(dir) ? bytesUnder(dir) : null);
 
 const gapCount = (json: string): number => {
   try {
@@ -113,8 +117,8 @@ export async function listDays(dataDir: string, isTradingDay?: (day: TradingDay)
       const journals = dayJournalFiles(dataDir, day);
       const tiers: DayTiers = {
         sqliteTrades: sqliteTrades === 0 ? null : sqliteTrades,
-        arrowBytes: bytesUnder(dayDir(dataDir, day)),
-        parquetBytes: manifest ? bytesUnder(historyDayDir(dataDir, day)) : null,
+        arrowBytes: bytesIfAny(dayDir(dataDir, day)),
+        parquetBytes: manifest ? bytesIfAny(historyDayDir(dataDir, day)) : null,
         journalBytes: journals.length > 0 ? journals.reduce((n, f) => n + fs.statSync(f).size, 0) : null,
         journalCompressed: journals.length > 0 && journals.every((f) => f.endsWith('.br')),
       };

@@ -57,6 +57,11 @@ async function sha256(stream: NodeJS.ReadableStream): Promise<{ hash: string; by
   return { hash: h.digest('hex'), bytes };
 }
 
+/** SHA-256 of what an archive decompresses to: the journal's own bytes. */
+export async function archiveSha256(archive: string): Promise<string> {
+  return (await sha256(fs.createReadStream(archive).pipe(zlib.createBrotliDecompress()))).hash;
+}
+
 export interface Archived {
   journal: string;
   archive: string;

@@ -68,7 +68,7 @@ function batchBounds(p: PartInfo, exchange: boolean, partLow: bigint, batches: n
   return exchange ? recv.map((r, i) => min(r, exch![i])!) : recv;
 }
 
-function inWindow(k: bigint, q: ResolvedQuery): boolean {
+export function inWindow(k: bigint, q: ResolvedQuery): boolean {
   return (q.from === null || k >= q.from) && (q.to === null || k < q.to);
 }
 

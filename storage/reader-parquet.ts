@@ -8,7 +8,7 @@ import type { Market, SnapshotKind } from '../protocol/market.js';
 import { FLOW_INT_COLUMNS, int32View, int64At, type ArrowChannel } from './arrow-format.js';
 import { HISTORY_BLOCK_ROWS, historyFile, listHistoryDays, readManifest } from './history-format.js';
 import { readParquetBatches } from './parquet-read.js';
-import { release } from './reader-arrow.js';
+import { inWindow, release } from './reader-arrow.js';
 import { CHUNK_ROWS, compareExchange, exchangeKey, type ResolvedQuery, type SectorFlowRow, type StoredSnapshotRow, type TradeRow } from './reader-query.js';
 
 const STORED: readonly ArrowChannel[] = ['trades', 'snapshots', 'sector_flows'];
@@ -28,10 +28,6 @@ function intColumn(b: RecordBatch, name: string): (i: number) => number {
 function strColumn(b: RecordBatch, name: string): (i: number) => string {
   const v = b.getChild(name)!;
   return (i) => v.get(i) as string;
-}
-
-function inWindow(k: bigint, q: ResolvedQuery): boolean {
-  return (q.from === null || k >= q.from) && (q.to === null || k < q.to);
 }
 
 export class ParquetStore {

@@ -8,18 +8,17 @@
 // Every removal is one atomic step (a SQLite transaction; a rename of the Arrow day directory to a
 // hidden name before it is deleted; the manifest removed before the history files), so a run
 // killed at any point leaves each day readable from some tier, and the next run finishes the job.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { RecordBatchReader } from 'apache-arrow';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { TradingDay } from '../protocol/time.js';
 import { arrowRoot, dayDir, listArrowDays, listParts, type ArrowChannel } from './arrow-format.js';
+import { bytesUnder } from './days.js';
 import { checksumBatch, checksumRecord, checksums, type CellValue } from './history-columns.js';
 import { channelSpec, historyDayDir, historyFile, listHistoryDays, manifestPath, readManifest, type DayManifest } from './history-format.js';
-import { dayJournalFiles, isArchive } from './journal-archive.js';
+import { archiveSha256, dayJournalFiles, isArchive } from './journal-archive.js';
 import { readParquetBatches } from './parquet-read.js';
 import { databasePath } from './reader.js';
 import { openReadOnly, sqliteDays } from './reader-sqlite.js';
@@ -53,13 +52,6 @@ export interface RetentionResult {
 }
 
 const TRASH_PREFIX = '.trash-';
-
-function bytesUnder(dir: string): number {
-  if (!fs.existsSync(dir)) return 0;
-  let n = 0;
-  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[]) if (e.isFile()) n += fs.statSync(path.join(e.parentPath, e.name)).size;
-  return n;
-}
 
 /** Days of a tier to let go: those not among the newest `keep` days of the whole store. */
 function beyond(keep: number, newest: readonly TradingDay[], tierDays: readonly TradingDay[]): TradingDay[] {
@@ -131,13 +123,6 @@ async function historyHolds(dataDir: string, day: TradingDay, channels: readonly
   return null;
 }
 
-/** SHA-256 of what an archive decompresses to (the journal's own bytes). */
-async function sha256(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file).pipe(zlib.createBrotliDecompress()) as AsyncIterable<Buffer>) h.update(chunk);
-  return h.digest('hex');
-}
-
 /** The day's compressed journals, each matching the manifest's SHA-256 (null = verified). */
 async function journalHolds(dataDir: string, day: TradingDay): Promise<string | null> {
   const m = readManifest(dataDir, day);
@@ -145,7 +130,7 @@ async function journalHolds(dataDir: string, day: TradingDay): Promise<string | 
   if (!m || files.length === 0 || !files.every(isArchive)) return 'no compressed journal';
   for (const f of files) {
     const j = m.journals.find((x) => x.archive === path.basename(f));
-    if (!j?.sha256 || (await sha256(f)) !== j.sha256) return `${path.basename(f)} does not match the manifest`;
+    if (!j?.sha256 || (await archiveSha256(f)) !== j.sha256) return `${path.basename(f)} does not match the manifest`;
   }
   return null;
 }

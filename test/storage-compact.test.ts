@@ -15,6 +15,7 @@ import { dayJournalFiles, readJournalRecords } from '../storage/journal-archive.
 import { readJournal } from '../storage/journal.js';
 import { readParquetBatches } from '../storage/parquet-read.js';
 import { rebuildDay } from '../storage/rebuild.js';
+import { inventory } from '../storage/reader-inventory.js';
 import { replay } from '../replay/index.js';
 import { databasePath } from '../storage/reader.js';
 import { STORE_DAYS, writeStore } from './history-store.js';
@@ -148,5 +149,15 @@ describe('the compressed journal stays the source of truth', () => {
     const bad = spawnSync(process.execPath, [path.resolve('bin/ticktape.js'), 'compact', '--day', '2025-02-30', '--data-dir', dir], { encoding: 'utf8' });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toContain('"2025-02-30" is not a date');
+  });
+});
+
+describe('inspect reads the compressed journal', () => {
+  it('decodes an archived journal as the tape would: its trades are the day\u2019s trades', async () => {
+    const day = STORE_DAYS[0];
+    const [inv] = await inventory(dir, day);
+    expect(inv.journals!.map((j) => j.journal)).toEqual([`${day}.journal`]);
+    expect(inv.journals![0].frames).toBe(plainRecords.get(day)!.length);
+    expect(inv.journals![0].rows.trades).toBe(readManifest(dir, day)!.channels.find((c) => c.channel === 'trades')!.rows);
   });
 });
