@@ -119,8 +119,9 @@ export class Replay implements AsyncIterableIterator<ReplayEvent> {
     this.fromNs = options.from === undefined || this.days.length === 0 ? undefined : kstTimeNs(this.days[0], options.from);
     this.toNs = options.to === undefined || this.days.length === 0 ? undefined : kstTimeNs(this.days[this.days.length - 1], options.to);
     this.exchange = options.clock === 'exchange';
-    if (source === 'journal' && this.channels.some((c) => c !== 'frames')) throw new RangeError(`source 'journal' replays raw frames (channel 'frames') only, got ${this.channels.join(', ')}`);
-    if (source !== 'journal' && this.channels.includes('frames')) throw new RangeError(`channel 'frames' is the raw journal: use source 'journal'`);
+    if (options.source === 'journal' && this.channels.some((c) => c !== 'frames')) throw new RangeError(`source 'journal' replays raw frames (channel 'frames') only, got ${this.channels.join(', ')}`);
+    if (this.channels.includes('frames') && this.channels.some((c) => c !== 'frames')) throw new RangeError(`channel 'frames' (the raw journal) does not mix with stored channels, got ${this.channels.join(', ')}`);
+    if (options.source !== undefined && options.source !== 'journal' && this.channels.includes('frames')) throw new RangeError(`channel 'frames' is the raw journal: use source 'journal'`);
   }
 
   [Symbol.asyncIterator](): this {
@@ -241,13 +242,13 @@ export class Replay implements AsyncIterableIterator<ReplayEvent> {
   private async *daysFrom(from: bigint | undefined): AsyncGenerator<readonly ReplayEvent[]> {
     const o = this.options;
     const fromDay = from === undefined ? undefined : kstDay(Number(from / 1_000_000n));
+    const frames = this.channels.includes('frames');
     for (const day of this.days) {
       if (fromDay !== undefined && day < fromDay) continue;
+      // Rows of a day held only as a journal come from the reader's journal tier (decoded).
       const source = o.source ?? (this.days.length === 1 ? this.source : defaultSource(o.dataDir, day));
-      // A day held only as a journal has frames, not rows: a range of stored channels passes it by.
-      if ((source === 'journal') !== this.channels.includes('frames')) continue;
       const q: ChannelQuery = { dataDir: o.dataDir, day, from, to: this.toNs, time: this.exchange ? 'exchange' : 'receive', symbols: o.symbols, markets: o.markets };
-      const stream = source === 'journal' ? journalFrames(q) : readAll(TickReader.open({ dataDir: o.dataDir, source }), this.channels, q, this.exchange ? byExchange : byReceive);
+      const stream = frames ? journalFrames(q) : readAll(TickReader.open({ dataDir: o.dataDir, source }), this.channels, q, this.exchange ? byExchange : byReceive);
       let last: ReplayEvent | undefined;
       for await (const chunk of stream) {
         if (chunk.length === 0) continue;
@@ -316,11 +317,8 @@ export async function* replayBatches(options: ReplayOptions & { batchRows?: numb
   const clock = new ReplayClock(options.speed ?? 'max');
   let played = false;
   for (const [i, day] of days.entries()) {
+    // A day held only as a journal: its rows decoded by the reader's journal tier.
     const source = options.source ?? defaultSource(options.dataDir, day);
-    if (source === 'journal') {
-      if (options.day !== undefined) throw new RangeError(`${day} is held only as a journal: the batch form reads stored rows`);
-      continue;
-    }
     const q = {
       day,
       from: options.from === undefined || i > 0 ? undefined : kstTimeNs(day, options.from),

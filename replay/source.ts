@@ -32,14 +32,16 @@ function sqliteHasDay(file: string, day: TradingDay): boolean {
 
 /**
  * Arrow when the day has an Arrow partition (the fastest to stream), else SQLite when the database
- * holds the day, else the Parquet history when the day was compacted, else SQLite when there is a
- * database, else the journal.
+ * holds the day, else the Parquet history when the day was compacted, else the journal when there
+ * is one, else SQLite when there is a database, else the journal.
  */
 export function defaultSource(dataDir: string, day: TradingDay): ReplaySource {
   if (fs.existsSync(dayDir(dataDir, day))) return 'arrow';
   const db = databasePath(dataDir);
   const hasDb = fs.existsSync(db);
-  if (readManifest(dataDir, day) !== null && !(hasDb && sqliteHasDay(db, day))) return 'parquet';
+  if (hasDb && sqliteHasDay(db, day)) return 'sqlite';
+  if (readManifest(dataDir, day) !== null) return 'parquet';
+  if (dayJournalFiles(dataDir, day).length > 0) return 'journal';
   return hasDb ? 'sqlite' : 'journal';
 }
 

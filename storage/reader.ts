@@ -17,21 +17,23 @@ import type { ArrowChannel } from './arrow-format.js';
 import { ArrowStore } from './reader-arrow.js';
 import { SqliteStore } from './reader-sqlite.js';
 import { databaseFile } from './sqlite-sink.js';
+import { JournalStore } from './reader-journal.js';
 import { ParquetStore } from './reader-parquet.js';
 import { daysOf, resolveQuery, type RangeQuery, type ReadQuery, type ResolvedQuery, type SectorFlowRow, type StoredSnapshotRow, type TradeRow } from './reader-query.js';
 
 export type { RangeQuery, ReadQuery, SectorFlowRow, StoredSnapshotRow, TimeBasis, TradeRow } from './reader-query.js';
 export type { ArrowChannel } from './arrow-format.js';
 
-/** The tiers rows are read from: SQLite (recent days), Arrow parts, Parquet history (compacted days). */
-export type StoreKind = 'sqlite' | 'arrow' | 'parquet';
-export const STORE_KINDS: readonly StoreKind[] = ['sqlite', 'arrow', 'parquet'];
+/** The tiers rows are read from: SQLite (recent days), Arrow parts, Parquet history (compacted days), the journal (decoded on the fly). */
+export type StoreKind = 'sqlite' | 'arrow' | 'parquet' | 'journal';
+export const STORE_KINDS: readonly StoreKind[] = ['sqlite', 'arrow', 'parquet', 'journal'];
 
 export interface TickReaderOptions {
   dataDir: string;
   /**
    * Read only this tier. Default: every tier, each day from the best that holds it — SQLite, then
-   * Arrow, then the Parquet history (`source` then names SQLite when the database exists, else Arrow).
+   * Arrow, then the Parquet history, then the journal (`source` then names SQLite when the
+   * database exists, else Arrow).
    */
   source?: StoreKind;
 }
@@ -77,7 +79,7 @@ export class TickReader {
         if (!fs.existsSync(db)) throw new Error(`no SQLite database at ${db}`);
         return new SqliteStore(db);
       }
-      return kind === 'arrow' ? new ArrowStore(opts.dataDir) : new ParquetStore(opts.dataDir);
+      return kind === 'arrow' ? new ArrowStore(opts.dataDir) : kind === 'parquet' ? new ParquetStore(opts.dataDir) : new JournalStore(opts.dataDir);
     };
     if (opts.source !== undefined) {
       if (!STORE_KINDS.includes(opts.source)) throw new RangeError(`source must be one of ${STORE_KINDS.join(', ')}, got ${JSON.stringify(opts.source)}`);

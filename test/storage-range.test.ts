@@ -167,3 +167,26 @@ describe('ticktape inspect shows the tiers', () => {
     expect(json.tiers.map((t) => `${t.day} ${t.condition}`)).toEqual([`${STORE_DAYS[0]} complete`, `${STORE_DAYS[1]} complete`, '2025-03-04 missing', `${STORE_DAYS[2]} complete`]);
   });
 });
+
+describe('the journal tier', () => {
+  it('reads a day held only as a journal by decoding it, and the range replay still covers every day', async () => {
+    const day = STORE_DAYS[2];
+    const sink = SqliteSink.open({ dataDir: dir, log, walCheckpointMs: 0 });
+    sink.deleteDay(day, []);
+    await sink.close();
+    fs.rmSync(dayDir(dir, day), { recursive: true, force: true });
+    const r = TickReader.open({ dataDir: dir });
+    try {
+      expect(r.sourceOf(day)).toBe('journal');
+      const key = (t: TradeRow) => `${t.recvNs} ${t.srcSeq} ${t.srcIdx} ${t.market} ${t.symbol} ${t.exchNs} ${t.price} ${t.qty}`;
+      const got = await all(r.trades({ day }));
+      for (let i = 1; i < got.length; i++) expect(compareReceive(got[i - 1], got[i])).toBeLessThanOrEqual(0);
+      expect(got.map(key).sort()).toEqual(byReceive.filter((t) => t.day === day).map(key).sort());
+      await expect(r.trades({ day, time: 'exchange' }).next()).rejects.toThrow(/held only as a journal.*ticktape rebuild --day/);
+    } finally {
+      r.close();
+    }
+    const events = await all(replay({ dataDir: dir, fromDay: STORE_DAYS[0], channels: ['trades'] }));
+    expect(events.length).toBe(byReceive.length);
+  });
+});
