@@ -73,7 +73,7 @@ function withCommon(cmd: Command, defaultSpeed: Speed): Command {
       if (o.day !== undefined && range) c.error('error: give --day or --from-day/--to-day, not both');
     })
     .option('--data-dir <dir>', 'data directory the collector wrote (env TICKTAPE_DATA_DIR)', process.env.TICKTAPE_DATA_DIR ?? './data')
-    .addOption(new Option('--source <source>', 'read rows from sqlite, arrow, or the raw journal (default: arrow if the day has Arrow parts, else sqlite, else journal)').choices(REPLAY_SOURCES))
+    .addOption(new Option('--source <source>', 'read rows from sqlite, arrow, the parquet history, or the raw journal (default, per day: arrow if the day has Arrow parts, else sqlite, else parquet, else journal)').choices(REPLAY_SOURCES))
     .option('--speed <N|max>', 'speed factor (1 = recorded timing, 10 = ten times faster) or max', parseSpeedOption, defaultSpeed)
     .option('--channels <list>', `channels, comma-separated: ${REPLAY_CHANNELS.join(', ')} (default: all stored channels; frames for the journal)`, listOf(REPLAY_CHANNELS, 'channels'))
     .option('--symbols <list>', 'only these short codes, comma-separated', parseSymbols)
