@@ -34,8 +34,12 @@ export interface CompactResult {
   seconds: number;
 }
 
-/** Exchange-or-receive time column of channels read on the exchange clock (their block bounds). */
-const KEY_COLUMNS: Partial<Record<string, [exch: number, recv: number]>> = { trades: [2, 5], sector_flows: [1, 0] };
+/** Positions of exch_ts and recv_ns in channels read on the exchange clock (for their block bounds). */
+function keyColumns(spec: ChannelSpec): [exch: number, recv: number] | null {
+  if (spec.channel !== 'trades' && spec.channel !== 'sector_flows') return null;
+  const at = (name: string) => spec.columns.findIndex((c) => c.name === name);
+  return [at('exch_ts'), at('recv_ns')];
+}
 
 function rowsOf(db: Database.Database, spec: ChannelSpec, day: TradingDay): IterableIterator<CellValue[]> {
   const cols = spec.columns.map((c) => c.name).join(', ');
@@ -54,7 +58,7 @@ async function writeChannel(dataDir: string, day: TradingDay, spec: ChannelSpec,
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp`);
   const schema = historySchema(spec);
   const sums = checksums(spec.columns);
-  const key = KEY_COLUMNS[spec.channel];
+  const key = keyColumns(spec);
   const blockMin: bigint[] = [];
   let count = 0;
   async function* batches() {

@@ -17,7 +17,7 @@ import type { TradingDay } from '../protocol/time.js';
 import { arrowRoot, dayDir, listArrowDays, listParts, type ArrowChannel } from './arrow-format.js';
 import { bytesUnder } from './days.js';
 import { checksumBatch, checksumRecord, checksums, type CellValue } from './history-columns.js';
-import { channelSpec, historyDayDir, historyFile, listHistoryDays, manifestPath, readManifest, type DayManifest } from './history-format.js';
+import { channelSpec, historyDayDir, type HistoryChannel, historyFile, listHistoryDays, manifestPath, readManifest, type DayManifest } from './history-format.js';
 import { archiveSha256, dayJournalFiles, isArchive } from './journal-archive.js';
 import { readParquetBatches } from './parquet-read.js';
 import { databasePath } from './reader.js';
@@ -61,8 +61,8 @@ function beyond(keep: number, newest: readonly TradingDay[], tierDays: readonly 
 }
 
 /** SQLite rows of one history channel of a day: count and column checksums. */
-function sqliteSums(db: Database.Database, day: TradingDay, channel: string): { rows: number; sums: Record<string, string> } {
-  const spec = channelSpec(channel as never);
+function sqliteSums(db: Database.Database, day: TradingDay, channel: HistoryChannel): { rows: number; sums: Record<string, string> } {
+  const spec = channelSpec(channel);
   const sums = checksums(spec.columns);
   let rows = 0;
   for (const r of db.prepare(`SELECT ${spec.columns.map((c) => c.name).join(', ')} FROM ${spec.table} WHERE day = ?`).raw(true).safeIntegers(true).iterate(day) as IterableIterator<CellValue[]>) {
@@ -72,8 +72,8 @@ function sqliteSums(db: Database.Database, day: TradingDay, channel: string): { 
   return { rows, sums: checksumRecord(spec.columns, sums) };
 }
 
-async function parquetSums(dataDir: string, day: TradingDay, channel: string): Promise<{ rows: number; sums: Record<string, string> }> {
-  const spec = channelSpec(channel as never);
+async function parquetSums(dataDir: string, day: TradingDay, channel: HistoryChannel): Promise<{ rows: number; sums: Record<string, string> }> {
+  const spec = channelSpec(channel);
   const sums = checksums(spec.columns);
   let rows = 0;
   const file = historyFile(dataDir, day, spec.channel);
@@ -113,7 +113,7 @@ function differs(m: DayManifest, channel: string, got: { rows: number; sums: Rec
 }
 
 /** Whether the history holds what this tier holds, channel by channel (null = verified). */
-async function historyHolds(dataDir: string, day: TradingDay, channels: readonly string[], here: (channel: string) => Promise<{ rows: number; sums: Record<string, string> }> | { rows: number; sums: Record<string, string> }): Promise<string | null> {
+async function historyHolds(dataDir: string, day: TradingDay, channels: readonly HistoryChannel[], here: (channel: HistoryChannel) => Promise<{ rows: number; sums: Record<string, string> }> | { rows: number; sums: Record<string, string> }): Promise<string | null> {
   const m = readManifest(dataDir, day);
   if (!m) return 'not compacted (no history manifest)';
   for (const ch of channels) {
@@ -135,7 +135,7 @@ async function journalHolds(dataDir: string, day: TradingDay): Promise<string | 
   return null;
 }
 
-const SQLITE_CHANNELS = ['trades', 'sector_flows', 'snapshots', 'quotes', 'order_books', 'signals', 'sessions', 'symbols'];
+const SQLITE_CHANNELS: readonly HistoryChannel[] = ['trades', 'sector_flows', 'snapshots', 'quotes', 'order_books', 'signals', 'sessions', 'symbols'];
 /** Tables a day leaves SQLite from (quarantined frames stay in the journal, and rebuild restores them). */
 const SQLITE_TABLES = ['trades_live', 'trades_sealed', 'snapshots', 'sector_flows', 'symbols', 'quarantine', 'signals', 'quotes', 'order_books', 'sessions', 'sealed_days'];
 

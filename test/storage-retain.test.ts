@@ -121,6 +121,15 @@ describe('retention', () => {
     expect(after.guarded!.done.map((a) => `${a.day} ${a.tier}`).sort()).toEqual([`${STORE_DAYS[1]} arrow`, `${STORE_DAYS[1]} sqlite`]);
     expect(counts(await digest(dir))).toEqual(counts(before));
   });
+  it('lets the history go only where the compressed journal matches, and a journal never while it is the last tier', async () => {
+    const r = await applyRetention(dir, { sqliteDays: 1, arrowDays: 1, parquetDays: 1, journalDays: 1 }, log);
+    expect(r.done.map((a) => `${a.day} ${a.tier}`).sort()).toEqual([`${STORE_DAYS[0]} parquet`, `${STORE_DAYS[1]} parquet`]);
+    // Once the history let the days go, their journals are the last tier: they stay.
+    expect(r.actions.filter((a) => a.tier === 'journal').map((a) => `${a.day} ${a.allowed} ${a.note}`)).toEqual(STORE_DAYS.slice(0, 2).map((d) => `${d} false the history does not hold the day`));
+    const after = await digest(dir);
+    expect(counts(after)).toEqual(counts(before));
+    expect(after[STORE_DAYS[0]]).toMatch(/from journal$/);
+  });
 });
 
 describe('ticktape retain killed at random points', () => {
