@@ -25,10 +25,28 @@ function intColumn(b: RecordBatch, name: string): (i: number) => number {
   return (i) => int64At(view, d.offset + i);
 }
 
+/**
+ * Strings of a Utf8 column. Short values (codes, markets: at most 6 bytes) repeat on every row, so
+ * they are decoded once and then found by their bytes; longer ones are decoded per row.
+ */
 function strColumn(b: RecordBatch, name: string): (i: number) => string {
-  const v = b.getChild(name)!;
-  return (i) => v.get(i) as string;
+  const d = b.getChild(name)!.data[0];
+  const offsets = d.valueOffsets as Int32Array;
+  const bytes = d.values as Uint8Array;
+  const short = new Map<number, string>();
+  return (i) => {
+    const from = offsets[d.offset + i];
+    const to = offsets[d.offset + i + 1];
+    if (to - from > 6) return decoder.decode(bytes.subarray(from, to));
+    let key = to - from;
+    for (let k = from; k < to; k++) key = key * 256 + bytes[k];
+    let s = short.get(key);
+    if (s === undefined) short.set(key, (s = decoder.decode(bytes.subarray(from, to))));
+    return s;
+  };
 }
+
+const decoder = new TextDecoder();
 
 export class ParquetStore {
   constructor(readonly dataDir: string) {}
