@@ -3,7 +3,8 @@
 // session cleanly (streams stopped, batches flushed, files closed) and exit 0.
 import { mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
-import { formatMinutes } from '../collector/config.js';
+import type { Logger } from 'pino';
+import { type CollectorConfig, formatMinutes } from '../collector/config.js';
 import { dayStatus } from '../collector/calendar.js';
 import { CredentialsRejectedError, runDaemon } from '../collector/daemon.js';
 import { catchUpDays } from '../followers/catch-up.js';
@@ -68,6 +69,8 @@ export function registerDaemon(program: Command): void {
             try {
               const result = await runSession({ config: setup.config, log, day: plan.day, times: plan, marketClosed: setup.exchange?.sessionEnded, signal: daySignal, onLive: (live) => metrics?.attach(live) });
               process.stdout.write(`${formatReport(result)}\n`);
+              // A sealed day becomes history: Parquet, bars, the compressed journal; then retention.
+              if (result.stores.some((st) => st.store === 'sqlite' && st.sealed)) await historyAfterSeal(config, plan.day, log);
               return result;
             } finally {
               metrics?.attach(undefined);
@@ -88,4 +91,15 @@ export function registerDaemon(program: Command): void {
       }
       log.info('daemon stopped');
     });
+}
+
+/** Compaction and retention after a seal; a failure is logged (the next seal tries again), never fatal. */
+async function historyAfterSeal(config: CollectorConfig, day: string, log: Logger): Promise<void> {
+  try {
+    const { afterSeal } = await import('../storage/after-seal.js');
+    const r = await afterSeal(config.dataDir, day, config.retention, log);
+    if (r.disk.low) log.warn({ freeBytes: r.disk.freeBytes, floor: config.retention.minFreeBytes }, `low disk: ${r.disk.freeBytes} bytes free in ${config.dataDir}; retention was tightened`);
+  } catch (e) {
+    log.error({ err: e, day }, `compaction or retention after the seal of ${day} failed: ${(e as Error).message}; \`ticktape compact --day ${day}\` and \`ticktape retain\` run it by hand`);
+  }
 }

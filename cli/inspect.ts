@@ -3,11 +3,13 @@
 // never raw frames (nor anything else that could carry a credential).
 import type { Command } from 'commander';
 import { ARROW_CHANNELS } from '../storage/arrow-format.js';
+import { listDays, type DayInfo } from '../storage/days.js';
 import { inventory, type ChannelStats, type DayInventory } from '../storage/reader-inventory.js';
 import { NothingFound, requireDataDir, requireDay } from './found.js';
 import { withExamples } from './help.js';
 import { dataDirOption, jsonFlag, parseDay, summaryFormatOption, type SummaryFormat } from './options.js';
 import { count, kstClock, size } from './present.js';
+import { calendarDayFilter } from './days.js';
 
 const kstTime = (ns: bigint | null): string => (ns === null ? '-' : kstClock(ns));
 
@@ -56,8 +58,20 @@ export function findings(inv: DayInventory): string[] {
   return out;
 }
 
-function printDay(inv: DayInventory): void {
-  const lines = [`day ${inv.day}`];
+/** Which tiers hold the day, their bytes, and the day's condition. */
+function tierLines(t: DayInfo | undefined): string[] {
+  if (!t) return [];
+  const held = [
+    t.tiers.sqliteTrades !== null ? `SQLite (${count(t.tiers.sqliteTrades)} trades)` : null,
+    t.tiers.arrowBytes !== null ? `Arrow ${size(t.tiers.arrowBytes)}` : null,
+    t.tiers.parquetBytes !== null ? `Parquet history ${size(t.tiers.parquetBytes)}` : null,
+    t.tiers.journalBytes !== null ? `journal ${size(t.tiers.journalBytes)}${t.tiers.journalCompressed ? ' (compressed)' : ''}` : null,
+  ].filter((x) => x !== null);
+  return [`  tiers         ${held.join(', ') || 'none'}`, `  condition     ${t.condition}${t.reasons.length > 0 ? ` (${t.reasons.join('; ')})` : ''}`];
+}
+
+function printDay(inv: DayInventory, tiers?: DayInfo): void {
+  const lines = [`day ${inv.day}`, ...tierLines(tiers)];
   for (const c of inv.channels) {
     lines.push(statsLine(c.channel, 'sqlite', c.sqlite));
     lines.push(statsLine(c.channel, 'arrow', c.arrow, c.arrow ? `  (${c.arrow.parts} part${c.arrow.parts === 1 ? '' : 's'}, ${size(c.arrow.bytes)})` : ''));
@@ -85,31 +99,36 @@ function printDay(inv: DayInventory): void {
   process.stdout.write(lines.join('\n') + '\n\n');
 }
 
-/** JSON with ns instants as decimal strings. */
-function toJson(days: DayInventory[]): string {
-  return JSON.stringify({ days: days.map((d) => ({ ...d, findings: findings(d) })) }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+/** JSON with ns instants as decimal strings; `tiers`: every day's tiers and condition. */
+function toJson(days: DayInventory[], tiers: DayInfo[]): string {
+  return JSON.stringify({ days: days.map((d) => ({ ...d, findings: findings(d) })), tiers }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
 }
 
 export function registerInspect(program: Command): void {
   withExamples(
     program
       .command('inspect')
-      .description('Show what a data directory holds per day and channel: rows, time ranges (KST, exchange and receive clock), symbols, quarantined frames by reason, the journal against each store (frames covered, rows they decode to), files and sizes.')
+      .description('Show what a data directory holds per day and channel: which tiers hold each day and its condition, rows, time ranges (KST, exchange and receive clock), symbols, quarantined frames by reason, the journal against each store (frames covered, how far behind), files and sizes.')
       .option('--day <YYYY-MM-DD>', 'only this trading day (default: every day found)', parseDay)
       .addOption(dataDirOption('data directory'))
       .addOption(summaryFormatOption())
       .addOption(jsonFlag())
       .option('--no-journal', 'skip decoding the journal (faster; stores are then only compared with each other)')
       .action(async (flags: { day?: string; dataDir: string; format: SummaryFormat; json?: boolean; journal: boolean }) => {
-        if (flags.day === undefined) requireDataDir(flags.dataDir);
-        else requireDay(flags.dataDir, flags.day);
+        requireDataDir(flags.dataDir);
+        const tiers = (await listDays(flags.dataDir, calendarDayFilter())).filter((t) => flags.day === undefined || t.day === flags.day);
+        // A day held only by the history tier is found there; any other day must be in a store or a journal.
+        if (flags.day !== undefined && !tiers.some((t) => t.condition !== 'missing')) requireDay(flags.dataDir, flags.day);
         const days = await inventory(flags.dataDir, flags.day, { journal: flags.journal });
-        if (days.length === 0) throw new NothingFound(`no data in ${flags.dataDir}: no journal, database or Arrow files (capture a day with \`ticktape collect\`)`);
+        // Days in no store inventory() reads: compacted ones held only by the history tier, and missing trading days.
+        const others = tiers.filter((t) => !days.some((d) => d.day === t.day));
+        if (days.length === 0 && !others.some((t) => t.condition !== 'missing')) throw new NothingFound(`no data in ${flags.dataDir}: no journal, database, Arrow or history files (capture a day with \`ticktape collect\`)`);
         if (flags.format === 'json' || flags.json) {
-          process.stdout.write(toJson(days) + '\n');
+          process.stdout.write(toJson(days, tiers) + '\n');
           return;
         }
-        for (const d of days) printDay(d);
+        for (const d of days) printDay(d, tiers.find((t) => t.day === d.day));
+        for (const t of others) process.stdout.write([`day ${t.day}`, ...tierLines(t)].join('\n') + '\n\n');
       }),
     'ticktape inspect --data-dir data',
     'ticktape inspect --day 2026-11-20 --no-journal',

@@ -9,7 +9,8 @@ import { eventToJson, REPLAY_CHANNELS, type ReplayChannel, type ReplayEvent } fr
 import { kstTimeNs, replay, type Replay, type ReplayOptions } from '../replay/index.js';
 import { SERVED_STREAMS, SETTLE_SECONDS, startReplayServer, type ServedStream } from '../replay/serve.js';
 import { defaultSource, REPLAY_SOURCES, type ReplaySource } from '../replay/source.js';
-import { dayHolds, knownSymbols, nearestCodes, NothingFound, requireDay } from './found.js';
+import { storedDays } from '../storage/reader-inventory.js';
+import { dayHolds, knownSymbols, nearestCodes, NothingFound, requireDataDir, requireDay } from './found.js';
 import { withExamples } from './help.js';
 import { createLogger } from './log.js';
 import { dataDirOption, jsonFlag, parseDuration, parseIntegerIn, parseDay, summaryFormatOption, type SummaryFormat } from './options.js';
@@ -17,7 +18,10 @@ import { count, kstClock, kstMinute } from './present.js';
 
 interface CommonFlags {
   dataDir: string;
-  day: string;
+  day?: string;
+  fromDay?: string;
+  toDay?: string;
+  sessionEvents?: boolean;
   from?: string;
   to?: string;
   channels?: ReplayChannel[];
@@ -74,16 +78,25 @@ function withFilters(cmd: Command, clock: ClockKind): Command {
 /** The options every replay subcommand shares. */
 function withCommon(cmd: Command, defaultSpeed: Speed): Command {
   cmd
-    .requiredOption('--day <YYYY-MM-DD>', 'trading day to replay (KST)', parseDay)
+    .option('--day <YYYY-MM-DD>', 'trading day to replay (KST); or a range with --from-day/--to-day', parseDay)
+    .option('--from-day <YYYY-MM-DD>', 'first day of a range (inclusive): each day from the tier that holds it, nights and holidays skipped', parseDay)
+    .option('--to-day <YYYY-MM-DD>', 'last day of a range (inclusive)', parseDay)
+    .option('--session-events', 'in a range, emit a session event at the start and end of each day')
+    .hook('preAction', (c) => {
+      const o = c.opts<CommonFlags>();
+      const range = o.fromDay !== undefined || o.toDay !== undefined;
+      if (o.day === undefined && !range) c.error("error: required option '--day <YYYY-MM-DD>' not specified (or give a range with --from-day/--to-day)");
+      if (o.day !== undefined && range) c.error('error: give --day or --from-day/--to-day, not both');
+    })
     .addOption(dataDirOption())
-    .addOption(new Option('--source <source>', 'read rows from sqlite, arrow, or the raw journal (default: arrow if the day has Arrow parts, else sqlite, else journal)').choices(REPLAY_SOURCES))
+    .addOption(new Option('--source <source>', 'read rows from sqlite, arrow, the parquet history, or the raw journal (default, per day: arrow if the day has Arrow parts, else sqlite, else parquet, else journal)').choices(REPLAY_SOURCES))
     .option('--speed <N|max>', 'speed factor (1 = recorded timing, 10 = ten times faster) or max', parseSpeedOption, defaultSpeed)
     .option('--channels <list>', `channels, comma-separated: ${REPLAY_CHANNELS.join(', ')} (default: all stored channels; frames for the journal)`, listOf(REPLAY_CHANNELS, 'channels'));
   return withFilters(cmd, 'exchange');
 }
 
 function replayOptions(f: CommonFlags): ReplayOptions {
-  return { dataDir: f.dataDir, day: f.day, from: f.from, to: f.to, channels: f.channels, symbols: f.symbols, markets: f.markets, source: f.source, speed: f.speed, clock: f.clock };
+  return { dataDir: f.dataDir, day: f.day, fromDay: f.fromDay, toDay: f.toDay, sessionEvents: f.sessionEvents, from: f.from, to: f.to, channels: f.channels, symbols: f.symbols, markets: f.markets, source: f.source, speed: f.speed, clock: f.clock };
 }
 
 /** The table's header: the replay clock's time first, the other clock's last. */
@@ -105,6 +118,8 @@ function eventToTableLine(e: ReplayEvent, clock: ClockKind): string {
       return `${first}  sectorFlow ${e.upcode.padEnd(6)}  ${e.tjjcode.padEnd(9)} ${String(e.msvol).padStart(7)} ${String(e.msval).padStart(11)}  ${last}`;
     case 'frame':
       return `${first}  frame      #${String(e.srcSeq).padEnd(7)} ${e.channel}${e.outgoing ? ' (sent)' : ''}, ${e.bytes.length} bytes`;
+    case 'session':
+      return `${first}  session    ${e.boundary.padEnd(6)}  ${e.day}`;
   }
 }
 
@@ -172,7 +187,8 @@ class LineWriter {
 
 /** The channels a replay of these flags reads. */
 function channelsOf(f: CommonFlags): readonly ReplayChannel[] {
-  return f.channels ?? ((f.source ?? defaultSource(f.dataDir, f.day)) === 'journal' ? ['frames'] : ['trades', 'snapshots', 'sector_flows']);
+  const source = f.source ?? (f.day === undefined ? undefined : defaultSource(f.dataDir, f.day));
+  return f.channels ?? (source === 'journal' ? ['frames'] : ['trades', 'snapshots', 'sector_flows']);
 }
 
 /** Channels whose rows are not keyed by symbol: --symbols passes them through whole. */
@@ -186,9 +202,11 @@ const warn = (text: string): boolean => process.stderr.write(`ticktape replay: $
  * how to leave them out.
  */
 async function preflight(f: CommonFlags, hint = '--channels trades,snapshots leaves them out'): Promise<void> {
-  requireDay(f.dataDir, f.day);
+  // A range is checked by what it finds (see nothingFound): its days may sit in any tier.
+  if (f.day === undefined) requireDataDir(f.dataDir);
+  else requireDay(f.dataDir, f.day);
   if (f.symbols === undefined) return;
-  const known = await knownSymbols(f.dataDir, f.day);
+  const known = f.day === undefined ? new Set<string>() : await knownSymbols(f.dataDir, f.day);
   if (known.size > 0) {
     for (const s of f.symbols) if (!known.has(s)) warn(`warning: ${s} is not a symbol of ${f.day} (${count(known.size)} known); nearest codes: ${nearestCodes(s, known).join(', ')}`);
   }
@@ -202,6 +220,10 @@ async function preflight(f: CommonFlags, hint = '--channels trades,snapshots lea
 async function nothingFound(f: CommonFlags): Promise<NothingFound> {
   const window = f.from !== undefined || f.to !== undefined ? ` from ${f.from ?? 'the start'} to ${f.to ?? 'the end'} KST on the ${f.clock} clock` : '';
   const filters = [f.symbols && `symbols ${f.symbols.join(', ')}`, f.markets && `markets ${f.markets.join(', ')}`, `channels ${channelsOf(f).join(', ')}`].filter(Boolean).join(', ');
+  if (f.day === undefined) {
+    const days = storedDays(f.dataDir);
+    return new NothingFound(`no events from ${f.fromDay ?? 'the first day'} to ${f.toDay ?? 'the last day'}${window} (${filters}; ${f.dataDir}). Days with data: ${days.join(', ') || 'none'}`);
+  }
   const source = f.source ?? defaultSource(f.dataDir, f.day);
   const holds = await dayHolds(f.dataDir, f.day);
   return new NothingFound(`no events on ${f.day}${window} (${filters}; source ${source}, ${f.dataDir}). The day holds:\n${holds.join('\n') || '  nothing stored'}`);
@@ -262,16 +284,18 @@ async function runStats(f: CommonFlags & { format: SummaryFormat; json?: boolean
   if (f.format === 'json' || f.json) {
     process.stdout.write(
       JSON.stringify({
-        day: f.day, clock: f.clock, timeZone: 'Asia/Seoul', events: total, counts, first: kstClock(first), last: kstClock(last),
+        day: f.day ?? rp.days.join(','), clock: f.clock, timeZone: 'Asia/Seoul', events: total, counts, first: kstClock(first), last: kstClock(last),
         perMinute: Object.fromEntries(minutes.map(([m, n]) => [kstMinute(m), n])),
-        meanPerMinute: total / minutes.length, peakMinute: { at: kstMinute(peak[0]), events: peak[1] },
+        meanPerMinute: minutes.length ? total / minutes.length : 0, peakMinute: minutes.length ? { at: kstMinute(peak[0]), events: peak[1] } : null,
         lateness: { p50Ms: lateness.p50, p99Ms: lateness.p99, maxMs: lateness.max, endDriftMs: lateness.last }, wallMs: Math.round(wallMs),
       }) + '\n',
     );
     return;
   }
   const lines = [
-    `day ${f.day}  (${f.source ?? defaultSource(f.dataDir, f.day)}, ${f.clock} clock, speed ${f.speed})`,
+    f.day !== undefined
+      ? `day ${f.day}  (${f.source ?? defaultSource(f.dataDir, f.day)}, ${f.clock} clock, speed ${f.speed})`
+      : `days ${rp.days.join(', ') || 'none'}  (${f.source ?? 'each from its best tier'}, ${f.clock} clock, speed ${f.speed}, ${count(rp.progress().gapsSkipped)} gaps between sessions skipped)`,
     `events       ${count(total)}  (${Object.entries(counts).map(([k, n]) => `${k} ${count(n)}`).join(', ')})`,
     `session      ${kstClock(first)} – ${kstClock(last)} KST`,
     `per minute   mean ${count(Math.round(total / minutes.length))}, peak ${count(peak[1])} at ${kstMinute(peak[0])} KST  (${count(minutes.length)} active minutes)`,

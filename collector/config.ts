@@ -68,6 +68,8 @@ export interface CollectorConfig {
   watchlist: WatchedSymbol[];
   /** Presets subscribed for each watched symbol. */
   watchlistPresets: DetailPreset[];
+  /** Days kept per tier among the newest stored days (0 = for ever), and the low-disk floor. */
+  retention: { sqliteDays: number; arrowDays: number; parquetDays: number; journalDays: number; minFreeBytes: number };
 }
 
 export interface WatchedSymbol {
@@ -196,6 +198,11 @@ const SETTINGS: Setting[] = [
   { path: 'authRetries', env: 'TICKTAPE_AUTH_RETRIES', schema: count(1, 1000), help: 'daemon: sessions in a row with rejected stream credentials before it exits with code 78 (default: 3)' },
   { path: 'watchlist', env: 'TICKTAPE_WATCHLIST', schema: list(watched), help: 'per-symbol detail feed (/ws): comma-separated market:symbol, e.g. kospi:005930,kosdaq:035720 (default: off)' },
   { path: 'watchlistPresets', env: 'TICKTAPE_WATCHLIST_PRESETS', schema: list(detailPreset).pipe(z.array(detailPreset).min(1, 'expected at least one preset')), help: 'detail presets per watched symbol: tick10, quote10 or both (default: tick10)' },
+  { path: 'retention.sqliteDays', env: 'TICKTAPE_KEEP_SQLITE_DAYS', schema: count(0, 100_000), help: 'days kept in SQLite, newest first, once compacted (default: 20; 0 = for ever)' },
+  { path: 'retention.arrowDays', env: 'TICKTAPE_KEEP_ARROW_DAYS', schema: count(0, 100_000), help: 'days whose Arrow parts are kept, once compacted (default: 5; 0 = for ever)' },
+  { path: 'retention.parquetDays', env: 'TICKTAPE_KEEP_PARQUET_DAYS', schema: count(0, 100_000), help: 'days kept in the Parquet history (default: 0 = for ever)' },
+  { path: 'retention.journalDays', env: 'TICKTAPE_KEEP_JOURNAL_DAYS', schema: count(0, 100_000), help: 'days whose compressed journal is kept (default: 0 = for ever)' },
+  { path: 'retention.minFreeBytes', env: 'TICKTAPE_MIN_FREE_BYTES', schema: count(0, Number.MAX_SAFE_INTEGER), help: 'low-disk floor: below this many free bytes retention runs at once, tightened (default: 10 GiB)' },
   { path: 'metricsPort', env: 'TICKTAPE_METRICS_PORT', schema: count(0, 65535), help: 'Prometheus /metrics and /healthz port on 127.0.0.1 (default: off for collect, 9464 for daemon)' },
 ];
 
@@ -217,6 +224,7 @@ const DEFAULTS = {
   authRetries: 3,
   watchlist: [],
   watchlistPresets: ['tick10'],
+  retention: { sqliteDays: 20, arrowDays: 5, parquetDays: 0, journalDays: 0, minFreeBytes: 10 * 2 ** 30 },
 };
 
 export interface LoadConfigOptions {
@@ -308,6 +316,7 @@ function finish(m: Validated, problems: string[]): CollectorConfig {
     metricsPort: m.metricsPort,
     watchlist: [...new Set<string>(m.watchlist)].map((w) => ({ market: w.slice(0, w.indexOf(':')) as Market, symbol: w.slice(w.indexOf(':') + 1) })),
     watchlistPresets: [...new Set<DetailPreset>(m.watchlistPresets)],
+    retention: m.retention,
   };
 }
 

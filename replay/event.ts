@@ -46,7 +46,17 @@ export interface FrameEvent extends Stamped {
   bytes: Uint8Array;
 }
 
-export type ReplayEvent = TradeEvent | SnapshotEvent | SectorFlowEvent | FrameEvent;
+/**
+ * A range replay's session boundary (asked for with `sessionEvents`): `start` just before a day's
+ * first event, `end` just after its last, both stamped with that event's instant.
+ */
+export interface SessionEvent extends Stamped {
+  type: 'session';
+  day: TradingDay;
+  boundary: 'start' | 'end';
+}
+
+export type ReplayEvent = TradeEvent | SnapshotEvent | SectorFlowEvent | FrameEvent | SessionEvent;
 
 /** JSON with bigints as decimal strings and bytes as UTF-8 text (frames are JSON text on the wire). */
 export function eventToJson(e: ReplayEvent): string {

@@ -70,7 +70,9 @@ interface SnapshotState {
 
 export async function startReplayServer(options: ServeOptions): Promise<ReplayServer> {
   const log = options.logger;
-  const source = options.source ?? defaultSource(options.dataDir, options.day);
+  if (options.day === undefined) throw new RangeError('replay serve plays one day: give day');
+  const day = options.day;
+  const source = options.source ?? defaultSource(options.dataDir, day);
   const journal = source === 'journal';
   const rp = replay({ ...options, source, channels: journal ? ['frames'] : ['trades', 'snapshots', 'sector_flows'], beforeWait: () => flush() });
 
@@ -140,13 +142,13 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
     if (recorded !== undefined) return send(200, recorded);
     if (!multiquote) {
       if (m[2] !== 'lists') return send(404, encodeGatewayError(GATEWAY_MESSAGE.noRoute));
-      listings[market] ??= readListings(options.dataDir, options.day, market) ?? listingsFromSnapshot(market);
-      return send(200, encodeStockList({ day: options.day, mktEndTm: '1540', listings: listings[market] }));
+      listings[market] ??= readListings(options.dataDir, day, market) ?? listingsFromSnapshot(market);
+      return send(200, encodeStockList({ day, mktEndTm: '1540', listings: listings[market] }));
     }
     const snap = snapshots[market];
-    const takenMs = snap === undefined ? kstMidnight(options.day) : Number(snap.takenNs / 1_000_000n);
+    const takenMs = snap === undefined ? kstMidnight(day) : Number(snap.takenNs / 1_000_000n);
     const rows = snap?.rows ?? [];
-    return send(200, m[2] === 'lists' ? encodeQuoteLists({ day: options.day, takenMs, rows }) : encodeOhlcLists({ day: options.day, takenMs, rows }));
+    return send(200, m[2] === 'lists' ? encodeQuoteLists({ day, takenMs, rows }) : encodeOhlcLists({ day, takenMs, rows }));
   }
 
   server.on('upgrade', (req, socket, head) => {
@@ -313,7 +315,7 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
    * streams before or beside its seed, so stream frames can precede it).
    */
   async function seedSnapshots(): Promise<void> {
-    const seedChannels = journal ? journalSeedChannels(options.dataDir, options.day) : new Set<string>();
+    const seedChannels = journal ? journalSeedChannels(options.dataDir, day) : new Set<string>();
     const seen = new Set<string>();
     if (journal && seedChannels.size === 0) return;
     const first = replay({ ...options, source, channels: journal ? ['frames'] : ['snapshots'], speed: 'max' });

@@ -4,24 +4,62 @@
 // in place; raw frames come from the journal. Also what `replay serve` needs besides the rows:
 // where a journal frame goes, and the stored stock list.
 import fs from 'node:fs';
+import path from 'node:path';
 import { multiquotePath, stockListPath } from '../protocol/koscom-rest.js';
 import type { Listing, Market } from '../protocol/market.js';
 import type { TradingDay } from '../protocol/time.js';
 import { dayDir } from '../storage/arrow-format.js';
-import { databasePath, type TickReader, type TimeBasis } from '../storage/reader.js';
+import { readManifest } from '../storage/history-format.js';
+import { databasePath, TickReader, type TimeBasis } from '../storage/reader.js';
 import { openReadOnly } from '../storage/reader-sqlite.js';
-import { dayJournals, FLAG, readChannels, readJournal } from '../storage/journal.js';
+import { FLAG, readChannels } from '../storage/journal.js';
+import { archivedJournal, dayJournalFiles, readJournalRecords } from '../storage/journal-archive.js';
 import { arrowTradeStream } from './arrow-trades.js';
 import type { FrameEvent, ReplayChannel, ReplayEvent, SectorFlowEvent, SnapshotEvent, TradeEvent } from './event.js';
 import { byReceive, mergeChunks } from './merge.js';
 
-export type ReplaySource = 'sqlite' | 'arrow' | 'journal';
-export const REPLAY_SOURCES: readonly ReplaySource[] = ['sqlite', 'arrow', 'journal'];
+export type ReplaySource = 'sqlite' | 'arrow' | 'parquet' | 'journal';
+export const REPLAY_SOURCES: readonly ReplaySource[] = ['sqlite', 'arrow', 'parquet', 'journal'];
 
-/** Arrow when the day has an Arrow partition (the fastest to stream), else SQLite when there is a database, else the journal. */
+function sqliteHasDay(file: string, day: TradingDay): boolean {
+  const db = openReadOnly(file);
+  try {
+    return db.prepare('SELECT 1 FROM trades WHERE day = ? LIMIT 1').get(day) !== undefined;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Arrow when the day has an Arrow partition (the fastest to stream), else SQLite when the database
+ * holds the day, else the Parquet history when the day was compacted, else the journal when there
+ * is one, else SQLite when there is a database, else the journal.
+ */
 export function defaultSource(dataDir: string, day: TradingDay): ReplaySource {
   if (fs.existsSync(dayDir(dataDir, day))) return 'arrow';
-  return fs.existsSync(databasePath(dataDir)) ? 'sqlite' : 'journal';
+  const db = databasePath(dataDir);
+  const hasDb = fs.existsSync(db);
+  if (hasDb && sqliteHasDay(db, day)) return 'sqlite';
+  if (readManifest(dataDir, day) !== null) return 'parquet';
+  if (dayJournalFiles(dataDir, day).length > 0) return 'journal';
+  return hasDb ? 'sqlite' : 'journal';
+}
+
+/** Days a range replay covers: days with rows in any tier (or with a journal, for frames), within [fromDay, toDay]. */
+export function replayDays(dataDir: string, frames: boolean, fromDay: TradingDay | undefined, toDay: TradingDay | undefined): TradingDay[] {
+  const days = new Set<TradingDay>();
+  if (frames) {
+    const dir = path.join(dataDir, 'journal');
+    if (fs.existsSync(dir)) for (const f of fs.readdirSync(dir)) if (/^\d{4}-\d{2}-\d{2}\..*journal/.test(f)) days.add(f.slice(0, 10));
+  } else {
+    const reader = TickReader.open({ dataDir });
+    try {
+      for (const d of reader.days()) days.add(d);
+    } finally {
+      reader.close();
+    }
+  }
+  return [...days].filter((d) => (fromDay === undefined || d >= fromDay) && (toDay === undefined || d <= toDay)).sort();
 }
 
 /** What to read: a day, a window [from, to) on the chosen clock, optional symbol and market filters. */
@@ -88,18 +126,19 @@ const FRAME_CHUNK = 1024;
 /**
  * The day's journal records as frame events, in journal order (the order they were received and
  * written; a REST body's recv_ns can precede frames journaled before it, and the clock then
- * releases it at once). Several collectors' journals are merged by receive time.
+ * releases it at once). Several collectors' journals are merged by receive time. A compacted
+ * day's journals are read from their compressed archives.
  */
 export function journalFrames(q: ChannelQuery): AsyncIterable<readonly FrameEvent[]> {
-  const files = dayJournals(q.dataDir, q.day);
+  const files = dayJournalFiles(q.dataDir, q.day);
   return mergeChunks(files.map((f) => journalFile(f, q)), byReceive);
 }
 
 async function* journalFile(file: string, q: ChannelQuery): AsyncGenerator<readonly FrameEvent[]> {
-  const channels = new Map(readChannels(file).map((c) => [c.id, c]));
+  const channels = new Map(readChannels(archivedJournal(file)).map((c) => [c.id, c]));
   const markets = q.markets && q.markets.length > 0 ? new Set<string>(q.markets) : undefined;
   let chunk: FrameEvent[] = [];
-  for (const r of readJournal(file)) {
+  for await (const r of readJournalRecords(file)) {
     if ((q.from !== undefined && r.recvNs < q.from) || (q.to !== undefined && r.recvNs >= q.to)) continue;
     const ch = channels.get(r.channel);
     if (markets !== undefined && ch?.market !== undefined && !markets.has(ch.market)) continue;

@@ -7,8 +7,9 @@
 // journals' event records.
 import fs from 'node:fs';
 import type { Logger } from 'pino';
-import { FLAG, dayJournals, journalCollectorId, readChannels, readJournal } from '../storage/journal.js';
-import { TickReader, databasePath } from '../storage/reader.js';
+import { FLAG, journalCollectorId, readChannels } from '../storage/journal.js';
+import { archivedJournal, dayJournalFiles, readJournalRecords } from '../storage/journal-archive.js';
+import { TickReader, databasePath, type StoreKind } from '../storage/reader.js';
 import { openReadOnly } from '../storage/reader-sqlite.js';
 import { MARKETS, type Market } from '../protocol/market.js';
 import { kstMidnight } from '../protocol/time.js';
@@ -65,7 +66,7 @@ export interface DayReport {
   generatedAt: number;
   /** The regular session, 09:00 and 15:30 KST of the day, epoch seconds: the charts' time axis. */
   session: { open: number; close: number };
-  source: 'sqlite' | 'arrow';
+  source: StoreKind;
   totals: { trades: number; volume: number; symbols: number; flows: number; snapshots: number; quarantined: number };
   tradesPerMinute: MinuteSeries;
   cumulativeVolume: MinuteSeries;
@@ -145,13 +146,13 @@ export async function gatherDayReport(o: DayReportOptions): Promise<DayReport> {
     }
 
     const health = healthFromDatabase(o.dataDir, o.day);
-    const events = connectionEvents(o.dataDir, o.day, o.log);
+    const events = await connectionEvents(o.dataDir, o.day, o.log);
     const midnight = kstMidnight(o.day) / 1000;
     return {
       day: o.day,
       generatedAt: Date.now(),
       session: { open: midnight + SESSION_OPEN_SEC, close: midnight + SESSION_CLOSE_SEC },
-      source: reader.source,
+      source: reader.sourceOf(o.day) ?? reader.source,
       totals: { trades, volume, symbols: bySymbol.size, flows: flowRows, snapshots, quarantined: health.quarantinePerMinute.frames.reduce((a, b) => a + b, 0) },
       tradesPerMinute,
       cumulativeVolume,
@@ -191,13 +192,13 @@ function healthFromDatabase(dataDir: string, day: string): { sessions: SessionSu
   }
 }
 
-/** Connection events journaled by the collectors (JSON records flagged as events). */
-function connectionEvents(dataDir: string, day: string, log: Logger): ConnectionEventPoint[] {
+/** Connection events journaled by the collectors (JSON records flagged as events); compressed journals too. */
+async function connectionEvents(dataDir: string, day: string, log: Logger): Promise<ConnectionEventPoint[]> {
   const out: ConnectionEventPoint[] = [];
-  for (const file of dayJournals(dataDir, day)) {
-    const collector = journalCollectorId(file) ?? '';
-    const names = new Map(readChannels(file).map((c) => [c.id, c.name]));
-    for (const r of readJournal(file)) {
+  for (const file of dayJournalFiles(dataDir, day)) {
+    const collector = journalCollectorId(archivedJournal(file)) ?? '';
+    const names = new Map(readChannels(archivedJournal(file)).map((c) => [c.id, c.name]));
+    for await (const r of readJournalRecords(file)) {
       if (r.flags !== FLAG.event) continue;
       try {
         const e = JSON.parse(r.bytes.toString('utf8')) as { type?: unknown; stream?: unknown; downMs?: unknown; reason?: unknown };

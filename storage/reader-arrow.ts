@@ -68,7 +68,7 @@ function batchBounds(p: PartInfo, exchange: boolean, partLow: bigint, batches: n
   return exchange ? recv.map((r, i) => min(r, exch![i])!) : recv;
 }
 
-function inWindow(k: bigint, q: ResolvedQuery): boolean {
+export function inWindow(k: bigint, q: ResolvedQuery): boolean {
   return (q.from === null || k >= q.from) && (q.to === null || k < q.to);
 }
 
@@ -206,7 +206,7 @@ export class ArrowStore {
 }
 
 /** Sorts `rows`, yields those below `bound` (all when null) and returns the rest. */
-function* release<R>(rows: R[], bound: bigint | null, compare: (a: R, b: R) => number, key: (r: R) => bigint): Generator<R[], R[]> {
+export function* release<R>(rows: R[], bound: bigint | null, compare: (a: R, b: R) => number, key: (r: R) => bigint): Generator<R[], R[]> {
   rows.sort(compare); // stable, and fast on nearly sorted rows
   let n = rows.length;
   if (bound !== null) {

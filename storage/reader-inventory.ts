@@ -7,7 +7,8 @@ import { RecordBatchReader } from 'apache-arrow';
 import type Database from 'better-sqlite3';
 import { ARROW_CHANNELS, dayDir, listArrowDays, listParts, readCovered, type ArrowChannel, type PartInfo } from './arrow-format.js';
 import { emptyBatch, resetBatch, FrameDecoder } from './decode.js';
-import { dayJournals, readChannels, readJournal } from './journal.js';
+import { readChannels } from './journal.js';
+import { archivedJournal, dayJournalFiles, readJournalRecords } from './journal-archive.js';
 import { databasePath } from './reader.js';
 import { openReadOnly, sqliteDays } from './reader-sqlite.js';
 
@@ -63,16 +64,16 @@ export interface DayInventory {
 
 const noRows = (): RowCounts => ({ trades: 0, snapshots: 0, sector_flows: 0, quarantine: 0 });
 
-/** Decodes a journal file the way the tape does, counting rows overall and at each sink's coverage. */
-function summarizeJournal(file: string, day: string, coverage: Coverage[]): JournalSummary {
-  const journal = path.basename(file);
+/** Decodes a journal file (plain or compressed) the way the tape does, counting rows overall and at each sink's coverage. */
+async function summarizeJournal(file: string, day: string, coverage: Coverage[]): Promise<JournalSummary> {
+  const journal = path.basename(archivedJournal(file));
   const covered = coverage.filter((c) => c.journal === journal).map((c) => ({ sink: c.sink, seq: c.seq, rows: noRows() }));
-  const channels = new Map(readChannels(file).map((c) => [c.id, c]));
+  const channels = new Map(readChannels(archivedJournal(file)).map((c) => [c.id, c]));
   const decoder = new FrameDecoder(day);
   const batch = emptyBatch(day, journal, 0, 0, 1024);
   const rows = noRows();
   let frames = 0;
-  for (const r of readJournal(file)) {
+  for await (const r of readJournalRecords(file)) {
     decoder.decode(channels.get(r.channel), r.flags, r.recvNs, r.frame, r.bytes, batch);
     rows.trades += batch.trades.length;
     rows.snapshots += batch.snapshots.length;
@@ -169,7 +170,7 @@ export function storedDays(dataDir: string): string[] {
 function daysIn(dataDir: string, db: Database.Database | null): string[] {
   const days = new Set(listArrowDays(dataDir));
   const journalDir = path.join(dataDir, 'journal');
-  if (fs.existsSync(journalDir)) for (const f of fs.readdirSync(journalDir)) if (/^\d{4}-\d{2}-\d{2}(\..+)?\.journal$/.test(f)) days.add(f.slice(0, 10));
+  if (fs.existsSync(journalDir)) for (const f of fs.readdirSync(journalDir)) if (/^\d{4}-\d{2}-\d{2}(\..+)?\.journal(\.br)?$/.test(f)) days.add(f.slice(0, 10));
   if (db) for (const d of sqliteDays(db)) days.add(d);
   return [...days].sort();
 }
@@ -185,7 +186,7 @@ export async function inventory(dataDir: string, day?: string, opts: { journal?:
     const wanted = day === undefined ? daysIn(dataDir, db) : [day];
     const out: DayInventory[] = [];
     for (const d of wanted) {
-      const journalFiles = dayJournals(dataDir, d);
+      const journalFiles = dayJournalFiles(dataDir, d);
       const inv: DayInventory = {
         day: d,
         database: db !== null,
@@ -208,13 +209,13 @@ export async function inventory(dataDir: string, day?: string, opts: { journal?:
         const reasons = db.prepare('SELECT reason, count(*) AS count FROM quarantine WHERE day = ? GROUP BY reason ORDER BY count DESC, reason LIMIT ?').all(d, TOP_REASONS) as { reason: string; count: number }[];
         inv.quarantine = { total, reasons: reasons.map((r) => ({ reason: r.reason.length > REASON_CHARS ? r.reason.slice(0, REASON_CHARS) + '…' : r.reason, count: r.count })) };
         if (tableExists(db, 'checkpoints')) {
-          const journals = new Set([...inv.coverage.map((c) => c.journal), ...journalFiles.map((f) => path.basename(f))]);
+          const journals = new Set([...inv.coverage.map((c) => c.journal), ...journalFiles.map((f) => path.basename(archivedJournal(f)))]);
           for (const c of db.prepare('SELECT sink, journal, offset, seq FROM checkpoints').all() as { sink: string; journal: string; offset: number; seq: number }[]) {
             if (journals.has(c.journal) || c.journal.includes(d)) addCoverage(inv.coverage, { sink: 'sqlite', journal: c.journal, offset: c.offset, seq: c.seq });
           }
         }
       }
-      if (opts.journal !== false) inv.journals = journalFiles.map((f) => summarizeJournal(f, d, inv.coverage));
+      if (opts.journal !== false) inv.journals = await Promise.all(journalFiles.map((f) => summarizeJournal(f, d, inv.coverage)));
       out.push(inv);
     }
     return out;

@@ -1,6 +1,6 @@
 // The shapes the reader API returns and takes, shared by its SQLite and Arrow back ends.
 import type { Market, SectorFlow, SnapshotKind, SnapshotRow } from '../protocol/market.js';
-import type { TradingDay } from '../protocol/time.js';
+import { kstDay, type TradingDay } from '../protocol/time.js';
 
 export interface TradeRow {
   day: TradingDay;
@@ -50,6 +50,28 @@ export interface ReadQuery {
   /** Default 'receive'. */
   time?: TimeBasis;
 }
+
+/**
+ * A query over a range of days: each day read from the best tier that holds it, the days one after
+ * another. The range is `fromDay`…`toDay` (inclusive), else the KST days of the `from`/`to`
+ * instants, else every stored day; `from`/`to` still bound the rows.
+ */
+export interface RangeQuery extends Omit<ReadQuery, 'day'> {
+  fromDay?: TradingDay;
+  toDay?: TradingDay;
+}
+
+/** The days of `q` among the stored `days` (ascending). */
+export function daysOf(q: ReadQuery | RangeQuery, days: readonly TradingDay[]): TradingDay[] {
+  if ('day' in q && q.day !== undefined) return [q.day];
+  const r = q as RangeQuery;
+  for (const d of [r.fromDay, r.toDay]) if (d !== undefined && !DAY.test(d)) throw new RangeError(`day must be YYYY-MM-DD, got ${JSON.stringify(d)}`);
+  const first = r.fromDay ?? (r.from === undefined ? undefined : kstDay(Number(r.from / 1_000_000n)));
+  const last = r.toDay ?? (r.to === undefined ? undefined : kstDay(Number((r.to - 1n) / 1_000_000n)));
+  return days.filter((d) => (first === undefined || d >= first) && (last === undefined || d <= last));
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A query with its sets resolved, as the back ends take it. */
 export interface ResolvedQuery {
