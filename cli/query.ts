@@ -4,6 +4,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { QUERY_VIEWS, queryStore, queryToParquet, type QueryResult } from '../storage/query.js';
 import { calendarDayFilter } from './days.js';
+import { withExamples } from './help.js';
+import { dataDirOption } from './options.js';
 
 const FORMATS = ['table', 'csv', 'json', 'parquet'] as const;
 type Format = (typeof FORMATS)[number];
@@ -31,29 +33,34 @@ function render(r: QueryResult, format: Exclude<Format, 'parquet'>): string {
 }
 
 export function registerQuery(program: Command): void {
-  program
-    .command('query')
-    .description(`Run SQL (DuckDB) over the whole store: views ${QUERY_VIEWS.join(', ')} cover every day — compacted days from the Parquet history (WHERE day = … prunes files), the days not yet compacted from SQLite. Times are KST timestamps.`)
-    .argument('<sql>', 'one SQL statement, e.g. "SELECT day, count(*) FROM trades GROUP BY day ORDER BY day"')
-    .option('--data-dir <dir>', 'data directory (env TICKTAPE_DATA_DIR)', process.env.TICKTAPE_DATA_DIR ?? './data')
-    .addOption(new Option('--format <format>', 'output: an aligned table, CSV, JSON lines, or a Parquet file (with --out)').choices(FORMATS).default('table'))
-    .option('--out <file>', 'write the result here (required for --format parquet)')
-    .option('--param <name=value>', 'a $name parameter of the SQL (repeatable)', parseParam, {})
-    .action(async (sql: string, flags: { dataDir: string; format: Format; out?: string; param: Record<string, string> }) => {
-      try {
-        const opts = { isTradingDay: calendarDayFilter() };
-        if (flags.format === 'parquet') {
-          if (!flags.out) throw new Error('--format parquet writes a file: give --out <file>');
-          const rows = await queryToParquet(flags.dataDir, sql, flags.out, flags.param, opts);
-          process.stdout.write(`${rows} rows written to ${flags.out}\n`);
-          return;
+  withExamples(
+    program
+      .command('query')
+      .description(`Run SQL (DuckDB) over the whole store: views ${QUERY_VIEWS.join(', ')} cover every day — compacted days from the Parquet history (WHERE day = … prunes files), the days not yet compacted from SQLite. Times are KST timestamps.`)
+      .argument('<sql>', 'one SQL statement, e.g. "SELECT day, count(*) FROM trades GROUP BY day ORDER BY day"')
+      .addOption(dataDirOption('data directory'))
+      .addOption(new Option('--format <format>', 'output: an aligned table, CSV, JSON lines, or a Parquet file (with --out)').choices(FORMATS).default('table'))
+      .option('--out <file>', 'write the result here (required for --format parquet)')
+      .addOption(new Option('--param <name=value>', 'a $name parameter of the SQL (repeatable)').argParser(parseParam).default({}, 'none'))
+      .action(async (sql: string, flags: { dataDir: string; format: Format; out?: string; param: Record<string, string> }) => {
+        try {
+          const opts = { isTradingDay: calendarDayFilter() };
+          if (flags.format === 'parquet') {
+            if (!flags.out) throw new Error('--format parquet writes a file: give --out <file>');
+            const rows = await queryToParquet(flags.dataDir, sql, flags.out, flags.param, opts);
+            process.stdout.write(`${rows} rows written to ${flags.out}\n`);
+            return;
+          }
+          const out = render(await queryStore(flags.dataDir, sql, flags.param, opts), flags.format);
+          if (flags.out) (await import('node:fs')).writeFileSync(flags.out, out);
+          else process.stdout.write(out);
+        } catch (e) {
+          process.stderr.write(`ticktape query: ${(e as Error).message}\n`);
+          process.exitCode = 1;
         }
-        const out = render(await queryStore(flags.dataDir, sql, flags.param, opts), flags.format);
-        if (flags.out) (await import('node:fs')).writeFileSync(flags.out, out);
-        else process.stdout.write(out);
-      } catch (e) {
-        process.stderr.write(`ticktape query: ${(e as Error).message}\n`);
-        process.exitCode = 1;
-      }
-    });
+      }),
+    'ticktape query "SELECT day, count(*) AS trades FROM trades GROUP BY day ORDER BY day"',
+    'ticktape query "SELECT * FROM bars_1m WHERE symbol = $s AND day >= \'2026-11-01\'" --param s=005930 --format csv',
+    'ticktape query "SELECT * FROM trades WHERE day = \'2026-11-20\'" --format parquet --out trades.parquet',
+  );
 }

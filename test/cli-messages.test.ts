@@ -52,7 +52,7 @@ describe.skipIf(!built)('a command that finds nothing says what it looked for an
     const empty = fs.mkdtempSync(path.join(dir, 'empty-'));
     const r = ticktape('inspect', '--data-dir', empty);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`no data in ${empty}: no journal, database or Arrow files`);
+    expect(r.stderr).toContain(`no data in ${empty}: no journal, database, Arrow or history files`);
   });
 
   it('an empty window names the window, its clock and filters, and what the day holds on each clock', () => {
@@ -134,7 +134,7 @@ function help(...path: string[]): string {
 }
 
 describe('help', () => {
-  const commands = [['sim'], ['collect'], ['daemon'], ['demo'], ['inspect'], ['replay', 'print'], ['replay', 'stats'], ['replay', 'serve'], ['export'], ['report'], ['rebuild'], ['migrate'], ['env']];
+  const commands = [['sim'], ['collect'], ['daemon'], ['demo'], ['inspect'], ['replay', 'print'], ['replay', 'stats'], ['replay', 'serve'], ['export'], ['report'], ['rebuild'], ['migrate'], ['compact'], ['query'], ['retain'], ['env']];
 
   it('every command shows examples and one default style: no duplicates, no JSON arrays, no bare "(default N"', () => {
     expect(commands.map((c) => c.join(' ')).sort()).toEqual(everything.commands.flatMap((c) => (c.commands.length > 0 ? c.commands.map((s) => `${c.name()} ${s.name()}`) : [c.name()])).sort());

@@ -78,27 +78,34 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 }
 
-async function driveDaemon(from: number, to: number, env: Record<string, string>, file?: string) {
+/**
+ * Runs the daemon on a virtual clock from `from` to `to`; each session is `rejectUntil` ? refused
+ * (credentials) until that instant : run to its stream end. Returns the sessions and the daemon's error.
+ */
+async function driveDaemon(from: number, to: number, env: Record<string, string>, file?: string, rejectUntil = -Infinity) {
   const config = loadConfig({ env, file });
   const time = new VirtualTime(from);
   const runs: { plan: DayPlan; startedAt: number }[] = [];
   const ac = new AbortController();
+  let error: unknown;
   const done = runDaemon({
     config,
     log,
     signal: ac.signal,
     clock: time,
     trigger: time,
+    authRetryMs: 60_000,
     async runDay(plan, signal) {
       runs.push({ plan, startedAt: time.now() });
+      if (time.now() < rejectUntil) return { credentialsRejected: true };
       await time.sleepUntil(plan.streamEnd, signal).catch(() => undefined);
       return { credentialsRejected: false };
     },
-  });
+  }).catch((e: unknown) => (error = e));
   await time.advanceTo(to);
   ac.abort();
   await done;
-  return runs;
+  return Object.assign(runs, { error });
 }
 
 describe('trading calendar', () => {
@@ -146,44 +153,18 @@ describe('daemon schedule (virtual clock)', () => {
 });
 
 describe('daemon and rejected stream credentials (virtual clock)', () => {
-  async function rejectingDaemon(from: number, to: number, env: Record<string, string>, rejectUntil: number) {
-    const config = loadConfig({ env });
-    const time = new VirtualTime(from);
-    const runs: number[] = [];
-    const ac = new AbortController();
-    let error: unknown;
-    const done = runDaemon({
-      config,
-      log,
-      signal: ac.signal,
-      clock: time,
-      trigger: time,
-      authRetryMs: 60_000,
-      async runDay(plan, signal) {
-        runs.push(time.now());
-        if (time.now() < rejectUntil) return { credentialsRejected: true };
-        await time.sleepUntil(plan.streamEnd, signal).catch(() => undefined);
-        return { credentialsRejected: false };
-      },
-    }).catch((e: unknown) => (error = e));
-    await time.advanceTo(to);
-    ac.abort();
-    await done;
-    return { runs, error };
-  }
-
   it('retries the session within the day with backoff, and goes on once the credentials are accepted', async () => {
-    const { runs, error } = await rejectingDaemon(kst('2026-10-06', '07:00'), kst('2026-10-06', '23:00'), { TICKTAPE_AUTH_RETRIES: '5' }, kst('2026-10-06', '08:02'));
-    expect(error).toBeUndefined();
+    const runs = await driveDaemon(kst('2026-10-06', '07:00'), kst('2026-10-06', '23:00'), { TICKTAPE_AUTH_RETRIES: '5' }, undefined, kst('2026-10-06', '08:02'));
+    expect(runs.error).toBeUndefined();
     // 08:00 rejected; again after 1 min, then 2 min (08:01, 08:03): accepted at 08:03.
-    expect(runs).toEqual([kst('2026-10-06', '08:00'), kst('2026-10-06', '08:01'), kst('2026-10-06', '08:03')]);
+    expect(runs.map((r) => r.startedAt)).toEqual([kst('2026-10-06', '08:00'), kst('2026-10-06', '08:01'), kst('2026-10-06', '08:03')]);
   });
 
   it('exits with CredentialsRejectedError after TICKTAPE_AUTH_RETRIES sessions in a row were refused', async () => {
-    const { runs, error } = await rejectingDaemon(kst('2026-10-06', '07:00'), kst('2026-10-06', '23:00'), { TICKTAPE_AUTH_RETRIES: '3' }, Infinity);
-    expect(error).toBeInstanceOf(CredentialsRejectedError);
-    expect((error as Error).message).toMatch(/rejected in 3 sessions in a row/);
-    expect(runs).toEqual([kst('2026-10-06', '08:00'), kst('2026-10-06', '08:01'), kst('2026-10-06', '08:03')]);
+    const runs = await driveDaemon(kst('2026-10-06', '07:00'), kst('2026-10-06', '23:00'), { TICKTAPE_AUTH_RETRIES: '3' }, undefined, Infinity);
+    expect(runs.error).toBeInstanceOf(CredentialsRejectedError);
+    expect((runs.error as Error).message).toMatch(/rejected in 3 sessions in a row/);
+    expect(runs.map((r) => r.startedAt)).toEqual([kst('2026-10-06', '08:00'), kst('2026-10-06', '08:01'), kst('2026-10-06', '08:03')]);
   });
 });
 

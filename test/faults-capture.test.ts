@@ -8,10 +8,9 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TruthTrade } from '../sim/truth.js';
 import { kstMidnight } from '../protocol/time.js';
-import { emptyBatch, FrameDecoder, resetBatch } from '../storage/decode.js';
 import { FLAG, journalPath, readChannels, readJournal } from '../storage/journal.js';
 import { tempRoot } from './collector-capture.js';
-import { type Child, collectEnv, ensureBuilt, expectExactlyOnce, readTruth, sized, sleep, spawnChild, spawnCollect, spawnSim } from './faults-run.js';
+import { type Child, collectEnv, ensureBuilt, expectExactlyOnce, journalTrades, readTruth, sized, sleep, spawnChild, spawnCollect, spawnSim } from './faults-run.js';
 
 const tmp = tempRoot('faults-capture');
 beforeAll(() => ensureBuilt(), 180_000);
@@ -25,21 +24,12 @@ function sentInOrder(truth: TruthTrade[], market: string): string[] {
 
 /** Per market, the journal's trades in the order received, keyed like sentInOrder. */
 function capturedInOrder(dataDir: string, day: string): Map<string, string[]> {
-  const file = journalPath(dataDir, day);
-  const channels = readChannels(file);
-  const decoder = new FrameDecoder(day);
-  const batch = emptyBatch(day, file, 0, 0, 1 << 16);
   const midnight = kstMidnight(day);
   const out = new Map<string, string[]>();
-  for (const r of readJournal(file)) {
-    const ch = channels[r.channel];
-    if (r.flags !== FLAG.incoming || ch?.kind !== 'trades') continue;
-    resetBatch(batch, r.offset, r.seq);
-    decoder.decode(ch, r.flags, r.recvNs, r.frame, r.bytes, batch);
-    const t = batch.trades;
-    const list = out.get(ch.market!) ?? [];
-    out.set(ch.market!, list);
-    for (let i = 0; i < t.length; i++) list.push(`${t.symbol[i]}|${t.price[i]}|${t.qty[i]}|${t.exchMs[i] - midnight}`);
+  for (const t of journalTrades(dataDir, day)) {
+    const list = out.get(t.market) ?? [];
+    out.set(t.market, list);
+    list.push(`${t.symbol}|${t.price}|${t.qty}|${t.exch_ms! - midnight}`);
   }
   return out;
 }

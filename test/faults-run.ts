@@ -146,6 +146,8 @@ export interface StoredTrade {
   qty: number;
   src_seq: number;
   src_idx: number;
+  /** Exchange time, epoch ms (journal reads only). */
+  exch_ms?: number;
 }
 
 export function sqliteTrades(dataDir: string, day: string): StoredTrade[] {
@@ -170,7 +172,7 @@ export function journalTrades(dataDir: string, day: string): StoredTrade[] {
     resetBatch(batch, r.offset, r.seq);
     decoder.decode(ch, r.flags, r.recvNs, r.frame, r.bytes, batch);
     const t = batch.trades;
-    for (let i = 0; i < t.length; i++) out.push({ market: ch.market!, symbol: t.symbol[i], price: t.price[i], qty: t.qty[i], src_seq: t.srcSeq[i], src_idx: t.srcIdx[i] });
+    for (let i = 0; i < t.length; i++) out.push({ market: ch.market!, symbol: t.symbol[i], price: t.price[i], qty: t.qty[i], src_seq: t.srcSeq[i], src_idx: t.srcIdx[i], exch_ms: t.exchMs[i] });
   }
   return out;
 }

@@ -147,7 +147,7 @@ describe('range replay', () => {
     const r = spawnSync(process.execPath, [path.resolve('bin/ticktape.js'), 'replay', 'stats', '--data-dir', dir, '--from-day', STORE_DAYS[0], '--to-day', STORE_DAYS[2], '--channels', 'trades'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(`days ${STORE_DAYS.join(', ')}`);
-    expect(r.stdout).toContain(`events       ${byReceive.length}`);
+    expect(r.stdout).toContain(`events       ${byReceive.length.toLocaleString('en-US')}`);
     const both = spawnSync(process.execPath, [path.resolve('bin/ticktape.js'), 'replay', 'print', '--data-dir', dir, '--day', STORE_DAYS[0], '--to-day', STORE_DAYS[2]], { encoding: 'utf8' });
     expect(both.status).not.toBe(0);
     expect(both.stderr).toContain('give --day or --from-day/--to-day, not both');
@@ -159,9 +159,9 @@ describe('ticktape inspect shows the tiers', () => {
     const { spawnSync } = await import('node:child_process');
     const r = spawnSync(process.execPath, [path.resolve('bin/ticktape.js'), 'inspect', '--data-dir', dir, '--no-journal'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`day ${STORE_DAYS[0]}\\n  tiers +Parquet history [\\d.]+ KB, journal [\\d.]+ [KM]B \\(compressed\\)\\n  condition +complete`));
-    expect(r.stdout).toMatch(new RegExp(`day ${STORE_DAYS[1]}\\n  tiers +SQLite \\([\\d,]+ trades\\), Parquet history [\\d.]+ KB, journal [\\d.]+ [KM]B \\(compressed\\)`));
-    expect(r.stdout).toMatch(new RegExp(`day ${STORE_DAYS[2]}\\n  tiers +SQLite \\([\\d,]+ trades\\), Arrow [\\d.]+ KB, journal [\\d.]+ [KM]B\\n`));
+    expect(r.stdout).toMatch(new RegExp(`day ${STORE_DAYS[0]}\\n  tiers +Parquet history [\\d.]+ KiB, journal [\\d.]+ [KM]iB \\(compressed\\)\\n  condition +complete`));
+    expect(r.stdout).toMatch(new RegExp(`day ${STORE_DAYS[1]}\\n  tiers +SQLite \\([\\d,]+ trades\\), Parquet history [\\d.]+ KiB, journal [\\d.]+ [KM]iB \\(compressed\\)`));
+    expect(r.stdout).toMatch(new RegExp(`day ${STORE_DAYS[2]}\\n  tiers +SQLite \\([\\d,]+ trades\\), Arrow [\\d.]+ KiB, journal [\\d.]+ [KM]iB\\n`));
     expect(r.stdout).toMatch(/day 2025-03-04\n {2}tiers +none\n {2}condition +missing/);
     const json = JSON.parse(spawnSync(process.execPath, [path.resolve('bin/ticktape.js'), 'inspect', '--data-dir', dir, '--no-journal', '--json'], { encoding: 'utf8' }).stdout) as { tiers: { day: string; condition: string }[] };
     expect(json.tiers.map((t) => `${t.day} ${t.condition}`)).toEqual([`${STORE_DAYS[0]} complete`, `${STORE_DAYS[1]} complete`, '2025-03-04 missing', `${STORE_DAYS[2]} complete`]);
