@@ -15,6 +15,11 @@ describe('collector session against the simulator', () => {
   it('captures a whole compressed day: every trade the truth holds, per-symbol quantities equal, 100% coverage', async () => {
     const { exchange, result, db, truth, dataDir } = await captureDay(join(tmp.root, 'full'));
     expect(result.status).toBe('complete');
+    // The receive clock's anchor (wall − monotonic) is reported and stored with the session.
+    expect(Math.abs(result.clock.offsetMs - (Date.now() - Number(process.hrtime.bigint() / 1_000_000n)))).toBeLessThan(1_000);
+    const clock = JSON.parse((db.prepare('SELECT clock FROM sessions WHERE day = ?').get(exchange.day) as { clock: string }).clock) as { offsetMs: number; steps: unknown[] };
+    expect(clock).toEqual({ offsetMs: result.clock.offsetMs, steps: [] });
+    expect(result.stores.map((s) => [s.store, s.caughtUp, s.frames])).toEqual([['sqlite', true, 0], ['arrow', true, 0]]);
     expect(truth.length).toBeGreaterThan(1000);
     const stored = storedBySymbol(db, exchange.day);
     const expected = truthBySymbol(truth, true);
