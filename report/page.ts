@@ -16,7 +16,7 @@ function scriptJson(v: unknown): string {
   return JSON.stringify(v).replace(/</g, '\\u003c');
 }
 
-function escapeHtml(s: string): string {
+export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
@@ -40,7 +40,8 @@ const INVESTOR_GROUPS: Readonly<Record<string, { ko: string; en: string; colour:
 };
 
 /** Korean first: investor names are Hangul; the rest of the page is Latin. */
-const FONT_STACK = '"Noto Sans KR", "Noto Sans CJK KR", "Malgun Gothic", "Apple SD Gothic Neo", "Nanum Gothic", system-ui, sans-serif';
+/** Korean first: investor groups and names render where a Korean font is installed. */
+export const FONT_STACK = '"Noto Sans KR", "Noto Sans CJK KR", "Malgun Gothic", "Apple SD Gothic Neo", "Nanum Gothic", system-ui, sans-serif';
 
 // Runs in the browser, in its own scope (a page script's top level shares names with window).
 // Plain JS: uPlot is the global from the inlined IIFE build. Every time axis shows 24-hour KST;

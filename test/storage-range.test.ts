@@ -168,6 +168,35 @@ describe('ticktape inspect shows the tiers', () => {
   });
 });
 
+describe('ticktape report --overview', () => {
+  it('lists every day with its condition, trades and volume (equal to the trades read back), the missing day too', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const out = path.join(dir, 'overview.html');
+    const r = spawnSync(process.execPath, [path.resolve('bin/ticktape.js'), 'report', '--overview', '--data-dir', dir, '--out', out], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/overview of 4 days: .*overview\.html \(1 not complete\)/);
+    const html = fs.readFileSync(out, 'utf8');
+    const volume = new Map<string, number>();
+    const reader = TickReader.open({ dataDir: dir });
+    try {
+      for (const t of await all(reader.trades({ fromDay: STORE_DAYS[0], toDay: STORE_DAYS[2] }))) volume.set(t.day, (volume.get(t.day) ?? 0) + t.qty);
+    } finally {
+      reader.close();
+    }
+    for (const day of STORE_DAYS) {
+      const row = new RegExp(`<tr data-condition="complete"><td>${day}</td><td>.*?complete</td><td class="num">[\\d,]+</td><td class="num">${volume.get(day)!.toLocaleString('en-US')}</td>`);
+      expect(html, day).toMatch(row);
+    }
+    expect(html).toMatch(/<tr data-condition="missing"><td>2025-03-04<\/td>/);
+    expect(html).toContain('Noto Sans KR');
+    // Bars in day order, coloured by condition.
+    expect([...html.matchAll(/<rect data-day="([\d-]+)" data-condition="(\w+)"/g)].map((m) => `${m[1]} ${m[2]}`)).toEqual([`${STORE_DAYS[0]} complete`, `${STORE_DAYS[1]} complete`, '2025-03-04 missing', `${STORE_DAYS[2]} complete`]);
+    const none = spawnSync(process.execPath, [path.resolve('bin/ticktape.js'), 'report', '--overview', '--data-dir', dir, '--from-day', '2030-01-01', '--out', out], { encoding: 'utf8' });
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/no days in .* from 2030-01-01 to the last/);
+  });
+});
+
 describe('the journal tier', () => {
   it('reads a day held only as a journal by decoding it, and the range replay still covers every day', async () => {
     const day = STORE_DAYS[2];
