@@ -103,6 +103,8 @@ interface Capture {
   storeRates: Record<string, number>;
   /** With stores: seconds from the journal's close until every store held all of it. */
   catchUpS: number;
+  /** With stores: rows each stored per second after the journal's close (the backlog, cores free of the burst). */
+  catchUpRates: Record<string, number>;
   latencyUs: CaptureStats['journalLatencyUs'];
   maxStallMs: number;
   peakRssMb: number;
@@ -131,6 +133,8 @@ async function captureThreads(dir: string, round: string, withStores: boolean): 
     const secs = (performance.now() - startedMs) / 1000;
     const stats = await capture.stop();
     const closedAt = performance.now();
+    const tradeRows = (s: FollowerThread) => (s.rows().get('koscom.trades.kospi')?.rows ?? 0) + (s.rows().get('koscom.trades.kosdaq')?.rows ?? 0);
+    const rowsAtClose = stores.map(tradeRows);
     const trades = stats.channels.filter((c) => c.kind === 'trades').reduce((n, c) => n + c.frames * MAX_TRADES_PER_FRAME, 0);
     const storeRates: Record<string, number> = {};
     const doneAt = await Promise.all(
@@ -141,9 +145,12 @@ async function captureThreads(dir: string, round: string, withStores: boolean): 
       }),
     );
     const catchUpS = (Math.max(closedAt, ...doneAt) - closedAt) / 1000;
+    const catchUpRates: Record<string, number> = {};
     stores.forEach((s, i) => {
-      const rows = s.rows().get('koscom.trades.kospi')!.rows + s.rows().get('koscom.trades.kosdaq')!.rows;
+      const rows = tradeRows(s);
       storeRates[s.store] = rows / ((doneAt[i] - startedMs) / 1000);
+      // Once the burst is over the stores have the cores to themselves: their own rate.
+      catchUpRates[s.store] = (rows - rowsAtClose[i]) / Math.max(1e-3, (doneAt[i] - closedAt) / 1000);
     });
     let sqliteBytes = 0;
     if (withStores) {
@@ -151,7 +158,7 @@ async function captureThreads(dir: string, round: string, withStores: boolean): 
       sqliteBytes = db.prepare("SELECT sum(pgsize) FROM dbstat WHERE name = 'trades_live'").pluck().get() as number;
       const inDb = db.prepare('SELECT count(*) FROM trades_live').pluck().get() as number;
       db.close();
-      const inJournal = stores[0].rows().get('koscom.trades.kospi')!.rows + stores[0].rows().get('koscom.trades.kosdaq')!.rows;
+      const inJournal = tradeRows(stores[0]);
       if (inDb !== inJournal) throw new Error(`SQLite holds ${inDb} trades, its follower stored ${inJournal}`);
     }
     const half = rss.slice(Math.floor(rss.length / 2));
@@ -161,6 +168,7 @@ async function captureThreads(dir: string, round: string, withStores: boolean): 
       trades,
       storeRates,
       catchUpS,
+      catchUpRates,
       latencyUs: stats.journalLatencyUs,
       maxStallMs: stats.maxStallMs,
       peakRssMb: Math.max(...rss) / 2 ** 20,
@@ -233,8 +241,9 @@ export async function run(): Promise<Figure[]> {
     return [
       { name: 'capture path alone: sim --max-rate (child) → WebSocket → capture thread → journal', value: alone.rate, unit: 'trades/s', baseline: usual, note: `${(alone.trades / 1e6).toFixed(1)} M trades, 2 markets, ${cores} cores, best of ${ROUNDS}; target ≥ 0.8×` },
       { name: 'capture path with both stores following the journal', value: full.rate, unit: 'trades/s', baseline: usual },
-      { name: 'SQLite store behind the capture (sustained, catch-up included)', value: full.storeRates.sqlite, unit: 'trades/s', baseline: { name: 'raw better-sqlite3 multi-row INSERT of as many decoded trades', value: raw }, note: 'target ≥ 0.7×' },
+      { name: 'SQLite store behind the capture at full rate (sustained, catch-up included; sim, capture and both stores share 2 cores)', value: full.storeRates.sqlite, unit: 'trades/s', baseline: { name: 'raw better-sqlite3 multi-row INSERT of as many decoded trades', value: raw }, note: 'target ≥ 0.7×' },
       { name: 'Arrow store behind the capture (sustained, catch-up included)', value: full.storeRates.arrow, unit: 'trades/s', baseline: { name: 'raw better-sqlite3 multi-row INSERT of as many decoded trades', value: raw } },
+      { name: 'SQLite store catching up after the burst (its backlog once capture ended)', value: full.catchUpRates.sqlite, unit: 'trades/s', baseline: { name: 'raw better-sqlite3 multi-row INSERT of as many decoded trades', value: raw } },
       { name: 'stores catch up after the burst (journal closed → every store holds it)', value: full.catchUpS, unit: 's', higherIsBetter: false },
       { name: 'receive → journal latency p50 while the stores write', value: full.latencyUs.p50, unit: 'µs', higherIsBetter: false, baseline: { name: 'capture alone', value: alone.latencyUs.p50 } },
       { name: 'receive → journal latency p99 while the stores write', value: full.latencyUs.p99, unit: 'µs', higherIsBetter: false, baseline: { name: 'capture alone', value: alone.latencyUs.p99 } },

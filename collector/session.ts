@@ -317,7 +317,11 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     for (const step of captured.clockSteps) problems.push(`the wall clock stepped ${step.stepMs} ms against the monotonic clock at ${new Date(step.atMs).toISOString()} (receive times stay monotonic)`);
     // An aborted session leaves the stores less time: the next start finishes what they lack.
     const catchUpMs = o.signal?.aborted ? Math.min(config.stores.catchUpMs, 5_000) : config.stores.catchUpMs;
+    // A stop (SIGTERM) while the day is being sealed stops the seal between two chunks.
+    const stopSeals = () => stores.forEach((s) => s.stopSeal());
+    o.signal?.addEventListener('abort', stopSeals, { once: true });
     const finished = await Promise.all(stores.map((s) => s.finish(status === 'complete' && s.store === 'sqlite', catchUpMs)));
+    o.signal?.removeEventListener('abort', stopSeals);
     const storeReports: StoreReport[] = finished.map((f, i) => ({ ...stores[i].lag(capture.progress), caughtUp: f.caughtUp, sealed: f.sealed }));
     for (const f of finished) problems.push(...f.problems);
     // What the earlier days still lack is finished by the next start.

@@ -118,6 +118,11 @@ export class FollowerThread {
     return this.finished;
   }
 
+  /** Stops a seal in progress between two of its chunks (the rest is finished by the next start). */
+  stopSeal(): void {
+    if (!this.exited) this.worker.postMessage({ type: 'stop-seal' });
+  }
+
   /** Ends the thread now (what the store committed stays; the next start resumes from there). */
   async terminate(): Promise<void> {
     if (!this.exited) await this.worker.terminate();

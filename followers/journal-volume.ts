@@ -29,7 +29,7 @@ export class JournalVolume {
 
   /** Reads the journal up to `limit` (an offset). */
   update(limit: number): void {
-    for (let r = this.tail.next(limit); r !== undefined; r = this.tail.next(limit)) {
+    for (let r = this.tail.next(limit, true); r !== undefined; r = this.tail.next(limit, true)) {
       if (this.channels[r.channel] === undefined) this.channels = readChannels(this.journalFile);
       const ch = this.channels[r.channel];
       if (ch?.kind !== 'trades') continue;

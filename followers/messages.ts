@@ -21,7 +21,9 @@ export interface FollowerWorkerData {
 export type ToFollower =
   | { type: 'session'; id: number; record: SessionRecord }
   /** Store the journal to its end once its writer has closed it (seal the day too), then exit; give up after timeoutMs. */
-  | { type: 'finish'; seal: boolean; timeoutMs: number };
+  | { type: 'finish'; seal: boolean; timeoutMs: number }
+  /** Stop a seal in progress between two chunks (the process is stopping). */
+  | { type: 'stop-seal' };
 
 export interface FollowerStatus {
   store: string;

@@ -170,7 +170,8 @@ export class StoreFollower {
     if (batchRows(b) >= this.batchRows) this.flush();
     let n = 0;
     while (n < maxRecords) {
-      const r = this.tail.next(limit);
+      // Borrowed bytes: the record is decoded (and its text copied by the decoder) before the next read.
+      const r = this.tail.next(limit, true);
       if (r === undefined) break;
       const ch = this.channelOf(r.channel);
       if (!this.pendingRecords()) this.batchStartedMs = Date.now();
@@ -222,7 +223,7 @@ export class StoreFollower {
     const b = this.batch;
     for (;;) {
       if (this.tail.offset >= this.stored) break;
-      const r = this.tail.next(this.stored);
+      const r = this.tail.next(this.stored, true);
       if (r === undefined) break;
       this.decoder.prime(this.channelOf(r.channel), r.flags, r.recvNs, r.frame, r.bytes, b);
       this.lastStoredRecvNs = this.pendingRecvNs = r.recvNs;

@@ -109,8 +109,9 @@ async function finish(caughtUp: boolean): Promise<void> {
       writeSessions(f);
       if (caughtUp && finishing?.seal && f.sqlite !== undefined) {
         log.info({ day: data.follower.day }, `sealing ${data.follower.day}`);
-        f.sqlite.sealDay(data.follower.day);
-        sealed = true;
+        // In chunks, each its own transaction: a stop between two leaves the rest to the next start.
+        sealed = (await f.sqlite.sealDayInChunks(data.follower.day, { signal: stopSeal.signal })).sealed;
+        if (!sealed) problems.push(`${store}: the seal of ${data.follower.day} was stopped part way; the next start finishes it`);
       }
     } catch (e) {
       problems.push(`${store}: sealing ${data.follower.day} failed (${(e as Error).message}); the next start seals it`);
@@ -158,8 +159,11 @@ async function tick(): Promise<void> {
   setTimeout(() => void tick(), read >= CHUNK_RECORDS ? 0 : data.pollMs);
 }
 
+const stopSeal = new AbortController();
+
 port.on('message', (m: ToFollower) => {
   if (m.type === 'session') sessions.push(m);
+  else if (m.type === 'stop-seal') stopSeal.abort();
   else finishing = { seal: m.seal, deadline: Date.now() + m.timeoutMs };
 });
 

@@ -182,6 +182,11 @@ class RecordCursor {
     this.held = 0;
   }
 
+  /** The last record's payload in the read buffer: valid until the next read. */
+  view(): Buffer {
+    return this.buf.subarray(this.at + RECORD_HEADER, this.at + RECORD_HEADER + this.length);
+  }
+
   /** A copy of the last record's payload (the buffer is reused). */
   payload(): Buffer {
     return Buffer.from(this.buf.subarray(this.at + RECORD_HEADER, this.at + RECORD_HEADER + this.length));
@@ -228,8 +233,12 @@ export class JournalTail {
     return this.frames[channel] ?? 0;
   }
 
-  /** The next whole, valid record ending at or before `limit` (default: the file's end), or undefined. */
-  next(limit = Number.MAX_SAFE_INTEGER): JournalRecord | undefined {
+  /**
+   * The next whole, valid record ending at or before `limit` (default: the file's end), or
+   * undefined. With `borrow`, its bytes are a view of the read buffer, valid only until the next
+   * call (a follower that decodes each record at once saves a copy per frame).
+   */
+  next(limit = Number.MAX_SAFE_INTEGER, borrow = false): JournalRecord | undefined {
     const c = this.cursor;
     if (this.offset + RECORD_HEADER > limit) return undefined;
     if (!c.recordAt(this.offset)) {
@@ -248,7 +257,7 @@ export class JournalTail {
       recvNs: c.recvNs,
       channel,
       flags: c.flags,
-      bytes: c.payload(),
+      bytes: borrow ? c.view() : c.payload(),
     };
     this.offset = end;
     return rec;
