@@ -55,9 +55,11 @@ export function registerDaemon(program: Command): void {
       const today = kstDay(Date.now());
       const status = dayStatus(today, config);
       const todayOpen = status.trading && Date.now() < status.plan.streamEnd;
-      const catchUp = catchUpDays({ dataDir: config.dataDir, except: todayOpen ? [today] : [], log, batchRows: config.batch.rows, batchMs: config.batch.ms, signal }).then((problems) => {
-        for (const p of problems) log.warn(p);
-      });
+      const catchUp = catchUpDays({ dataDir: config.dataDir, except: todayOpen ? [today] : [], log, batchRows: config.batch.rows, batchMs: config.batch.ms, signal })
+        .then((problems) => {
+          for (const p of problems) log.warn(p);
+        })
+        .catch((e: Error) => log.error({ err: e }, `catching up earlier days failed: ${e.message}`));
       try {
         await runDaemon({
           config,

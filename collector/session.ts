@@ -174,7 +174,13 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const collector = config.collectorId ?? '';
   const sessionRow = sqlite.writeSession({ collector, day, startedNs: BigInt(startedMs) * 1_000_000n, status: 'running' });
   void sessionRow.then((sessionId) => {
-    for (const c of crashedSessions(config.dataDir, day, collector, sessionId, lastWriteMs, startedMs)) {
+    let crashed: ReturnType<typeof crashedSessions> = [];
+    try {
+      crashed = crashedSessions(config.dataDir, day, collector, sessionId, lastWriteMs, startedMs);
+    } catch (e) {
+      log.warn({ err: e }, `earlier sessions of ${day} could not be checked: ${(e as Error).message}`);
+    }
+    for (const c of crashed) {
       void sqlite.writeSession({ collector, id: c.id, day, startedNs: c.startedNs, endedNs: c.endedNs, status: 'crashed' });
       const downS = (startedMs - Number(c.endedNs / 1_000_000n)) / 1000;
       problems.push(`session ${c.id} of ${day} ended without a clean stop (killed or crashed) at ${new Date(Number(c.endedNs / 1_000_000n)).toISOString()}: nothing was captured for ${downS.toFixed(1)} s until this session started`);
