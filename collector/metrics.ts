@@ -106,6 +106,26 @@ export class CollectorMetrics {
     perStore('ticktape_store_lag_seconds', 'Receive time between the newest journaled record and the newest a store holds.', (l) => l.seconds);
     perStore('ticktape_store_errors', 'Store errors in the current session (each retried from the checkpoint).', (l) => l.errors);
     new Gauge({
+      name: 'ticktape_disk_free_bytes',
+      help: 'Free bytes on the file system of the data directory (the low-disk floor is TICKTAPE_MIN_FREE_BYTES).',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const d = live()?.disk();
+        if (d !== undefined) this.set(d.freeBytes);
+      },
+    });
+    new Gauge({
+      name: 'ticktape_disk_low',
+      help: '1 while free space is under the low-disk floor (retention is tightened at the next seal).',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const d = live()?.disk();
+        if (d !== undefined) this.set(d.low ? 1 : 0);
+      },
+    });
+    new Gauge({
       name: 'ticktape_sessions_run',
       help: 'Capture sessions started by this process.',
       registers: [this.registry],
@@ -125,13 +145,14 @@ export class CollectorMetrics {
     });
   }
 
-  /** 200 between sessions or while every stream is connected and no store lags past its limit; 503 otherwise. */
+  /** 200 between sessions or while every stream is connected, no store lags past its limit and the disk is above its floor; 503 otherwise. */
   health(): { ok: boolean; body: object } {
     const streams = this.live?.streams() ?? [];
     const stores = this.live?.stores() ?? [];
     const down = streams.filter((s) => !s.connected);
     const lagging = stores.filter((l) => l.seconds > this.live!.maxStoreLagSeconds);
-    const ok = down.length === 0 && lagging.length === 0;
+    const disk = this.live?.disk();
+    const ok = down.length === 0 && lagging.length === 0 && disk?.low !== true;
     return {
       ok,
       body: {
@@ -139,6 +160,7 @@ export class CollectorMetrics {
         session: this.live ? 'live' : 'idle',
         streams: streams.map((s) => ({ name: s.name, connected: s.connected, reconnects: s.reconnects, lastFrameAgeMs: s.lastFrameMs > 0 ? Date.now() - s.lastFrameMs : null })),
         stores: stores.map((l) => ({ ...l, healthy: l.seconds <= this.live!.maxStoreLagSeconds })),
+        ...(disk === undefined ? {} : { disk }),
       },
     };
   }

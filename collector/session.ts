@@ -16,6 +16,7 @@ import { JournalVolume } from '../followers/journal-volume.js';
 import type { BatchTiming } from '../followers/store-follower.js';
 import { STORES } from '../followers/stores.js';
 import { kstDay, type TradingDay } from '../protocol/time.js';
+import { type DiskStatus, diskStatus } from '../storage/disk.js';
 import { journalPath, lockJournal } from '../storage/journal.js';
 import { type SessionRecord, SqliteSink } from '../storage/sqlite-sink.js';
 import { marketOpenAt } from './calendar.js';
@@ -62,6 +63,8 @@ export interface LiveSession {
   stores(): StoreLag[];
   /** A store further behind than this (seconds) makes the collector unhealthy. */
   maxStoreLagSeconds: number;
+  /** Free space where the data lives, against the low-disk floor (TICKTAPE_MIN_FREE_BYTES). */
+  disk(): DiskStatus;
   /** Sets the one listener told of every storage batch written (its store, rows and duration). */
   onBatch(listener: ((t: BatchTiming) => void) | undefined): void;
 }
@@ -105,6 +108,7 @@ export interface SessionResult {
 /** A trade stream refused this many times, having received nothing else, means its credentials are rejected. */
 const REFUSALS_TO_FAIL = 3;
 const WATCH_MS = 250;
+const DISK_CHECK_MS = 60_000;
 const REST_RETRY_INITIAL_MS = 2_000;
 const REST_RETRY_MAX_MS = 60_000;
 
@@ -192,7 +196,19 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const snapshots = new SnapshotSource(config, koscomRest, capture, log);
   const volume = new JournalVolume(journalFile, day);
   const streams = () => capture.stats().streams;
+  let diskCheckedAt = 0;
+  let diskLow = false;
   const watch = setInterval(() => {
+    // The low-disk guard warns early (its retention runs after the seal): once a minute is plenty.
+    if (clock.now() - diskCheckedAt >= DISK_CHECK_MS) {
+      diskCheckedAt = clock.now();
+      const disk = diskStatus(config.dataDir, config.retention.minFreeBytes);
+      if (disk.low && !diskLow) {
+        problems.push(`low disk: ${disk.freeBytes} bytes free in ${config.dataDir}, under TICKTAPE_MIN_FREE_BYTES (${config.retention.minFreeBytes}); retention is tightened after the seal`);
+        log.warn({ freeBytes: disk.freeBytes, floor: config.retention.minFreeBytes }, problems.at(-1));
+      }
+      diskLow = disk.low;
+    }
     // Refused again and again, and nothing but refusals ever came back: the key is wrong. A stream
     // that delivered data before is only retried (a vendor's passing refusal, a key restored).
     const refused = streams().find((s) => s.name.startsWith('koscom.trades.') && s.refusals >= REFUSALS_TO_FAIL && s.frames <= s.refusals);
@@ -210,6 +226,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     channels: () => channelReports(capture.stats()),
     stores: () => stores.map((s) => s.lag(capture.progress)),
     maxStoreLagSeconds: config.stores.maxLagMs / 1000,
+    disk: () => diskStatus(config.dataDir, config.retention.minFreeBytes),
     onBatch: (l) => (batchListener = l),
   });
   log.info({ day, markets: config.markets, journal: journalFile, clockOffsetMs: capture.clockOffsetMs }, `session ${day}: capturing; streams ${streamsAt <= clock.now() ? 'open now' : `open at ${new Date(streamsAt).toISOString()}`}, REST seed from ${config.koscom.restUrl} beside them`);

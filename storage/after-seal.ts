@@ -4,7 +4,8 @@
 import type { Logger } from 'pino';
 import type { TradingDay } from '../protocol/time.js';
 import { compactDay, type CompactResult } from './compact.js';
-import { applyRetention, guardDisk, type DiskStatus, type RetentionPolicy, type RetentionResult } from './retain.js';
+import type { DiskStatus } from './disk.js';
+import { applyRetention, guardDisk, type RetentionPolicy, type RetentionResult } from './retain.js';
 
 export interface AfterSeal {
   compacted: CompactResult;

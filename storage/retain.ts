@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { TradingDay } from '../protocol/time.js';
 import { arrowRoot, dayDir, listArrowDays, listParts, type ArrowChannel } from './arrow-format.js';
 import { bytesUnder } from './days.js';
+import { diskStatus, type DiskStatus } from './disk.js';
 import { checksumBatch, checksumRecord, checksums, type CellValue } from './history-columns.js';
 import { channelSpec, historyDayDir, type HistoryChannel, historyFile, listHistoryDays, manifestPath, readManifest, type DayManifest } from './history-format.js';
 import { archiveSha256, dayJournalFiles, isArchive } from './journal-archive.js';
@@ -224,20 +225,6 @@ export async function applyRetention(dataDir: string, policy: RetentionPolicy, l
     ro?.close();
   }
   return { actions, done, bytesFreed: done.reduce((n, a) => n + a.bytes, 0) };
-}
-
-export interface DiskStatus {
-  freeBytes: number;
-  totalBytes: number;
-  /** Free space is under the configured floor. */
-  low: boolean;
-}
-
-/** Free space of the file system holding `dataDir`, against a floor (the low-disk guard's test). */
-export function diskStatus(dataDir: string, minFreeBytes: number): DiskStatus {
-  const s = fs.statfsSync(dataDir);
-  const freeBytes = s.bavail * s.bsize;
-  return { freeBytes, totalBytes: s.blocks * s.bsize, low: freeBytes < minFreeBytes };
 }
 
 /**
