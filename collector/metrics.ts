@@ -103,7 +103,7 @@ export class CollectorMetrics {
       });
     perStore('ticktape_store_lag_frames', 'Journal records a store has yet to store.', (l) => l.frames);
     perStore('ticktape_store_lag_bytes', 'Journal bytes a store has yet to store.', (l) => l.bytes);
-    perStore('ticktape_store_lag_seconds', 'Receive time between the newest journaled record and the newest a store holds.', (l) => l.seconds);
+    perStore('ticktape_store_lag_seconds', 'Seconds since a store last held everything the journal let it read (0 when it holds the whole journal).', (l) => l.seconds);
     perStore('ticktape_store_errors', 'Store errors in the current session (each retried from the checkpoint).', (l) => l.errors);
     new Gauge({
       name: 'ticktape_disk_free_bytes',

@@ -47,7 +47,7 @@ export class FollowerThread {
     private readonly worker: Worker,
     private readonly o: FollowerThreadOptions,
   ) {
-    this.status = { store: o.follower.store, stored: 0, storedSeq: 0, lastStoredRecvNs: 0n, failures: 0, errors: 0, channels: [] };
+    this.status = { store: o.follower.store, stored: 0, storedSeq: 0, caughtUpAtMs: Date.now(), failures: 0, errors: 0, channels: [] };
     this.finished = new Promise((resolve) => {
       worker.on('message', (m: FromFollower) => {
         if (m.type === 'status') this.status = m.status;
@@ -97,11 +97,12 @@ export class FollowerThread {
     return new Map(this.status.channels);
   }
 
-  /** Lag behind the live journal: frames, bytes, and receive-time seconds between the newest journaled and newest stored record. */
+  /** Lag behind the live journal: records and bytes not yet stored, and seconds since the store last caught up. */
   lag(progress: JournalProgress): StoreLag {
     const s = this.status;
     const bytes = Math.max(0, progress.size - s.stored);
-    const seconds = bytes === 0 || s.lastStoredRecvNs === 0n ? 0 : Math.max(0, Number(progress.lastRecvNs - s.lastStoredRecvNs) / 1e9);
+    // How long since the store last held all it could read: a healthy one catches up every poll.
+    const seconds = bytes === 0 ? 0 : Math.max(0, (Date.now() - s.caughtUpAtMs) / 1000);
     return { store: this.store, frames: Math.max(0, progress.seq - s.storedSeq), bytes, seconds, failures: s.failures, errors: s.errors, lastError: s.lastError };
   }
 

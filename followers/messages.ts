@@ -30,7 +30,8 @@ export interface FollowerStatus {
   /** Everything before this journal offset is stored. */
   stored: number;
   storedSeq: number;
-  lastStoredRecvNs: bigint;
+  /** Wall-clock ms when the store last held everything the journal let it read. */
+  caughtUpAtMs: number;
   /** Store errors since the store last wrote successfully (0 = healthy). */
   failures: number;
   /** Store errors in all. */

@@ -69,8 +69,6 @@ export class StoreFollower {
   stored: number;
   /** Records stored (the seq of the next record to store). */
   storedSeq = 0;
-  /** Receive time of the last record stored (or, before any, of the one before the checkpoint). */
-  lastStoredRecvNs = 0n;
   /** Per channel, what this follower stored. */
   readonly channelStats = new Map<string, FollowedChannel>();
   /** … and what the pending batch holds. */
@@ -185,14 +183,11 @@ export class StoreFollower {
       }
       b.journal.toOffset = r.end;
       b.journal.toSeq = r.seq + 1;
-      this.pendingRecvNs = r.recvNs;
       n++;
       if (batchRows(b) >= this.batchRows) this.flush();
     }
     return n;
   }
-
-  private pendingRecvNs = 0n;
 
   /** Writes the pending batch (a store error is thrown, as in follow()). */
   flush(): void {
@@ -208,7 +203,6 @@ export class StoreFollower {
     this.o.onBatch?.({ store: this.o.store, rows: batchRows(b), seconds: (performance.now() - started) / 1000, recovering: this.recovering });
     this.stored = j.toOffset;
     this.storedSeq = j.toSeq;
-    this.lastStoredRecvNs = this.pendingRecvNs;
     for (const [name, p] of this.pendingStats) {
       const st = this.channelStat(this.channelStats, name);
       st.rows += p.rows;
@@ -226,7 +220,6 @@ export class StoreFollower {
       const r = this.tail.next(this.stored, true);
       if (r === undefined) break;
       this.decoder.prime(this.channelOf(r.channel), r.flags, r.recvNs, r.frame, r.bytes, b);
-      this.lastStoredRecvNs = this.pendingRecvNs = r.recvNs;
     }
     // The store may be ahead of a journal that lost written data (power cut with fsync off, or a
     // copy): new records will reuse those offsets.

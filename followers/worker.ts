@@ -31,7 +31,8 @@ let finishing: { seal: boolean; deadline: number } | undefined = data.finish && 
 const sessions: { id: number; record: SessionRecord }[] = [];
 const problems: string[] = [];
 // What a dropped follower had stored, so the totals survive a reopen.
-let status: FollowerStatus = { store, stored: 0, storedSeq: 0, lastStoredRecvNs: 0n, failures: 0, errors: 0, channels: [] };
+let status: FollowerStatus = { store, stored: 0, storedSeq: 0, caughtUpAtMs: Date.now(), failures: 0, errors: 0, channels: [] };
+let caughtUpAtMs = Date.now();
 const carried = new Map<string, { rows: number; quarantined: number }>();
 
 /** What the follower may read: the durable part of a live journal, or all of a finished one. */
@@ -53,8 +54,8 @@ function snapshot(): FollowerStatus {
       const c = channels.get(name) ?? { rows: 0, quarantined: 0 };
       channels.set(name, { rows: c.rows + st.rows, quarantined: c.quarantined + st.quarantined });
     }
-    status = { store, stored: follower.stored, storedSeq: follower.storedSeq, lastStoredRecvNs: follower.lastStoredRecvNs, failures, errors, lastError, channels: [...channels] };
-  } else status = { ...status, failures, errors, lastError };
+    status = { store, stored: follower.stored, storedSeq: follower.storedSeq, caughtUpAtMs, failures, errors, lastError, channels: [...channels] };
+  } else status = { ...status, caughtUpAtMs, failures, errors, lastError };
   return status;
 }
 
@@ -143,9 +144,11 @@ async function tick(): Promise<void> {
   const f = follower;
   if (f !== undefined && now >= retryAt) {
     try {
-      read = f.follow(limit(), CHUNK_RECORDS);
+      const readable = limit();
+      read = f.follow(readable, CHUNK_RECORDS);
       // Caught up with what is durable: write now (one batch per journal sync), else when old.
       if (read < CHUNK_RECORDS || f.batchAgeMs(now) >= data.batchMs) f.flush();
+      if (f.stored >= readable) caughtUpAtMs = Date.now();
       writeSessions(f);
       failures = 0;
     } catch (e) {
