@@ -16,6 +16,8 @@ afterAll(() => tmp.remove());
 const DAY_MS = sized(30_000, 390_000);
 const FAULT_EVERY_MS = sized(4_000, 15_000);
 const RSS_GROWTH = sized(1.25, 1.1);
+/** Heap growth allowed whatever the ratio: garbage the collector has not come for yet. */
+const HEAP_SLACK = sized(32, 8) * 2 ** 20;
 
 describe('soak', () => {
   it(`captures a ${DAY_MS / 1000} s compressed day under periodic faults with flat memory`, { timeout: DAY_MS + 240_000 }, async () => {
@@ -79,8 +81,11 @@ describe('soak', () => {
     expect(warmHeap.length).toBeGreaterThan(2);
     expect(lateHeap.length).toBeGreaterThan(2);
     const figures = `RSS MB warm ${mb(median(warm))} late ${mb(median(late))}; JS heap used MB warm ${mb(median(warmHeap))} late ${mb(median(lateHeap))}`;
-    // The JS heap swings with garbage collection: its medians, with room for that.
-    expect(median(lateHeap), figures).toBeLessThan(median(warmHeap) * 1.25);
+    // The JS heap swings with garbage collection: its medians, with room for that. It is the session
+    // thread's heap, which only orchestrates (the frames flow through the capture and store
+    // threads): small, and collected lazily, so tens of MB of garbage not yet collected is noise
+    // in a 30 s day; a leak shows at full size, where the allowance is a fraction of the heap.
+    expect(median(lateHeap), figures).toBeLessThan(Math.max(median(warmHeap) * 1.25, median(warmHeap) + HEAP_SLACK));
     // The bounded 30 s day ends before the allocator and SQLite's page cache settle, and a loaded
     // CI machine moves its RSS by more than 10 % either way (seen: +11 %, −9 %): the bounded run
     // catches gross leaks; the full-size soak holds the 10 % line.
