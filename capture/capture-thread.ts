@@ -114,10 +114,6 @@ export class CaptureThread implements CaptureTape {
     return this.latest;
   }
 
-  get running(): boolean {
-    return !this.exited;
-  }
-
   // CaptureTape, for the sources on this thread (REST): the capture thread journals for them.
   channel(spec: ChannelSpec): number {
     let id = this.specs.findIndex((s) => s.name === spec.name);

@@ -87,11 +87,6 @@ export class FollowerThread {
     return this.o.follower.store;
   }
 
-  /** The latest status (a few times a second). */
-  get latest(): FollowerStatus {
-    return this.status;
-  }
-
   /** Rows stored per channel, as of the latest status. */
   rows(): Map<string, { rows: number; quarantined: number }> {
     return new Map(this.status.channels);

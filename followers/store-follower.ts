@@ -136,11 +136,6 @@ export class StoreFollower {
     return this.tail.offset;
   }
 
-  /** Records read so far (the seq of the next one). */
-  get readSeq(): number {
-    return this.tail.seq;
-  }
-
   /** Rows waiting in the current batch. */
   get pending(): number {
     return batchRows(this.batch);

@@ -228,11 +228,6 @@ export class JournalTail {
     return new JournalTail(file, fs.openSync(file, 'r'));
   }
 
-  /** Incoming records read so far on a channel (the `frame` of its next one). */
-  framesOn(channel: number): number {
-    return this.frames[channel] ?? 0;
-  }
-
   /**
    * The next whole, valid record ending at or before `limit` (default: the file's end), or
    * undefined. With `borrow`, its bytes are a view of the read buffer, valid only until the next
