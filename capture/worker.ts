@@ -15,6 +15,7 @@ import { JournalTape } from './journal-tape.js';
 import type { CaptureStats, CaptureWorkerData, FromCapture, ToCapture } from './messages.js';
 import { anchorRecvClock, ClockWatch, type ClockStep } from './recv-clock.js';
 import { threadLogger } from './thread-log.js';
+import { setThreadNice } from './thread-priority.js';
 
 const STATS_MS = 250;
 const STALL_CHECK_MS = 10;
@@ -61,6 +62,11 @@ streams.push(...detailStreams(config, guard, log, onEvent));
 // The thread's own events: the clock's anchor and steps, and its stalls.
 const captureChannel = journal.channel({ name: 'capture', vendor: 'koscom', endpoint: '', kind: 'events' });
 journal.event(captureChannel, { type: 'clock-anchored', offsetMs: clockOffsetMs });
+const priority = setThreadNice(config.captureNice);
+journal.event(captureChannel, { type: 'thread-priority', ...priority });
+if (priority.refused !== undefined) {
+  log.warn(priority, `capture thread priority: nice ${priority.asked} refused (${priority.refused}), it stays at ${priority.nice} — allow it with systemd LimitNICE=${priority.asked} or CAP_SYS_NICE, or set TICKTAPE_CAPTURE_NICE`);
+}
 const clock = new ClockWatch();
 const clockSteps: ClockStep[] = [];
 

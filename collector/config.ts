@@ -49,6 +49,8 @@ export interface CollectorConfig {
     krx?: KrxCalendar;
   };
   batch: { rows: number; ms: number; fsync: 'batch' | 'off' };
+  /** Nice value the capture thread asks for (lower = favoured by the OS scheduler). */
+  captureNice: number;
   rest: { koscom: RestLimits; ls: RestLimits; maxRetries: number; timeoutMs: number };
   ws: { heartbeatMs: number; staleMs: number; backoffInitialMs: number; backoffMaxMs: number; backoffAtOpenMs: number; softCapBytes: number; hardCapBytes: number };
   /** The stores, following the journal from their own threads. */
@@ -179,6 +181,7 @@ const SETTINGS: Setting[] = [
   { path: 'batch.rows', env: 'TICKTAPE_BATCH_ROWS', schema: count(1, 1_000_000), help: 'rows per storage batch (default: 10000)' },
   { path: 'batch.ms', env: 'TICKTAPE_BATCH_MS', schema: durationOrMs.pipe(z.number().min(1, 'expected at least 1ms').max(60_000, 'expected at most 60s')), help: 'max time a row waits in a batch (default: 200ms)' },
   { path: 'batch.fsync', env: 'TICKTAPE_FSYNC', schema: z.enum(['batch', 'off'], { error: 'expected batch or off' }), help: 'journal fsync policy (default: batch)' },
+  { path: 'captureNice', env: 'TICKTAPE_CAPTURE_NICE', schema: count(-20, 19), help: 'nice value of the capture thread alone (default: -10); below the process\'s own it needs root, CAP_SYS_NICE or systemd LimitNICE=, else it keeps the process\'s and says so' },
   { path: 'rest.koscom.concurrency', env: 'TICKTAPE_KOSCOM_REST_CONCURRENCY', schema: count(1, 64), help: 'Koscom REST calls in flight (default: 2)' },
   { path: 'rest.koscom.perSecond', env: 'TICKTAPE_KOSCOM_REST_PER_SECOND', schema: count(1, 1000), help: 'Koscom REST calls per rolling second (default: 5)' },
   { path: 'rest.ls.concurrency', env: 'TICKTAPE_LS_REST_CONCURRENCY', schema: count(1, 64), help: 'LS REST calls in flight (default: 1)' },
@@ -218,6 +221,7 @@ const DEFAULTS = {
   schedule: { seedAt: 8 * 60, streamStart: 8 * 60 + 30, streamEnd: 15 * 60 + 45, closeAt: 15 * 60 + 40, marketOpen: 9 * 60, snapshotIntervalMs: 60_000, reconcilePeriodic: false },
   calendar: { closed: [], open: [], special: {} },
   batch: { rows: 10_000, ms: 200, fsync: 'batch' },
+  captureNice: -10,
   rest: { koscom: { concurrency: 2, perSecond: 5 }, ls: { concurrency: 1, perSecond: 2 }, maxRetries: 6, timeoutMs: 15_000 },
   ws: { heartbeatMs: 10_000, staleMs: 30_000, backoffInitialMs: 500, backoffMaxMs: 30_000, backoffAtOpenMs: 2_000, softCapBytes: 1024 * 1024, hardCapBytes: 64 * 1024 * 1024 },
   stores: { maxLagMs: 60_000, catchUpMs: 300_000, retryMaxMs: 10_000 },
@@ -309,6 +313,7 @@ function finish(m: Validated, problems: string[]): CollectorConfig {
     schedule: s,
     calendar: { closed: m.calendar.closed, open: m.calendar.open, special: m.calendar.special, ...(krx && { krx }) },
     batch: m.batch,
+    captureNice: m.captureNice,
     rest: m.rest,
     ws: m.ws,
     stores: m.stores,

@@ -198,7 +198,7 @@ export async function arrowTrades(dataDir: string, day: string): Promise<StoredT
 }
 
 /** The connection events (connected, disconnected, reconnected …) journaled for a day. */
-export function journalEvents(dataDir: string, day: string): { stream?: string; type: string; reason?: string; downMs?: number; atMs?: number; ms?: number; busyMs?: number }[] {
+export function journalEvents(dataDir: string, day: string): { stream?: string; type: string; reason?: string; downMs?: number; atMs?: number; ms?: number; busyMs?: number; nice?: number; refused?: string }[] {
   const out = [];
   for (const r of readJournal(journalPath(dataDir, day))) if (r.flags === FLAG.event) out.push(JSON.parse(r.bytes.toString('utf8')));
   return out;

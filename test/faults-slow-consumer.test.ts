@@ -19,10 +19,14 @@ afterAll(() => tmp.remove());
 const DAY_MS = sized(20_000, 60_000);
 /** Past the store's 5 s busy_timeout: its writes fail with SQLITE_BUSY and are retried. */
 const LOCK_MS = sized(8_000, 30_000);
-/** The longest the capture thread may work on anything between two socket reads. */
+/** The longest pause between two socket reads of the capture thread. */
 const MAX_CAPTURE_PAUSE_MS = 50;
-/** … and the longest it may wait at all, the OS's scheduling of other processes included. */
-const MAX_CAPTURE_WAIT_MS = 500;
+/**
+ * … where the OS could not be asked to favour the capture thread (no root, CAP_SYS_NICE or
+ * RLIMIT_NICE): the thread's own work stays under 50 ms, and the whole wait, other programs on a
+ * loaded machine included, under this.
+ */
+const MAX_UNFAVOURED_WAIT_MS = 500;
 
 describe('collector behind a slow SQLite consumer', () => {
   it('keeps every trade through a long read transaction and a write lock held past the busy timeout, capture never pausing', { timeout: DAY_MS + 90_000 }, async () => {
@@ -74,16 +78,22 @@ describe('collector behind a slow SQLite consumer', () => {
     expect(walDuringRead).toBeGreaterThan(0);
     // Capture never waited for the store: during the lock, frames kept arriving, and the capture
     // thread's own stall record (every timer tick later than 20 ms is journaled, with the part of
-    // it the thread spent working) shows it never worked on anything for 50 ms between two socket
-    // reads. The rest of a stall is the OS giving the core to another process of a loaded 2-core
-    // machine: reported, and bounded loosely (a store on this thread would stall it for seconds).
+    // it the thread spent working) shows no pause of 50 ms between two socket reads. The thread
+    // asks the OS to favour it (a nice value of its own); where that is refused, the OS may give
+    // its core to other programs of a loaded machine for longer, so only the thread's own work is
+    // held to 50 ms, and the whole wait bounded loosely (a store on this thread would stall it for
+    // seconds).
     const frames = journalTradeFrames(dataDir, day).filter((ns) => ns >= BigInt(lockFrom) * 1_000_000n && ns <= BigInt(lockTo) * 1_000_000n);
     expect(frames.length).toBeGreaterThan(LOCK_MS / 100);
-    const stalls = journalEvents(dataDir, day).filter((e) => e.type === 'stall' && e.atMs! >= lockFrom && e.atMs! <= lockTo + 100);
+    const events = journalEvents(dataDir, day);
+    const priority = events.find((e) => e.type === 'thread-priority');
+    expect(priority?.nice).toBeDefined();
+    const favoured = priority!.refused === undefined && priority!.nice! < 0;
+    const stalls = events.filter((e) => e.type === 'stall' && e.atMs! >= lockFrom && e.atMs! <= lockTo + 100);
     const longestBusy = Math.max(0, ...stalls.map((e) => e.busyMs!));
     const longest = Math.max(0, ...stalls.map((e) => e.ms!));
     expect(longestBusy, `capture stalls during the lock: ${JSON.stringify(stalls)}`).toBeLessThan(MAX_CAPTURE_PAUSE_MS);
-    expect(longest, `capture stalls during the lock: ${JSON.stringify(stalls)}`).toBeLessThan(MAX_CAPTURE_WAIT_MS);
+    expect(longest, `capture stalls during the lock (${JSON.stringify(priority)}): ${JSON.stringify(stalls)}`).toBeLessThan(favoured ? MAX_CAPTURE_PAUSE_MS : MAX_UNFAVOURED_WAIT_MS);
     // Bounded memory: well below what holding the day unbatched would take.
     expect(peakRss).toBeGreaterThan(0);
     expect(peakRss).toBeLessThan(400 * 1024 * 1024);
