@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   report: async () => (await import('./report.js')).registerReport,
   migrate: async () => (await import('./migrate.js')).registerMigrate,
   rebuild: async () => (await import('./rebuild.js')).registerRebuild,
+  merge: async () => (await import('./merge.js')).registerMerge,
   compact: async () => (await import('./compact.js')).registerCompact,
   query: async () => (await import('./query.js')).registerQuery,
   retain: async () => (await import('./retain.js')).registerRetain,

@@ -49,6 +49,17 @@ export interface ConnectionEventPoint {
   reason?: string;
 }
 
+/** A/B capture (`ticktape merge`): a run of frames one collector missed and the other supplied. */
+export interface AbGapPoint {
+  channel: string;
+  filledBy: string;
+  missedBy: string;
+  frames: number;
+  /** Receive times of the run's first and last frame, epoch seconds. */
+  from: number;
+  to: number;
+}
+
 export interface SessionSummary {
   collector: string;
   startedAt: number;
@@ -74,6 +85,7 @@ export interface DayReport {
   flows: Record<string, FlowPoint[]>;
   sessions: SessionSummary[];
   events: ConnectionEventPoint[];
+  abGaps: AbGapPoint[];
   quarantinePerMinute: { minutes: number[]; frames: number[] };
   topSymbols: { symbol: string; market: Market; trades: number; volume: number; value: number }[];
 }
@@ -146,7 +158,7 @@ export async function gatherDayReport(o: DayReportOptions): Promise<DayReport> {
     }
 
     const health = healthFromDatabase(o.dataDir, o.day);
-    const events = await connectionEvents(o.dataDir, o.day, o.log);
+    const { events, abGaps } = await journalEvents(o.dataDir, o.day, o.log);
     const midnight = kstMidnight(o.day) / 1000;
     return {
       day: o.day,
@@ -160,6 +172,7 @@ export async function gatherDayReport(o: DayReportOptions): Promise<DayReport> {
       flows,
       sessions: health.sessions,
       events,
+      abGaps,
       quarantinePerMinute: health.quarantinePerMinute,
       topSymbols: [...bySymbol.values()].sort((a, b) => b.value - a.value || a.symbol.localeCompare(b.symbol)).slice(0, TOP_SYMBOLS),
     };
@@ -192,9 +205,10 @@ function healthFromDatabase(dataDir: string, day: string): { sessions: SessionSu
   }
 }
 
-/** Connection events journaled by the collectors (JSON records flagged as events); compressed journals too. */
-async function connectionEvents(dataDir: string, day: string, log: Logger): Promise<ConnectionEventPoint[]> {
+/** Events journaled by the collectors (JSON records flagged as events), and an A/B merge's gaps; compressed journals too. */
+async function journalEvents(dataDir: string, day: string, log: Logger): Promise<{ events: ConnectionEventPoint[]; abGaps: AbGapPoint[] }> {
   const out: ConnectionEventPoint[] = [];
+  const abGaps: AbGapPoint[] = [];
   for (const file of dayJournalFiles(dataDir, day)) {
     const collector = journalCollectorId(archivedJournal(file)) ?? '';
     const names = new Map(readChannels(archivedJournal(file)).map((c) => [c.id, c.name]));
@@ -203,6 +217,11 @@ async function connectionEvents(dataDir: string, day: string, log: Logger): Prom
       try {
         const e = JSON.parse(r.bytes.toString('utf8')) as { type?: unknown; stream?: unknown; downMs?: unknown; reason?: unknown };
         if (typeof e.type !== 'string') continue;
+        if (e.type === 'ab-gap') {
+          const g = e as unknown as Record<string, string | number>;
+          abGaps.push({ channel: String(g.channel), filledBy: String(g.filledBy), missedBy: String(g.missedBy), frames: Number(g.frames), from: Number(g.fromNs) / 1e9, to: Number(g.toNs) / 1e9 });
+          continue;
+        }
         out.push({
           at: Number(r.recvNs) / 1e9,
           collector,
@@ -216,5 +235,5 @@ async function connectionEvents(dataDir: string, day: string, log: Logger): Prom
       }
     }
   }
-  return out.sort((a, b) => a.at - b.at);
+  return { events: out.sort((a, b) => a.at - b.at), abGaps: abGaps.sort((a, b) => a.from - b.from) };
 }

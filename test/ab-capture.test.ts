@@ -1,0 +1,99 @@
+// A/B capture: two real collectors on the same simulated feed, each behind a TCP path of its own
+// that is cut for 5 s at a different moment (a network losing a machine). Each alone misses its
+// window; `ticktape merge` (the real CLI) makes a day holding every trade the exchange sent once,
+// and names who filled each gap.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startExchange } from '../sim/exchange.js';
+import type { TruthTrade } from '../sim/truth.js';
+import { tempRoot } from './collector-capture.js';
+import { type Child, ensureBuilt, expectExactlyOnce, journalTrades, sleep, spawnCollect } from './faults-run.js';
+
+const tmp = tempRoot('ab');
+beforeAll(() => ensureBuilt(), 180_000);
+afterAll(() => tmp.remove());
+
+const CUT_MS = 5_000;
+const DAY_MS = 22_000;
+
+/** A loopback TCP path to `port` that can be cut: open connections dropped, new ones refused meanwhile. */
+async function cuttablePath(port: number): Promise<{ url: string; cut(ms: number): void; close(): Promise<void> }> {
+  const open = new Set<Socket>();
+  let cutUntil = 0;
+  const server = createServer((client) => {
+    if (Date.now() < cutUntil) return void client.destroy();
+    const remote = connect(port, '127.0.0.1');
+    open.add(client).add(remote);
+    const drop = () => {
+      client.destroy();
+      remote.destroy();
+      open.delete(client);
+      open.delete(remote);
+    };
+    client.on('error', drop).on('close', drop);
+    remote.on('error', drop).on('close', drop);
+    client.pipe(remote).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `ws://127.0.0.1:${(server.address() as { port: number }).port}`,
+    cut(ms) {
+      cutUntil = Date.now() + ms;
+      for (const s of open) s.destroy();
+      open.clear();
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+it('merges two collectors cut off at different moments into a day holding every trade once, naming who filled each gap', { timeout: DAY_MS + 120_000 }, async () => {
+  const exchange = await startExchange({ dayLengthMs: DAY_MS, preOpenMs: 6_000, kospiSymbols: 20, kosdaqSymbols: 20, tradesPerDay: 30_000, seed: 77, stepMs: 10 });
+  const paths = [await cuttablePath(exchange.port), await cuttablePath(exchange.port)];
+  const dirs = ['a', 'b'].map((n) => join(tmp.root, n));
+  const children: Child[] = [];
+  try {
+    for (const [i, dir] of dirs.entries()) children.push(spawnCollect({ ...exchange, koscomWsUrl: paths[i].url }, dir, exchange.closeAt + 1_500 - Date.now(), { TICKTAPE_BM_CODES: 'none' }));
+    // A loses its network 4 s into the day, B 13 s in: never both at once (reconnects take < 1 s).
+    await sleep(exchange.openAt + 4_000 - Date.now());
+    paths[0].cut(CUT_MS);
+    await sleep(exchange.openAt + 13_000 - Date.now());
+    paths[1].cut(CUT_MS);
+    for (const c of children) expect(await c.exited, c.err().slice(-3000)).toBe(0);
+  } finally {
+    for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
+    for (const p of paths) await p.close();
+    await exchange.close();
+  }
+  const day = exchange.day;
+  const truth = exchange.truth().filter((r): r is TruthTrade => r.ch === 'trade' && r.sent !== false);
+  // Each collector alone lacks its 5 s.
+  const sent = truth.length;
+  const held = dirs.map((d) => journalTrades(d, day).length);
+  for (const n of held) expect(n).toBeLessThan(sent * 0.9);
+
+  const merged = join(tmp.root, 'merged');
+  const { stdout } = await promisify(execFile)(process.execPath, ['bin/ticktape.js', 'merge', '--day', day, '--a', `seoul=${dirs[0]}`, '--b', `busan=${dirs[1]}`, '--data-dir', merged], { env: { ...process.env, TICKTAPE_LOG_LEVEL: 'warn' } });
+  // Every trade the exchange sent, once, in SQLite and Arrow alike.
+  const { missingQty } = await expectExactlyOnce(merged, day, truth);
+  expect(missingQty).toEqual(new Map());
+  expect(journalTrades(merged, day).length).toBe(sent);
+  expect(stdout).toMatch(/stores: trades_sealed [\d,]+/);
+  // Who filled what: busan filled seoul's 5 s on both markets, then seoul filled busan's.
+  for (const ch of ['koscom.trades.kospi', 'koscom.trades.kosdaq']) {
+    expect(stdout).toMatch(new RegExp(`${ch.replace(/\./g, '\\.')}: busan filled seoul's gap, [\\d,]+ frame`));
+    expect(stdout).toMatch(new RegExp(`${ch.replace(/\./g, '\\.')}: seoul filled busan's gap, [\\d,]+ frame`));
+  }
+  const busanFirst = stdout.indexOf("busan filled seoul's gap") < stdout.indexOf("seoul filled busan's gap");
+  expect(busanFirst, stdout).toBe(true);
+  // The day report names them too.
+  const page = join(tmp.root, 'report.html');
+  await promisify(execFile)(process.execPath, ['bin/ticktape.js', 'report', '--day', day, '--data-dir', merged, '--out', page], { env: { ...process.env, TICKTAPE_LOG_LEVEL: 'warn' } });
+  const html = readFileSync(page, 'utf8');
+  expect(html).toContain('A/B capture: gaps filled');
+  expect(html).toMatch(/<tr><td>koscom\.trades\.kospi<\/td><td>seoul<\/td><td>busan<\/td><td>[\d,]+<\/td>/);
+  expect(html).toMatch(/<tr><td>koscom\.trades\.kospi<\/td><td>busan<\/td><td>seoul<\/td><td>[\d,]+<\/td>/);
+});
