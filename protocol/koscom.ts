@@ -2,6 +2,7 @@
 // /ws_ksp, /ws_kdq. Pure functions, no I/O.
 
 import { type DecodeError, intReason, isRecord, parseIntStrict, toInt, typeName } from './decoded.js';
+import { scanTradeFrame } from './koscom-fast.js';
 import { formatHhmmsscc, hhmmsscc } from './time.js';
 
 /** Max elements in one /ws_ksp /ws_kdq frame (koscom.md §7). */
@@ -29,6 +30,11 @@ export interface TradeSink {
  * with them, the good elements kept). Returns [] for a fully good frame. Never throws.
  */
 export function decodeTradeFrame(text: string, dayStartMs: number, sink: TradeSink): DecodeError[] {
+  return scanTradeFrame(text, dayStartMs, MAX_TRADES_PER_FRAME, sink) ? NO_ERRORS : decodeTradeJson(text, dayStartMs, sink);
+}
+
+/** decodeTradeFrame's general way, for any frame: JSON.parse, then each element judged on its own. */
+export function decodeTradeJson(text: string, dayStartMs: number, sink: TradeSink): DecodeError[] {
   let arr: unknown;
   try {
     arr = JSON.parse(text);
