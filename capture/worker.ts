@@ -76,7 +76,7 @@ const clockSteps: ClockStep[] = [];
 let maxStallMs = 0;
 let due = performance.now() + STALL_CHECK_MS;
 let elu = performance.eventLoopUtilization();
-setInterval(() => {
+const stallTimer = setInterval(() => {
   const now = performance.now();
   const lateMs = now - due;
   due = now + STALL_CHECK_MS;
@@ -133,7 +133,9 @@ port.on('message', (m: ToCapture) => {
 });
 
 async function stop(): Promise<void> {
+  // Neither timer may journal once the journal closes below.
   clearInterval(timer);
+  clearInterval(stallTimer);
   try {
     await Promise.all(streams.map((s) => s.stop()));
     const last = stats();
