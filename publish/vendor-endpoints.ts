@@ -12,10 +12,11 @@ import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import { decodeRpcMessage, encodeResult, encodeRpcError, RESULT_OK, RPC_MALFORMED, RPC_MALFORMED_MESSAGE } from '../protocol/jsonrpc.js';
 import { TRADE_STREAM_PATH } from '../protocol/koscom.js';
-import { encodeGatewayError, GATEWAY_MESSAGE } from '../protocol/koscom-rest.js';
+import { encodeGatewayError, GATEWAY_MESSAGE, multiquotePath, stockListPath } from '../protocol/koscom-rest.js';
 import { decodeTokenRequest, encodeTokenResponse, TOKEN_PATH } from '../protocol/ls-rest.js';
 import { decodeSubscribe, TR_TYPE, WS_PATH } from '../protocol/ls.js';
 import { MARKETS, type Market } from '../protocol/market.js';
+import { FLAG } from '../storage/journal.js';
 
 /** A vendor stream a client can be on: a Koscom market socket, or LS BM_. */
 export type ServedStream = Market | 'ls';
@@ -205,6 +206,33 @@ export class VendorEndpoints {
       const was = this.ls.delete(ws) || this.pending.delete(ws);
       if (was) this.o.onClientsChanged?.();
     });
+  }
+}
+
+/** Where a journal frame goes on the vendors' endpoints: a Koscom trade socket, LS sockets registered for a key, or a REST answer. */
+export type FrameRoute = { kind: 'trades'; market: Market } | { kind: 'ls'; trKey: string } | { kind: 'rest'; path: string } | { kind: 'none' };
+
+const NO_ROUTE: FrameRoute = { kind: 'none' };
+
+export function frameRoute(e: { flags: number; kind: string; market?: Market; bytes: Uint8Array }): FrameRoute {
+  // Only what the vendor sent goes back on the wire: not our own frames, not connection events.
+  if (e.flags !== FLAG.incoming) return NO_ROUTE;
+  switch (e.kind) {
+    case 'trades':
+      return e.market === undefined ? NO_ROUTE : { kind: 'trades', market: e.market };
+    case 'ls.ws': {
+      // Route on header.tr_key as the vendor does; control frames (no key) are not replayed.
+      const key = /"tr_key"\s*:\s*"([^"]*)"/.exec(Buffer.from(e.bytes.buffer, e.bytes.byteOffset, Math.min(e.bytes.byteLength, 200)).toString('utf8'));
+      return key ? { kind: 'ls', trKey: key[1] } : NO_ROUTE;
+    }
+    case 'stock-list':
+      return e.market === undefined ? NO_ROUTE : { kind: 'rest', path: stockListPath(e.market) };
+    case 'multiquote-lists':
+      return e.market === undefined ? NO_ROUTE : { kind: 'rest', path: multiquotePath(e.market, 'lists') };
+    case 'multiquote-ohlclists':
+      return e.market === undefined ? NO_ROUTE : { kind: 'rest', path: multiquotePath(e.market, 'ohlclists') };
+    default:
+      return NO_ROUTE;
   }
 }
 

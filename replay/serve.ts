@@ -12,10 +12,10 @@ import { encodeOhlcLists, encodeQuoteLists, encodeStockList, encodeGatewayError,
 import { encodeSectorFlowPush } from '../protocol/ls.js';
 import type { Listing, Market } from '../protocol/market.js';
 import { kstMidnight, kstMsOfDay } from '../protocol/time.js';
-import { SERVED_STREAMS, VendorEndpoints, type MarketDataRequest, type ServedStream } from '../publish/vendor-endpoints.js';
+import { frameRoute, SERVED_STREAMS, VendorEndpoints, type MarketDataRequest, type ServedStream } from '../publish/vendor-endpoints.js';
 import type { FrameEvent, ReplayEvent, SnapshotEvent, TradeEvent } from './event.js';
 import { replay, type Replay, type ReplayOptions } from './index.js';
-import { defaultSource, frameRoute, readListings } from './source.js';
+import { defaultSource, readListings } from './source.js';
 import { dayJournals, readChannels } from '../storage/journal.js';
 
 export { SERVED_STREAMS, type ServedStream };
