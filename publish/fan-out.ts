@@ -57,6 +57,8 @@ export const SESSION_END_CLOSE = 1001;
 const CLOSE_GRACE_MS = 10_000;
 /** Records read before the loop lets sockets flush. */
 const CHUNK_RECORDS = 5_000;
+/** The day so far is sent while the subscriber's queue is under this share of its bounds: it joins the live tail with room to spare. */
+const CATCH_UP_SHARE = 4;
 const GATEWAY_NOT_YET = 'not recorded yet in this session; try again';
 
 interface Subscriber {
@@ -242,7 +244,7 @@ export class FanOut {
       for (;;) {
         if (s.dropped || this.stopped || s.ws.readyState !== s.ws.OPEN) return;
         if (tail.offset >= this.tail.offset) return this.goLive(s);
-        if (s.ws.bufferedAmount > this.o.queueBytes / 2 || s.queued > this.o.queueFrames / 2) {
+        if (s.ws.bufferedAmount > this.o.queueBytes / CATCH_UP_SHARE || s.queued > this.o.queueFrames / CATCH_UP_SHARE) {
           await sleep(10);
           continue;
         }
