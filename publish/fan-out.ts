@@ -79,6 +79,8 @@ export class FanOut {
   private readonly decoder: FrameDecoder;
   private readonly batch: RowBatch;
   private readonly rows = new EncodedRows();
+  /** Per record: the message of each filter (null: the filter keeps none of its rows). */
+  private readonly shared = new Map<string, Buffer | null>();
   private readonly bySocket = new WeakMap<WebSocket, Subscriber>();
   /** /stream subscribers on the live tail. */
   private readonly streams = new Set<Subscriber>();
@@ -175,9 +177,17 @@ export class FanOut {
     this.decoder.decode(ch, r.flags, r.recvNs, r.frame, r.bytes, this.batch);
     this.rows.encode(this.batch);
     if (this.rows.length > 0) {
+      // Subscribers with the same filter share one message, encoded once.
+      const shared = this.shared;
+      shared.clear();
       for (const s of this.streams) {
-        const m = this.rows.message(r.offset, s.filter!);
-        if (m !== undefined) this.send(s, m, true);
+        const key = s.filter!.key;
+        let m = shared.get(key);
+        if (m === undefined) {
+          const text = this.rows.message(r.offset, s.filter!);
+          shared.set(key, (m = text === undefined ? null : Buffer.from(text)));
+        }
+        if (m !== null) this.send(s, m, true);
       }
     }
     this.rows.clear();

@@ -18,6 +18,8 @@ export interface StreamFilter {
   symbols?: ReadonlySet<string>;
   /** `start`: the day so far from the journal first, then the live tail. */
   from: 'live' | 'start';
+  /** The same for every subscriber that keeps the same rows: they share one encoded message. */
+  key: string;
 }
 
 const SYMBOL = /^[0-9A-Z]{6}$/;
@@ -41,11 +43,13 @@ export function parseStreamFilter(query: URLSearchParams): StreamFilter | string
   if (badSymbol !== undefined || symbols?.length === 0) return `symbols: expected comma-separated 6-character short codes such as 005930 (got "${query.get('symbols')}")`;
   const from = query.get('from') ?? 'live';
   if (from !== 'live' && from !== 'start') return `from: expected start (the day so far, then live) or live (got "${from}")`;
+  const sortedList = (xs: string[] | undefined) => (xs === undefined ? '*' : [...new Set(xs)].sort().join(','));
   return {
     channels: new Set(channels as StreamChannel[]),
     markets: markets && new Set(markets as Market[]),
     symbols: symbols && new Set(symbols),
     from,
+    key: `${sortedList(channels)}|${sortedList(markets)}|${sortedList(symbols)}`,
   };
 }
 
@@ -72,15 +76,17 @@ export class EncodedRows {
   encode(b: RowBatch): void {
     const day = JSON.stringify(b.day);
     const t = b.trades;
+    // The rows of one record share their receive time and frame: their text is made once.
+    let recv = '';
+    let recvNs = -1n;
     for (let i = 0; i < t.length; i++) {
       const market = MARKET_BY_CODE[t.market[i]];
-      const exch = t.exchMs[i] === 0 ? 'null' : `"${BigInt(t.exchMs[i]) * 1_000_000n}"`;
-      this.push(
-        `{"type":"trade","day":${day},"market":"${market}","symbol":${JSON.stringify(t.symbol[i])},"price":${t.price[i]},"qty":${t.qty[i]},"exchNs":${exch},"recvNs":"${t.recvNs[i]}","srcSeq":${t.srcSeq[i]},"srcIdx":${t.srcIdx[i]}}`,
-        'trades',
-        market,
-        t.symbol[i],
-      );
+      if (t.recvNs[i] !== recvNs) recv = `,"recvNs":"${(recvNs = t.recvNs[i])}","srcSeq":${t.srcSeq[i]},"srcIdx":`;
+      const ms = t.exchMs[i];
+      // Whole milliseconds (the feed's resolution is 10 ms): nanoseconds are the digits and six zeros.
+      const exch = ms === 0 ? 'null' : Number.isInteger(ms) ? `"${ms}000000"` : `"${BigInt(Math.round(ms * 1e6))}"`;
+      const symbol = t.symbol[i];
+      this.push(`{"type":"trade","day":${day},"market":"${market}","symbol":${JSON.stringify(symbol)},"price":${t.price[i]},"qty":${t.qty[i]},"exchNs":${exch}${recv}${t.srcIdx[i]}}`, 'trades', market, symbol);
     }
     for (const s of b.signals) this.push(json({ type: 'signal', day: b.day, market: s.market, symbol: s.symbol, code: s.code, label: TRDTM_SIGNALS[s.code] ?? null, recvNs: s.recvNs, srcSeq: s.srcSeq }), 'signals', s.market, s.symbol);
     for (const f of b.flows) {
