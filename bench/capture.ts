@@ -114,14 +114,19 @@ interface Capture {
   arrowBytes: number;
 }
 
-/** The collector's threads: the capture thread on both trade streams, and (withStores) both stores following its journal. */
-async function captureThreads(dir: string, round: string, withStores: boolean): Promise<Capture> {
-  const sim = await startSim();
+/** A round's data directory, the collector's configuration pointed at the sim's trade streams, and its journal, locked. */
+export function roundSetup(sim: Sim, dir: string, round: string) {
   const dataDir = path.join(dir, round);
   const base = loadConfig({ env: { TICKTAPE_DATA_DIR: dataDir, TICKTAPE_BM_CODES: 'none' } });
   const config = { ...base, useSim: false, koscom: { apiKey: sim.apiKey, member: sim.member, restUrl: 'http://127.0.0.1:9', wsUrl: sim.wsUrl }, ls: undefined };
   const journalFile = journalPath(dataDir, DAY);
-  const lock = lockJournal(journalFile, log);
+  return { dataDir, config, journalFile, lock: lockJournal(journalFile, log) };
+}
+
+/** The collector's threads: the capture thread on both trade streams, and (withStores) both stores following its journal. */
+async function captureThreads(dir: string, round: string, withStores: boolean): Promise<Capture> {
+  const sim = await startSim();
+  const { dataDir, config, journalFile, lock } = roundSetup(sim, dir, round);
   const rss: number[] = [];
   try {
     const capture = await CaptureThread.start({ config, journalFile, log, marketOpenAt: Date.now() - 86_400_000 });

@@ -12,13 +12,11 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
 import { CaptureThread } from '../capture/capture-thread.js';
-import { loadConfig } from '../collector/config.js';
 import { encodeInit } from '../protocol/jsonrpc.js';
 import { MAX_TRADES_PER_FRAME, TRADE_STREAM_PATH } from '../protocol/koscom.js';
 import { MARKETS } from '../protocol/market.js';
 import { FanOutThread } from '../publish/fan-out-thread.js';
-import { journalPath, lockJournal } from '../storage/journal.js';
-import { measure, startSim, stopSim } from './capture.js';
+import { measure, roundSetup, startSim, stopSim } from './capture.js';
 import type { Figure } from './figures.js';
 import { DAY } from './storage.js';
 
@@ -88,11 +86,7 @@ async function subscribe(port: number, s: NonNullable<Subscribers>): Promise<Cou
 
 async function round(dir: string, name: string, subscribers: Subscribers): Promise<Round> {
   const sim = await startSim();
-  const dataDir = path.join(dir, name);
-  const base = loadConfig({ env: { TICKTAPE_DATA_DIR: dataDir, TICKTAPE_BM_CODES: 'none' } });
-  const config = { ...base, useSim: false, koscom: { apiKey: sim.apiKey, member: sim.member, restUrl: 'http://127.0.0.1:9', wsUrl: sim.wsUrl }, ls: undefined };
-  const journalFile = journalPath(dataDir, DAY);
-  const lock = lockJournal(journalFile, log);
+  const { config, journalFile, lock } = roundSetup(sim, dir, name);
   try {
     const capture = await CaptureThread.start({ config, journalFile, log, marketOpenAt: Date.now() - 86_400_000 });
     let fanOut: FanOutThread | undefined;
