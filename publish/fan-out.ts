@@ -258,7 +258,8 @@ export class FanOut {
           await sleep(10);
           continue;
         }
-        for (let n = 0; n < CHUNK_RECORDS; n++) {
+        let n = 0;
+        for (; n < CHUNK_RECORDS; n++) {
           const r = tail.next(this.tail.offset, true);
           if (r === undefined) break;
           const ch = this.channelOf(r.channel);
@@ -269,7 +270,9 @@ export class FanOut {
           rows.clear();
           resetBatch(batch, r.end, r.seq + 1);
         }
-        await yieldToLoop();
+        // Nothing readable short of the live tail's position (a record still being read there): wait a poll.
+        if (n === 0) await sleep(this.o.pollMs ?? 5);
+        else await yieldToLoop();
       }
     } catch (e) {
       this.o.log.error({ subscriber: s.id, err: (e as Error).message }, `publish: reading the day so far for subscriber #${s.id} failed: ${(e as Error).message}`);
