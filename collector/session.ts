@@ -105,6 +105,8 @@ export interface SessionResult {
   clock: { offsetMs: number; steps: ClockStep[] };
   /** The longest stall of the capture thread's event loop, ms. */
   maxCapturePauseMs: number;
+  /** The live fan-out's subscribers and messages per endpoint (TICKTAPE_PUBLISH_PORT set). */
+  publish?: FanOutStatus;
   files: string[];
 }
 
@@ -376,7 +378,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     volume.close();
     const endedMs = clock.now();
     const channels = channelReports(captured);
-    await published;
+    const publish = await published;
     const sessionId = await Promise.race([sessionRow, Promise.resolve(undefined)]);
     recordSession({
       id: sessionId,
@@ -408,6 +410,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       reconciliation,
       clock: { offsetMs: capture.clockOffsetMs, steps: captured.clockSteps },
       maxCapturePauseMs: captured.maxStallMs,
+      publish,
       files: [journalFile, `${journalFile}.channels.json`, `${config.dataDir}/ticktape.db`, `${config.dataDir}/arrow/day=${day}`],
     };
   }

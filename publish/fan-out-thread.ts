@@ -62,12 +62,13 @@ export class FanOutThread {
     return this.latest;
   }
 
-  /** Once the journal is closed: the last records go out, subscribers are closed; bounded by timeoutMs. */
-  async finish(timeoutMs: number): Promise<void> {
+  /** Once the journal is closed: the last records go out, subscribers are closed; bounded by timeoutMs. Resolves with the final status. */
+  async finish(timeoutMs: number): Promise<FanOutStatus> {
     if (!this.exited) this.worker.postMessage({ type: 'finish', timeoutMs } satisfies ToFanOut);
     const timer = setTimeout(() => void this.worker.terminate(), timeoutMs + 2_000);
     await this.done;
     clearTimeout(timer);
     if (!this.exited) await this.worker.terminate();
+    return this.latest;
   }
 }

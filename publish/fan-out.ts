@@ -43,8 +43,8 @@ export type FanOutEndpoint = `koscom.${'kospi' | 'kosdaq'}` | 'ls' | 'stream';
 export const FAN_OUT_ENDPOINTS: readonly FanOutEndpoint[] = ['koscom.kospi', 'koscom.kosdaq', 'ls', 'stream'];
 
 export interface FanOutStatus {
-  /** Per endpoint: subscribers connected now, messages sent, subscribers disconnected for falling behind. */
-  endpoints: { endpoint: FanOutEndpoint; subscribers: number; messages: number; dropped: number }[];
+  /** Per endpoint: subscribers connected now and in all, messages sent, subscribers disconnected for falling behind. */
+  endpoints: { endpoint: FanOutEndpoint; subscribers: number; connected: number; messages: number; dropped: number }[];
   /** Journal bytes written but not yet handed out. */
   lagBytes: number;
 }
@@ -86,7 +86,7 @@ export class FanOut {
   private readonly streams = new Set<Subscriber>();
   private readonly all = new Set<Subscriber>();
   private readonly restBodies = new Map<string, string>();
-  private readonly counts = new Map<FanOutEndpoint, { messages: number; dropped: number }>(FAN_OUT_ENDPOINTS.map((e) => [e, { messages: 0, dropped: 0 }]));
+  private readonly counts = new Map<FanOutEndpoint, { connected: number; messages: number; dropped: number }>(FAN_OUT_ENDPOINTS.map((e) => [e, { connected: 0, messages: 0, dropped: 0 }]));
   private nextId = 1;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -210,6 +210,7 @@ export class FanOut {
     const s: Subscriber = { id: this.nextId++, endpoint, ws, queued: 0, dropped: false, filter };
     this.bySocket.set(ws, s);
     this.all.add(s);
+    this.counts.get(endpoint)!.connected++;
     ws.on('close', () => {
       this.all.delete(s);
       this.streams.delete(s);

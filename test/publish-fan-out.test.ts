@@ -247,6 +247,8 @@ describe('live fan-out (TICKTAPE_PUBLISH_PORT)', () => {
     expect(stuckClose.code).toBe(1008);
     expect(stuckClose.reason).toMatch(/^fell behind: \d+ (bytes|messages) queued \(limit \d+\)$/);
     expect(a.err()).toMatch(/"msg":"publish: subscriber #\d+ on stream disconnected: fell behind/);
+    // … and the session report says so: twelve /stream subscribers in all (ten filtered, the stuck one, the late one).
+    expect(a.out()).toMatch(/^publish \(live fan-out\): .*stream 12 subscriber\(s\), [\d,]+ messages, 1 disconnected for falling behind$/m);
     // Every trade the exchange sent is in A's journal and stores, once.
     const { missingQty } = await expectExactlyOnce(dirA, day, truth);
     expect(missingQty).toEqual(new Map());
