@@ -13,13 +13,13 @@ import { type Child, collectEnv, ensureBuilt, expectExactlyOnce, freePort, journ
 const tmp = tempRoot('publish');
 const DAY_MS = 8_000;
 /** Long enough for B and every subscriber to be connected before the first trade on a loaded machine. */
-const PRE_OPEN_MS = 8_000;
+const PRE_OPEN_MS = 10_000;
 /**
  * Small enough that a subscriber that stops reading overflows it (and the kernel's socket buffers)
- * within the day's ~19 MB of rows; large enough that the test's readers, seconds behind on a
+ * within the day's ~23 MB of rows; large enough that the test's readers, seconds behind on a
  * loaded machine, are not.
  */
-const QUEUE_BYTES = 4 * 1024 * 1024;
+const QUEUE_BYTES = 6 * 1024 * 1024;
 /**
  * The simulator pushes BM_ about once a second, later under load, and nothing before the open: a
  * 2 s stale limit made B's LS socket reconnect (and miss what A relayed meanwhile) on a busy machine.
@@ -172,7 +172,7 @@ beforeAll(async () => {
   dirA = join(tmp.root, 'a');
   dirB = join(tmp.root, 'b');
   const truthFile = join(tmp.root, 'truth.ndjson');
-  const sim = await spawnSim({ dayLengthMs: DAY_MS, preOpenMs: PRE_OPEN_MS, kospiSymbols: 20, kosdaqSymbols: 30, tradesPerDay: 100_000, seed: 21, truthFile });
+  const sim = await spawnSim({ dayLengthMs: DAY_MS, preOpenMs: PRE_OPEN_MS, kospiSymbols: 20, kosdaqSymbols: 30, tradesPerDay: 120_000, seed: 21, truthFile });
   const e = sim.endpoints;
   day = e.day;
   closeAt = e.closeAt;
