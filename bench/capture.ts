@@ -45,7 +45,7 @@ const FLAT_GROWTH = 0.1;
 const log = pino({ level: 'warn' });
 const bin = new URL('../../bin/ticktape.js', import.meta.url).pathname;
 
-interface Sim {
+export interface Sim {
   child: ChildProcess;
   wsUrl: string;
   apiKey: string;
@@ -53,7 +53,7 @@ interface Sim {
 }
 
 /** `ticktape sim --max-rate` in a child; its endpoint and synthetic credentials come from its banner. */
-async function startSim(): Promise<Sim> {
+export async function startSim(): Promise<Sim> {
   const args = [bin, 'sim', '--max-rate', '--quiet', '--seed', String(SEED), '--date', DAY, '--pre-open', '0ms', '--day-length', '2h', '--port', '0'];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';
@@ -67,7 +67,7 @@ async function startSim(): Promise<Sim> {
   throw new Error(`ticktape sim exited (code ${child.exitCode}) before printing its endpoints:\n${out}`);
 }
 
-async function stopSim(sim: Sim): Promise<void> {
+export async function stopSim(sim: Sim): Promise<void> {
   if (sim.child.exitCode !== null) return;
   const exited = once(sim.child, 'exit');
   sim.child.kill('SIGTERM');
@@ -75,7 +75,7 @@ async function stopSim(sim: Sim): Promise<void> {
 }
 
 /** Polls `stored()` until it reaches `target`; the rate counts from the first poll that saw data. */
-async function measure(stored: () => number, target: number, onSample: () => void): Promise<{ startedMs: number; fromRows: number }> {
+export async function measure(stored: () => number, target: number, onSample: () => void): Promise<{ startedMs: number; fromRows: number }> {
   let startedMs = 0;
   let fromRows = 0;
   let lastSample = 0;
@@ -114,14 +114,19 @@ interface Capture {
   arrowBytes: number;
 }
 
-/** The collector's threads: the capture thread on both trade streams, and (withStores) both stores following its journal. */
-async function captureThreads(dir: string, round: string, withStores: boolean): Promise<Capture> {
-  const sim = await startSim();
+/** A round's data directory, the collector's configuration pointed at the sim's trade streams, and its journal, locked. */
+export function roundSetup(sim: Sim, dir: string, round: string) {
   const dataDir = path.join(dir, round);
   const base = loadConfig({ env: { TICKTAPE_DATA_DIR: dataDir, TICKTAPE_BM_CODES: 'none' } });
   const config = { ...base, useSim: false, koscom: { apiKey: sim.apiKey, member: sim.member, restUrl: 'http://127.0.0.1:9', wsUrl: sim.wsUrl }, ls: undefined };
   const journalFile = journalPath(dataDir, DAY);
-  const lock = lockJournal(journalFile, log);
+  return { dataDir, config, journalFile, lock: lockJournal(journalFile, log) };
+}
+
+/** The collector's threads: the capture thread on both trade streams, and (withStores) both stores following its journal. */
+async function captureThreads(dir: string, round: string, withStores: boolean): Promise<Capture> {
+  const sim = await startSim();
+  const { dataDir, config, journalFile, lock } = roundSetup(sim, dir, round);
   const rss: number[] = [];
   try {
     const capture = await CaptureThread.start({ config, journalFile, log, marketOpenAt: Date.now() - 86_400_000 });

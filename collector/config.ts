@@ -66,6 +66,8 @@ export interface CollectorConfig {
   authRetries: number;
   /** Prometheus /metrics + /healthz port on 127.0.0.1; undefined = off. */
   metricsPort?: number;
+  /** Live fan-out of the day being captured (publish/fan-out.ts); `port` undefined = off. */
+  publish: { port?: number; host: string; queueBytes: number; queueFrames: number };
   /** Symbols of the per-symbol detail feed (/ws); empty = off. */
   watchlist: WatchedSymbol[];
   /** Presets subscribed for each watched symbol. */
@@ -206,6 +208,10 @@ const SETTINGS: Setting[] = [
   { path: 'retention.parquetDays', env: 'TICKTAPE_KEEP_PARQUET_DAYS', schema: count(0, 100_000), help: 'days kept in the Parquet history (default: 0 = for ever)' },
   { path: 'retention.journalDays', env: 'TICKTAPE_KEEP_JOURNAL_DAYS', schema: count(0, 100_000), help: 'days whose compressed journal is kept (default: 0 = for ever)' },
   { path: 'retention.minFreeBytes', env: 'TICKTAPE_MIN_FREE_BYTES', schema: count(0, Number.MAX_SAFE_INTEGER), help: 'low-disk floor: below this many free bytes retention runs at once, tightened (default: 10 GiB)' },
+  { path: 'publish.port', env: 'TICKTAPE_PUBLISH_PORT', schema: count(0, 65535), help: 'live fan-out: serve the day being captured on this port, in the vendors\' wire formats and as a JSON /stream (default: off)' },
+  { path: 'publish.host', env: 'TICKTAPE_PUBLISH_HOST', schema: z.string().min(1, 'expected a host name or address'), help: 'live fan-out: address to listen on (default: 127.0.0.1)' },
+  { path: 'publish.queueBytes', env: 'TICKTAPE_PUBLISH_QUEUE_BYTES', schema: count(64 * 1024, 2 ** 32), help: 'live fan-out: a subscriber with more bytes queued is disconnected (default: 16777216)' },
+  { path: 'publish.queueFrames', env: 'TICKTAPE_PUBLISH_QUEUE_FRAMES', schema: count(16, 10_000_000), help: 'live fan-out: … or with more messages queued (default: 100000)' },
   { path: 'metricsPort', env: 'TICKTAPE_METRICS_PORT', schema: count(0, 65535), help: 'Prometheus /metrics and /healthz port on 127.0.0.1 (default: off for collect, 9464 for daemon)' },
 ];
 
@@ -226,6 +232,7 @@ const DEFAULTS = {
   ws: { heartbeatMs: 10_000, staleMs: 30_000, backoffInitialMs: 500, backoffMaxMs: 30_000, backoffAtOpenMs: 2_000, softCapBytes: 1024 * 1024, hardCapBytes: 64 * 1024 * 1024 },
   stores: { maxLagMs: 60_000, catchUpMs: 300_000, retryMaxMs: 10_000 },
   authRetries: 3,
+  publish: { host: '127.0.0.1', queueBytes: 16 * 1024 * 1024, queueFrames: 100_000 },
   watchlist: [],
   watchlistPresets: ['tick10'],
   retention: { sqliteDays: 20, arrowDays: 5, parquetDays: 0, journalDays: 0, minFreeBytes: 10 * 2 ** 30 },
@@ -319,6 +326,7 @@ function finish(m: Validated, problems: string[]): CollectorConfig {
     stores: m.stores,
     authRetries: m.authRetries,
     metricsPort: m.metricsPort,
+    publish: m.publish,
     watchlist: [...new Set<string>(m.watchlist)].map((w) => ({ market: w.slice(0, w.indexOf(':')) as Market, symbol: w.slice(w.indexOf(':') + 1) })),
     watchlistPresets: [...new Set<DetailPreset>(m.watchlistPresets)],
     retention: m.retention,

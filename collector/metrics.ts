@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StoreLag } from '../followers/follower-thread.js';
+import type { FanOutStatus } from '../publish/fan-out.js';
 import type { LiveSession } from './session.js';
 
 export class CollectorMetrics {
@@ -105,6 +106,31 @@ export class CollectorMetrics {
     perStore('ticktape_store_lag_bytes', 'Journal bytes a store has yet to store.', (l) => l.bytes);
     perStore('ticktape_store_lag_seconds', 'Seconds since a store last held everything the journal let it read (0 when it holds the whole journal).', (l) => l.seconds);
     perStore('ticktape_store_errors', 'Store errors in the current session (each retried from the checkpoint).', (l) => l.errors);
+    // The live fan-out (TICKTAPE_PUBLISH_PORT), per endpoint; absent when it is off.
+    const endpoints = () => live()?.publish?.()?.endpoints ?? [];
+    new Gauge({
+      name: 'ticktape_publish_subscribers',
+      help: 'Live fan-out subscribers connected, per endpoint.',
+      labelNames: ['endpoint'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const e of endpoints()) this.set({ endpoint: e.endpoint }, e.subscribers);
+      },
+    });
+    const perEndpoint = (name: string, help: string, pick: (e: FanOutStatus['endpoints'][number]) => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['endpoint'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const e of endpoints()) this.inc({ endpoint: e.endpoint }, pick(e));
+        },
+      });
+    perEndpoint('ticktape_publish_messages_total', 'Messages the live fan-out sent, per endpoint, in the current session.', (e) => e.messages);
+    perEndpoint('ticktape_publish_dropped_total', 'Subscribers disconnected for falling behind (TICKTAPE_PUBLISH_QUEUE_BYTES or _FRAMES), per endpoint, in the current session.', (e) => e.dropped);
     new Gauge({
       name: 'ticktape_disk_free_bytes',
       help: 'Free bytes on the file system of the data directory (the low-disk floor is TICKTAPE_MIN_FREE_BYTES).',

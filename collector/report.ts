@@ -28,6 +28,11 @@ export function formatReport(r: SessionResult): string {
     const state = st.caughtUp ? `caught up${st.sealed ? ', day sealed' : ''}` : `behind the journal by ${n(st.frames)} records (${bytes(st.bytes)}, ${st.seconds.toFixed(1)} s): the next start catches up`;
     lines.push(`store ${st.store}: ${state}${st.errors > 0 ? `; ${n(st.errors)} error(s) retried, last: ${st.lastError}` : ''}`);
   }
+  if (r.publish !== undefined) {
+    const used = r.publish.endpoints.filter((e) => e.connected > 0);
+    const each = used.map((e) => `${e.endpoint} ${n(e.connected)} subscriber(s), ${n(e.messages)} messages${e.dropped > 0 ? `, ${n(e.dropped)} disconnected for falling behind` : ''}`);
+    lines.push(`publish (live fan-out): ${each.length > 0 ? each.join('; ') : 'no subscriber'}`);
+  }
   lines.push(`capture thread: longest pause ${r.maxCapturePauseMs.toFixed(1)} ms; receive clock anchored at wall − monotonic = ${r.clock.offsetMs.toFixed(1)} ms${r.clock.steps.length > 0 ? `, ${r.clock.steps.length} wall-clock step(s)` : ''}`);
   lines.push('');
   if (r.reconciliation.length === 0) lines.push('reconciliation: none (no snapshot to compare with)');

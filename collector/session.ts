@@ -16,6 +16,7 @@ import { JournalVolume } from '../followers/journal-volume.js';
 import type { BatchTiming } from '../followers/store-follower.js';
 import { STORES } from '../followers/stores.js';
 import { kstDay, type TradingDay } from '../protocol/time.js';
+import type { FanOutStatus } from '../publish/fan-out.js';
 import { type DiskStatus, diskStatus } from '../storage/disk.js';
 import { journalPath, lockJournal } from '../storage/journal.js';
 import { type SessionRecord, SqliteSink } from '../storage/sqlite-sink.js';
@@ -65,6 +66,8 @@ export interface LiveSession {
   maxStoreLagSeconds: number;
   /** Free space where the data lives, against the low-disk floor (TICKTAPE_MIN_FREE_BYTES). */
   disk(): DiskStatus;
+  /** The live fan-out's subscribers per endpoint (undefined when TICKTAPE_PUBLISH_PORT is unset). */
+  publish?(): FanOutStatus | undefined;
   /** Sets the one listener told of every storage batch written (its store, rows and duration). */
   onBatch(listener: ((t: BatchTiming) => void) | undefined): void;
 }
@@ -102,6 +105,8 @@ export interface SessionResult {
   clock: { offsetMs: number; steps: ClockStep[] };
   /** The longest stall of the capture thread's event loop, ms. */
   maxCapturePauseMs: number;
+  /** The live fan-out's subscribers and messages per endpoint (TICKTAPE_PUBLISH_PORT set). */
+  publish?: FanOutStatus;
   files: string[];
 }
 
@@ -111,6 +116,8 @@ const WATCH_MS = 250;
 const DISK_CHECK_MS = 60_000;
 const REST_RETRY_INITIAL_MS = 2_000;
 const REST_RETRY_MAX_MS = 60_000;
+/** At the end, how long the live fan-out may take to hand out the journal's last records. */
+const PUBLISH_FINISH_MS = 5_000;
 
 export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const { config, log } = o;
@@ -165,6 +172,16 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     }),
   );
   const sqlite = stores[0];
+  // The live fan-out is a journal follower too, on its own thread (loaded only when configured).
+  const { port: publishPort, ...publishLimits } = config.publish;
+  const publisher = publishPort === undefined ? undefined : (await import('../publish/fan-out-thread.js')).FanOutThread.start({ journalFile, day, progress: capture.progress, port: publishPort, ...publishLimits, log });
+  void publisher?.listening.then((r) => {
+    if ('port' in r) log.info({ port: r.port }, `publishing the live day on http://${config.publish.host}:${r.port}: Koscom /ws_ksp /ws_kdq + REST, LS /oauth2/token + /websocket, JSON /stream`);
+    else {
+      problems.push(`publish: the live fan-out could not start on ${config.publish.host}:${publishPort} (${r.error}); capture went on without it`);
+      log.error(problems.at(-1));
+    }
+  });
 
   // 3. Earlier days whose stores are behind catch up beside the session.
   const catchUpStop = new AbortController();
@@ -227,6 +244,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     stores: () => stores.map((s) => s.lag(capture.progress)),
     maxStoreLagSeconds: config.stores.maxLagMs / 1000,
     disk: () => diskStatus(config.dataDir, config.retention.minFreeBytes),
+    publish: () => publisher?.status(),
     onBatch: (l) => (batchListener = l),
   });
   log.info({ day, markets: config.markets, journal: journalFile, clockOffsetMs: capture.clockOffsetMs }, `session ${day}: capturing; streams ${streamsAt <= clock.now() ? 'open now' : `open at ${new Date(streamsAt).toISOString()}`}, REST seed from ${config.koscom.restUrl} beside them`);
@@ -328,6 +346,8 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     clearInterval(watch);
     const captured = await capture.stop();
     journalLock.release();
+    // Subscribers get the journal's last records, then the session's end (a close code).
+    const published = publisher?.finish(PUBLISH_FINISH_MS);
     if (credentialsRejected) status = 'failed';
     else if (o.signal?.aborted && status === 'complete') status = 'interrupted';
     const everConnected = captured.streams.some((s) => s.connects > 0);
@@ -358,6 +378,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     volume.close();
     const endedMs = clock.now();
     const channels = channelReports(captured);
+    const publish = await published;
     const sessionId = await Promise.race([sessionRow, Promise.resolve(undefined)]);
     recordSession({
       id: sessionId,
@@ -389,6 +410,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       reconciliation,
       clock: { offsetMs: capture.clockOffsetMs, steps: captured.clockSteps },
       maxCapturePauseMs: captured.maxStallMs,
+      publish,
       files: [journalFile, `${journalFile}.channels.json`, `${config.dataDir}/ticktape.db`, `${config.dataDir}/arrow/day=${day}`],
     };
   }

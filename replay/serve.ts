@@ -5,27 +5,20 @@
 //   LS      POST /oauth2/token → a replay token; WS /websocket: BM_ register by market code,
 //           pushes as recorded
 // From the journal, frames go out byte-identical; from SQLite/Arrow they are re-encoded.
-import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { WebSocket, WebSocketServer } from 'ws';
-import { decodeRpcMessage, encodeResult, encodeRpcError, RESULT_OK, RPC_MALFORMED, RPC_MALFORMED_MESSAGE } from '../protocol/jsonrpc.js';
-import { encodeTradeFrame, MAX_TRADES_PER_FRAME, TRADE_STREAM_PATH, type WireTrade } from '../protocol/koscom.js';
-import { encodeGatewayError, encodeOhlcLists, encodeQuoteLists, encodeStockList, GATEWAY_MESSAGE } from '../protocol/koscom-rest.js';
-import { decodeTokenRequest, encodeTokenResponse, TOKEN_PATH } from '../protocol/ls-rest.js';
-import { decodeSubscribe, encodeSectorFlowPush, TR_TYPE, WS_PATH } from '../protocol/ls.js';
-import { MARKETS, type Listing, type Market } from '../protocol/market.js';
+import { encodeTradeFrame, MAX_TRADES_PER_FRAME, type WireTrade } from '../protocol/koscom.js';
+import { encodeOhlcLists, encodeQuoteLists, encodeStockList, encodeGatewayError, GATEWAY_MESSAGE } from '../protocol/koscom-rest.js';
+import { encodeSectorFlowPush } from '../protocol/ls.js';
+import type { Listing, Market } from '../protocol/market.js';
 import { kstMidnight, kstMsOfDay } from '../protocol/time.js';
+import { frameRoute, SERVED_STREAMS, VendorEndpoints, type MarketDataRequest, type ServedStream } from '../publish/vendor-endpoints.js';
 import type { FrameEvent, ReplayEvent, SnapshotEvent, TradeEvent } from './event.js';
 import { replay, type Replay, type ReplayOptions } from './index.js';
-import { defaultSource, frameRoute, readListings } from './source.js';
+import { defaultSource, readListings } from './source.js';
 import { dayJournals, readChannels } from '../storage/journal.js';
 
-/** A stream the replay can wait for before it starts: a Koscom market socket, or LS BM_. */
-export type ServedStream = Market | 'ls';
-export const SERVED_STREAMS: readonly ServedStream[] = ['kospi', 'kosdaq', 'ls'];
+export { SERVED_STREAMS, type ServedStream };
 
 export interface ServeOptions extends Omit<ReplayOptions, 'channels' | 'beforeWait'> {
   /** 0 = any free port. */
@@ -61,7 +54,6 @@ export const SETTLE_SECONDS = CLIENT_SETTLE_MS / 1000;
 const WAIT_LOG_MS = 5000;
 /** Pause the replay while a client has more than this queued: the pace of the slowest consumer. */
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
-const TOKEN_TTL_SEC = 86_400;
 
 interface SnapshotState {
   takenNs: bigint;
@@ -76,10 +68,6 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
   const journal = source === 'journal';
   const rp = replay({ ...options, source, channels: journal ? ['frames'] : ['trades', 'snapshots', 'sector_flows'], beforeWait: () => flush() });
 
-  const koscomClients: Record<Market, Set<WebSocket>> = { kospi: new Set(), kosdaq: new Set() };
-  /** LS sockets by the BM_ market codes they registered. */
-  const lsClients = new Map<WebSocket, Set<string>>();
-  const tokens = new Set<string>();
   const listings: Partial<Record<Market, Listing[]>> = {};
   const snapshots: Partial<Record<Market, SnapshotState>> = {};
   /** Journal source: the REST bodies recorded so far, by request path (the latest answers). */
@@ -88,11 +76,11 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
   let startNow: () => void = () => {};
   const started = new Promise<void>((resolve) => (startNow = resolve));
   const waitFor = options.waitFor === undefined ? undefined : new Set(options.waitFor);
-  /** Sockets that connected and are not ready yet (Koscom before init, LS before its first BM_ register). */
-  const pending = new Set<WebSocket>();
   let settleTimer: NodeJS.Timeout | undefined;
-  const hasClient = (s: ServedStream): boolean => (s === 'ls' ? [...lsClients.values()].some((k) => k.size > 0) : koscomClients[s].size > 0);
-  const readyStreams = (): ServedStream[] => SERVED_STREAMS.filter(hasClient);
+  const endpoints = new VendorEndpoints({ log, name: 'replay serve', answer, onClientsChanged: () => checkStart() });
+  const hasClient = (s: ServedStream): boolean => endpoints.hasClient(s);
+  const readyStreams = (): ServedStream[] => endpoints.readyStreams();
+  const pending = endpoints.pending;
   const checkStart = (): void => {
     clearTimeout(settleTimer);
     if (waitFor !== undefined) {
@@ -106,119 +94,25 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
     return readyStreams().length > 0 ? `${SETTLE_SECONDS} s without a new client` : 'a first client (Koscom /ws_ksp or /ws_kdq, LS /websocket)';
   };
 
-  const server = http.createServer((req, res) => {
-    handleRest(req, res).catch((e: Error) => {
-      log.error({ err: e.message, path: req.url?.split('?')[0] }, 'replay serve: REST handler failed');
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify({ message: 'internal error' }));
-    });
-  });
-  const wss = new WebSocketServer({ noServer: true });
-
-  async function handleRest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://replay');
-    const send = (status: number, body: string): void => {
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(body);
-    };
-    if (req.method === 'POST' && url.pathname === TOKEN_PATH) {
-      const form = await readBody(req);
-      const r = decodeTokenRequest(form);
-      if (!r.ok) return send(400, JSON.stringify({ message: `${r.error.field}: ${r.error.reason}` }));
-      // Any app key is accepted: the replay has nothing to protect; the token only gates /websocket.
-      const token = randomBytes(24).toString('base64url');
-      tokens.add(token);
-      return send(200, encodeTokenResponse({ accessToken: token, expiresInSec: TOKEN_TTL_SEC, tokenType: 'Bearer' }));
-    }
-    if (req.method !== 'GET') return send(404, encodeGatewayError(GATEWAY_MESSAGE.noRoute));
-    if (!url.searchParams.get('apikey') && !req.headers.apikey) return send(401, encodeGatewayError(GATEWAY_MESSAGE.noKey));
-    const path = url.pathname.replace(/\/$/, '');
-    const m = /^\/v2\/market\/(?:multiquote\/)?stocks\/(kospi|kosdaq)\/(lists|ohlclists)$/.exec(path);
-    if (!m) return send(404, encodeGatewayError(GATEWAY_MESSAGE.noRoute));
-    const market = m[1] as Market;
-    const multiquote = path.includes('/multiquote/');
+  /** REST: the latest recorded answer; else (SQLite/Arrow) the stored stock list or the snapshot at the session time. */
+  async function answer({ path, market, multiquote, list }: MarketDataRequest): Promise<{ status?: number; body: string }> {
     await seeded;
     const recorded = restBodies.get(path);
-    if (recorded !== undefined) return send(200, recorded);
+    if (recorded !== undefined) return { body: recorded };
     if (!multiquote) {
-      if (m[2] !== 'lists') return send(404, encodeGatewayError(GATEWAY_MESSAGE.noRoute));
+      if (list !== 'lists') return { status: 404, body: encodeGatewayError(GATEWAY_MESSAGE.noRoute) };
       listings[market] ??= readListings(options.dataDir, day, market) ?? listingsFromSnapshot(market);
-      return send(200, encodeStockList({ day, mktEndTm: '1540', listings: listings[market] }));
+      return { body: encodeStockList({ day, mktEndTm: '1540', listings: listings[market] }) };
     }
     const snap = snapshots[market];
     const takenMs = snap === undefined ? kstMidnight(day) : Number(snap.takenNs / 1_000_000n);
     const rows = snap?.rows ?? [];
-    return send(200, m[2] === 'lists' ? encodeQuoteLists({ day, takenMs, rows }) : encodeOhlcLists({ day, takenMs, rows }));
+    return { body: list === 'lists' ? encodeQuoteLists({ day, takenMs, rows }) : encodeOhlcLists({ day, takenMs, rows }) };
   }
-
-  server.on('upgrade', (req, socket, head) => {
-    const path = (req.url ?? '/').split('?')[0].replace(/\/$/, '');
-    const market = MARKETS.find((mk) => TRADE_STREAM_PATH[mk] === path);
-    if (market === undefined && path !== WS_PATH) {
-      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => (market !== undefined ? serveKoscom(ws, market) : serveLs(ws)));
-  });
 
   /** Without a stored stock list (an Arrow-only data dir), the seed snapshot names the symbols. */
   function listingsFromSnapshot(market: Market): Listing[] {
     return (snapshots[market]?.rows ?? []).map((r) => ({ market, symbol: r.symbol, isin: '', name: r.symbol, abbr: r.symbol }));
-  }
-
-  function serveKoscom(ws: WebSocket, market: Market): void {
-    log.info({ stream: market }, `replay serve: client connected on ${TRADE_STREAM_PATH[market]} (${market})`);
-    pending.add(ws);
-    checkStart();
-    ws.on('message', (data) => {
-      const msg = decodeRpcMessage(data.toString());
-      if (!msg.ok) return ws.send(encodeRpcError(RPC_MALFORMED, RPC_MALFORMED_MESSAGE));
-      if (msg.value.kind !== 'request') return;
-      const { id, method } = msg.value;
-      if (method === 'init') {
-        ws.send(encodeResult(id, RESULT_OK));
-        koscomClients[market].add(ws);
-        pending.delete(ws);
-        log.info({ stream: market }, `replay serve: ${market} client ready (init)`);
-        checkStart();
-      } else if (method === 'heartbeat') ws.send(encodeResult(id, RESULT_OK));
-    });
-    ws.on('close', () => {
-      koscomClients[market].delete(ws);
-      if (pending.delete(ws)) checkStart();
-    });
-  }
-
-  function serveLs(ws: WebSocket): void {
-    const keys = new Set<string>();
-    lsClients.set(ws, keys);
-    log.info({ stream: 'ls' }, `replay serve: client connected on ${WS_PATH} (LS)`);
-    pending.add(ws);
-    checkStart();
-    ws.on('message', (data) => {
-      const sub = decodeSubscribe(data.toString());
-      if (!sub.ok || sub.value.trCd !== 'BM_') return;
-      if (sub.value.token === undefined || !tokens.has(sub.value.token)) {
-        log.warn('replay serve: LS register with an unknown token, ignored');
-        return;
-      }
-      if (sub.value.trType === TR_TYPE.register) keys.add(sub.value.trKey);
-      else if (sub.value.trType === TR_TYPE.release) keys.delete(sub.value.trKey);
-      if (pending.delete(ws)) log.info({ stream: 'ls' }, `replay serve: LS client ready (BM_ ${sub.value.trKey} registered)`);
-      checkStart();
-    });
-    ws.on('close', () => {
-      lsClients.delete(ws);
-      if (pending.delete(ws)) checkStart();
-    });
-  }
-
-  function broadcastKoscom(market: Market, frame: string | Uint8Array): void {
-    for (const ws of koscomClients[market]) ws.send(frame, { binary: false });
-  }
-
-  function broadcastLs(upcode: string, frame: string | Uint8Array): void {
-    for (const [ws, keys] of lsClients) if (keys.has(upcode)) ws.send(frame, { binary: false });
   }
 
   // Trades of one recorded frame arrive back to back (same recv_ns, same src_seq): gather them
@@ -231,7 +125,7 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
 
   function flush(): void {
     if (wire.length > 0) {
-      broadcastKoscom(wireMarket, encodeTradeFrame(wire));
+      endpoints.sendKoscom(wireMarket, encodeTradeFrame(wire));
       wire.length = 0;
     }
     if (pendingSnapshot !== undefined) {
@@ -255,8 +149,8 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
 
   function onFrame(e: FrameEvent): void {
     const route = frameRoute(e);
-    if (route.kind === 'trades') broadcastKoscom(route.market, e.bytes);
-    else if (route.kind === 'ls') broadcastLs(route.trKey, e.bytes);
+    if (route.kind === 'trades') endpoints.sendKoscom(route.market, e.bytes);
+    else if (route.kind === 'ls') endpoints.sendLs(route.trKey, e.bytes);
     else if (route.kind === 'rest') restBodies.set(route.path, Buffer.from(e.bytes).toString('utf8'));
   }
 
@@ -268,7 +162,7 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
         return onSnapshot(e);
       case 'sectorFlow':
         flush();
-        return broadcastLs(e.upcode, encodeSectorFlowPush(e));
+        return endpoints.sendLs(e.upcode, encodeSectorFlowPush(e));
       case 'frame':
         flush();
         return onFrame(e);
@@ -276,8 +170,7 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
   }
 
   function backlogged(): boolean {
-    for (const set of Object.values(koscomClients)) for (const ws of set) if (ws.bufferedAmount > HIGH_WATER_BYTES) return true;
-    for (const ws of lsClients.keys()) if (ws.bufferedAmount > HIGH_WATER_BYTES) return true;
+    for (const ws of endpoints.sockets()) if (ws.bufferedAmount > HIGH_WATER_BYTES) return true;
     return false;
   }
 
@@ -342,11 +235,7 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await endpoints.listen(options.port, options.host ?? '127.0.0.1');
   const seeded = seedSnapshots();
   const done = play();
   done.catch((e: Error) => log.error({ err: e.message }, 'replay serve: replay failed'));
@@ -359,9 +248,7 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
     async close() {
       startNow();
       await rp.return();
-      for (const ws of wss.clients) ws.terminate();
-      wss.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await endpoints.close();
       await done.catch(() => undefined);
     },
   };
@@ -374,13 +261,4 @@ function journalSeedChannels(dataDir: string, day: string): Set<string> {
     for (const c of readChannels(file)) if (c.kind === 'stock-list' || c.snapshotKind === 'seed') names.add(c.name);
   }
   return names;
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

@@ -2,10 +2,9 @@
 // once per chunk, not once per row. Stored rows come from the storage reader (SQLite or Arrow;
 // Arrow trades on the receive clock from the streaming path in arrow-trades.ts) and become events
 // in place; raw frames come from the journal. Also what `replay serve` needs besides the rows:
-// where a journal frame goes, and the stored stock list.
+// the stored stock list.
 import fs from 'node:fs';
 import path from 'node:path';
-import { multiquotePath, stockListPath } from '../protocol/koscom-rest.js';
 import type { Listing, Market } from '../protocol/market.js';
 import type { TradingDay } from '../protocol/time.js';
 import { dayDir } from '../storage/arrow-format.js';
@@ -149,33 +148,6 @@ async function* journalFile(file: string, q: ChannelQuery): AsyncGenerator<reado
     }
   }
   if (chunk.length > 0) yield chunk;
-}
-
-/** Where `replay serve` sends a journal frame: a Koscom trade socket, LS sockets registered for a key, or a REST answer. */
-export type FrameRoute = { kind: 'trades'; market: Market } | { kind: 'ls'; trKey: string } | { kind: 'rest'; path: string } | { kind: 'none' };
-
-const NO_ROUTE: FrameRoute = { kind: 'none' };
-
-export function frameRoute(e: FrameEvent): FrameRoute {
-  // Only what the vendor sent goes back on the wire: not our own frames, not connection events.
-  if (e.flags !== FLAG.incoming) return NO_ROUTE;
-  switch (e.kind) {
-    case 'trades':
-      return e.market === undefined ? NO_ROUTE : { kind: 'trades', market: e.market };
-    case 'ls.ws': {
-      // Route on header.tr_key as the vendor does; control frames (no key) are not replayed.
-      const key = /"tr_key"\s*:\s*"([^"]*)"/.exec(Buffer.from(e.bytes.buffer, e.bytes.byteOffset, Math.min(e.bytes.byteLength, 200)).toString('utf8'));
-      return key ? { kind: 'ls', trKey: key[1] } : NO_ROUTE;
-    }
-    case 'stock-list':
-      return e.market === undefined ? NO_ROUTE : { kind: 'rest', path: stockListPath(e.market) };
-    case 'multiquote-lists':
-      return e.market === undefined ? NO_ROUTE : { kind: 'rest', path: multiquotePath(e.market, 'lists') };
-    case 'multiquote-ohlclists':
-      return e.market === undefined ? NO_ROUTE : { kind: 'rest', path: multiquotePath(e.market, 'ohlclists') };
-    default:
-      return NO_ROUTE;
-  }
 }
 
 /** The day's stock list of a market from the SQLite `symbols` table; undefined when there is none. */
