@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import { decodeRpcMessage, encodeResult, encodeRpcError, RESULT_OK, RPC_MALFORMED, RPC_MALFORMED_MESSAGE } from '../protocol/jsonrpc.js';
-import { encodeTradeFrame, MAX_TRADES_PER_FRAME, TRADE_STREAM_PATH, type WireTrade } from '../protocol/koscom.js';
+import { BLOCK_TRADE_CODE_OF, codeMsOfDay, encodeTradeFrame, MAX_TRADES_PER_FRAME, TRADE_STREAM_PATH, type WireTrade } from '../protocol/koscom.js';
 import { encodeGatewayError, encodeOhlcLists, encodeQuoteLists, encodeStockList, GATEWAY_MESSAGE } from '../protocol/koscom-rest.js';
 import { decodeTokenRequest, encodeTokenResponse, TOKEN_PATH } from '../protocol/ls-rest.js';
 import { decodeSubscribe, encodeSectorFlowPush, TR_TYPE, WS_PATH } from '../protocol/ls.js';
@@ -244,7 +244,9 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
     if (wire.length > 0 && (e.market !== wireMarket || e.srcSeq !== wireSeq || wire.length === MAX_TRADES_PER_FRAME)) flush();
     wireMarket = e.market;
     wireSeq = e.srcSeq;
-    wire.push({ symbol: e.symbol, price: e.price, qty: e.qty, msOfDay: e.exchNs === null ? -1 : kstMsOfDay(Number(e.exchNs / 1_000_000n)) });
+    // trdVol as recorded, and a block trade's trdTm code: the frames the vendor sent.
+    const msOfDay = e.kind !== 'regular' ? codeMsOfDay(BLOCK_TRADE_CODE_OF[e.kind]) : e.exchNs === null ? -1 : kstMsOfDay(Number(e.exchNs / 1_000_000n));
+    wire.push({ symbol: e.symbol, price: e.price, qty: e.trdVol, msOfDay });
   }
 
   function onSnapshot(e: SnapshotEvent): void {

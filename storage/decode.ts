@@ -4,14 +4,15 @@
 // waiting for its partner, is rebuilt by priming (see `prime`).
 
 import { type BadElement, describeError, type DecodeError } from '../protocol/decoded.js';
-import { decodeTradeFrame, type TradeSink } from '../protocol/koscom.js';
+import { BLOCK_TRADE_CODES, decodeTradeFrame, isBlockTradeCode, type TradeSink } from '../protocol/koscom.js';
 import { decodeDetailFrame } from '../protocol/koscom-detail.js';
 import { badElementSymbol, decodeOhlcLists, decodeQuoteLists, decodeStockList, joinSnapshot, type Multiquote, type OhlcRow, type QuoteRow } from '../protocol/koscom-rest.js';
 import { decodePush, decodeSectorFlowBody } from '../protocol/ls.js';
 import type { Market, SnapshotKind } from '../protocol/market.js';
 import { exchTime, hhmmsscc, kstMidnight, type TradingDay } from '../protocol/time.js';
-import { MARKET_CODE, TradeColumns, type RowBatch } from './batch.js';
+import { MARKET_CODE, TRADE_KIND_CODE, TradeColumns, type RowBatch } from './batch.js';
 import { FLAG, type JournalChannel } from './journal.js';
+import { TradeQuantities } from './trade-quantity.js';
 
 /** Quarantined raw text is capped so that one absurd frame cannot bloat the database. */
 const MAX_RAW_CHARS = 1_000_000;
@@ -26,6 +27,7 @@ export function emptyBatch(day: TradingDay, file: string, offset: number, seq: n
     snapshots: [],
     listings: [],
     signals: [],
+    modes: [],
     quotes: [],
     books: [],
     quarantine: [],
@@ -40,6 +42,7 @@ export function resetBatch(b: RowBatch, offset: number, seq: number): void {
   b.snapshots.length = 0;
   b.listings.length = 0;
   b.signals.length = 0;
+  if (b.modes) b.modes.length = 0;
   if (b.quotes) b.quotes.length = 0;
   if (b.books) b.books.length = 0;
   b.quarantine.length = 0;
@@ -67,11 +70,18 @@ class TradeColumnsSink implements TradeSink {
   marketCode = 0;
   recvNs = 0n;
   seq = 0;
+  readonly quantities = new TradeQuantities();
 
-  trade(symbol: string, price: number, qty: number, exchMs: number, idx: number): void {
+  trade(symbol: string, price: number, trdVol: number, exchMs: number, idx: number, block: number): void {
     let t = this.batch.trades;
     if (t.length === t.capacity) t = this.batch.trades = grow(t);
-    t.push(this.marketCode, symbol, exchMs, price, qty, this.recvNs, this.seq, idx);
+    if (block !== 0 && isBlockTradeCode(block)) {
+      // A block trade has no clock time: its exchange time is when it was received (to the ms).
+      t.push(this.marketCode, symbol, Number(this.recvNs / 1_000_000n), price, trdVol, this.recvNs, this.seq, idx, trdVol, TRADE_KIND_CODE[BLOCK_TRADE_CODES[block]]);
+      return;
+    }
+    t.push(this.marketCode, symbol, exchMs, price, trdVol, this.recvNs, this.seq, idx, trdVol, 0);
+    this.quantities.derive(t, t.length - 1, this.seq, (this.batch.modes ??= []));
   }
 
   signal(symbol: string, code: number): void {
@@ -87,6 +97,8 @@ function grow(t: TradeColumns): TradeColumns {
   g.exchMs.set(t.exchMs);
   g.price.set(t.price);
   g.qty.set(t.qty);
+  g.trdVol.set(t.trdVol);
+  g.kind.set(t.kind);
   g.recvNs.set(t.recvNs);
   g.srcSeq.set(t.srcSeq);
   g.srcIdx.set(t.srcIdx);
@@ -102,6 +114,21 @@ export class FrameDecoder {
 
   constructor(readonly day: TradingDay) {
     this.dayStartMs = kstMidnight(day);
+  }
+
+  /** The batch holds trades whose quantity waits for their market's trdVol reading: do not write it yet. */
+  get holding(): boolean {
+    return this.tradeSink.quantities.holding;
+  }
+
+  /** The trdVol reading of each market decided so far (`kospi` → `cumulative`). */
+  trdVolModes(): ReadonlyMap<string, 'per-trade' | 'cumulative'> {
+    return this.tradeSink.quantities.modes();
+  }
+
+  /** Decides the markets still undecided as per-trade and fixes their held rows in `batch` (a store stopping). */
+  settle(batch: RowBatch, seq: number): void {
+    this.tradeSink.quantities.settle(batch.trades, seq, (batch.modes ??= []));
   }
 
   /**
@@ -137,11 +164,17 @@ export class FrameDecoder {
   }
 
   /**
-   * Feeds a record that lies before the resume point of a replay: only the pending snapshot half
-   * is tracked, nothing is emitted. Makes a resumed decoder identical to one that read everything.
+   * Feeds a record that lies before the resume point of a replay: the pending snapshot half and
+   * the trdVol readings (every trade decoded into `scratch`, emptied whenever nothing is held) are
+   * tracked, nothing is emitted. Makes a resumed decoder identical to one that read everything.
    */
   prime(ch: JournalChannel | undefined, flags: number, recvNs: bigint, seq: number, bytes: Buffer, scratch: RowBatch): void {
-    if (flags !== FLAG.incoming || ch === undefined || (ch.kind !== 'multiquote-lists' && ch.kind !== 'multiquote-ohlclists')) return;
+    if (flags !== FLAG.incoming || ch === undefined) return;
+    if (ch.kind === 'trades') {
+      this.trades(ch, recvNs, seq, bytes.toString('utf8'), scratch);
+      if (!this.holding) resetBatch(scratch, 0, 0);
+    }
+    if (ch.kind !== 'multiquote-lists' && ch.kind !== 'multiquote-ohlclists') return;
     this.snapshotHalf(ch, recvNs, seq, bytes.toString('utf8'), scratch, false);
   }
 
