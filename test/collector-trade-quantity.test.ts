@@ -1,0 +1,107 @@
+// koscom.md §7 leaves open whether trdVol is the trade's quantity or the symbol's cumulative
+// volume. Real sessions against the simulator sending it each way: every trade is stored with its
+// own quantity (against the simulator's truth, trade by trade), trdVol is kept as sent, the reading
+// is recorded per day and market, and a restart or a rebuild derives the same quantities.
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig, withEndpoints } from '../collector/config.js';
+import { runSession } from '../collector/session.js';
+import { rebuildDay } from '../followers/rebuild.js';
+import { startExchange } from '../sim/exchange.js';
+import type { TruthTrade } from '../sim/truth.js';
+import { captureDay, FAST_ENV, log, tempRoot } from './collector-capture.js';
+
+const tmp = tempRoot('trade-quantity');
+afterAll(() => tmp.remove());
+
+/** Each symbol's regular trades' quantities in the order they were received. */
+function storedQuantities(db: Database.Database, day: string): Map<string, number[]> {
+  const rows = db.prepare("SELECT symbol, qty FROM trades WHERE day = ? AND kind = 'regular' ORDER BY market, src_seq, src_idx").all(day) as { symbol: string; qty: number }[];
+  const out = new Map<string, number[]>();
+  for (const r of rows) out.set(r.symbol, [...(out.get(r.symbol) ?? []), r.qty]);
+  return out;
+}
+
+function truthQuantities(truth: readonly TruthTrade[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const t of truth) if (t.sent) out.set(t.symbol, [...(out.get(t.symbol) ?? []), t.qty]);
+  return out;
+}
+
+function marketModes(db: Database.Database, day: string): { market: string; mode: string }[] {
+  return db.prepare("SELECT market, mode FROM trade_modes WHERE day = ? AND symbol = '' ORDER BY market").all(day) as { market: string; mode: string }[];
+}
+
+describe('trdVol per trade or cumulative', () => {
+  it('under a cumulative trdVol stores every trade with its own quantity, trdVol as sent, and records both markets cumulative', async () => {
+    // Block trades too: they carry their own quantity and must not disturb the cumulative series.
+    const { exchange, result, db, truth } = await captureDay(join(tmp.root, 'cumulative'), { cumulativeTrdVol: true, signalCodes: true }, {}, undefined, 50_000, { dayLengthMs: 3_000 });
+    expect(result.status).toBe('complete');
+    expect(storedQuantities(db, exchange.day)).toEqual(truthQuantities(truth));
+    expect(marketModes(db, exchange.day)).toEqual([
+      { market: 'kosdaq', mode: 'cumulative' },
+      { market: 'kospi', mode: 'cumulative' },
+    ]);
+    // trd_vol is the cumulative volume as sent: each symbol's last value is the sum of its quantities.
+    const perSymbol = db.prepare("SELECT symbol, max(trd_vol) AS last, sum(qty) AS qty, sum(qty <> trd_vol) AS derived FROM trades WHERE kind = 'regular' GROUP BY symbol").all() as { last: number; qty: number; derived: number }[];
+    for (const s of perSymbol) expect(s.last).toBe(s.qty);
+    expect(perSymbol.reduce((n, s) => n + s.derived, 0)).toBeGreaterThan(0);
+    for (const r of result.reconciliation) expect(r).toMatchObject({ mode: 'cumulative', missing: 0, excess: 0, coveragePct: 100 });
+    db.close();
+  });
+
+  it('under a per-trade trdVol (the default) stores trdVol as the quantity and records both markets per-trade', async () => {
+    const { exchange, result, db, truth } = await captureDay(join(tmp.root, 'per-trade'), {}, {}, undefined, 50_000, { dayLengthMs: 3_000 });
+    expect(result.status).toBe('complete');
+    expect(storedQuantities(db, exchange.day)).toEqual(truthQuantities(truth));
+    expect(marketModes(db, exchange.day)).toEqual([
+      { market: 'kosdaq', mode: 'per-trade' },
+      { market: 'kospi', mode: 'per-trade' },
+    ]);
+    expect(db.prepare('SELECT count(*) FROM trades WHERE qty <> trd_vol').pluck().get()).toBe(0);
+    for (const r of result.reconciliation) expect(r).toMatchObject({ mode: 'per-trade', missing: 0, excess: 0, coveragePct: 100 });
+    db.close();
+  });
+
+  it('derives the same quantities after a restart mid-day and after a rebuild, under a cumulative trdVol', async () => {
+    const dataDir = join(tmp.root, 'restart');
+    const exchange = await startExchange({ dayLengthMs: 4_000, preOpenMs: 2_000, kospiSymbols: 25, kosdaqSymbols: 35, tradesPerDay: 12_000, faults: { cumulativeTrdVol: true }, seed: 11 });
+    const rows = (db: Database.Database) => db.prepare('SELECT market, src_seq, src_idx, symbol, qty, trd_vol, kind FROM trades ORDER BY market, src_seq, src_idx').all();
+    let live: unknown[];
+    let liveModes: unknown[];
+    let frames: number;
+    try {
+      const config = withEndpoints(loadConfig({ env: { ...FAST_ENV, TICKTAPE_DATA_DIR: dataDir } }), exchange);
+      // The first session ends mid-day; the second resumes the day's journal and stores.
+      const mid = exchange.openAt + 1_500;
+      const first = await runSession({ config, log, day: exchange.day, times: { closeAt: mid, streamEnd: mid } });
+      expect(first.status).not.toBe('failed');
+      const db1 = new Database(join(dataDir, 'ticktape.db'), { readonly: true });
+      frames = db1.prepare("SELECT max(src_seq) FROM trades WHERE market = 'kospi'").pluck().get() as number;
+      db1.close();
+      const second = await runSession({ config, log, day: exchange.day, times: { closeAt: exchange.closeAt + 500, streamEnd: exchange.closeAt + 1_500 }, marketClosed: exchange.sessionEnded });
+      expect(second.status).not.toBe('failed');
+      for (const r of second.reconciliation) expect(r.mode).toBe('cumulative');
+    } finally {
+      await exchange.close();
+    }
+    const db = new Database(join(dataDir, 'ticktape.db'), { readonly: true });
+    live = rows(db);
+    liveModes = marketModes(db, exchange.day);
+    // The second session stored trades past the first's, read cumulatively (differences of trdVol).
+    expect(db.prepare("SELECT count(*) FROM trades WHERE market = 'kospi' AND src_seq > ? AND qty <> trd_vol").pluck().get(frames)).toBeGreaterThan(0);
+    for (const s of db.prepare("SELECT max(trd_vol) AS last, sum(qty) AS qty FROM trades GROUP BY symbol").all() as { last: number; qty: number }[]) expect(s.qty).toBe(s.last);
+    db.close();
+    expect(liveModes).toEqual([
+      { market: 'kosdaq', mode: 'cumulative' },
+      { market: 'kospi', mode: 'cumulative' },
+    ]);
+
+    await rebuildDay({ dataDir, day: exchange.day, log });
+    const rebuilt = new Database(join(dataDir, 'ticktape.db'), { readonly: true });
+    expect(rows(rebuilt)).toEqual(live);
+    expect(marketModes(rebuilt, exchange.day)).toEqual(liveModes);
+    rebuilt.close();
+  });
+});
