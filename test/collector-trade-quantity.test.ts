@@ -68,8 +68,6 @@ describe('trdVol per trade or cumulative', () => {
     const dataDir = join(tmp.root, 'restart');
     const exchange = await startExchange({ dayLengthMs: 4_000, preOpenMs: 2_000, kospiSymbols: 25, kosdaqSymbols: 35, tradesPerDay: 12_000, faults: { cumulativeTrdVol: true }, seed: 11 });
     const rows = (db: Database.Database) => db.prepare('SELECT market, src_seq, src_idx, symbol, qty, trd_vol, kind FROM trades ORDER BY market, src_seq, src_idx').all();
-    let live: unknown[];
-    let liveModes: unknown[];
     let frames: number;
     try {
       const config = withEndpoints(loadConfig({ env: { ...FAST_ENV, TICKTAPE_DATA_DIR: dataDir } }), exchange);
@@ -87,8 +85,8 @@ describe('trdVol per trade or cumulative', () => {
       await exchange.close();
     }
     const db = new Database(join(dataDir, 'ticktape.db'), { readonly: true });
-    live = rows(db);
-    liveModes = marketModes(db, exchange.day);
+    const live = rows(db);
+    const liveModes = marketModes(db, exchange.day);
     // The second session stored trades past the first's, read cumulatively (differences of trdVol).
     expect(db.prepare("SELECT count(*) FROM trades WHERE market = 'kospi' AND src_seq > ? AND qty <> trd_vol").pluck().get(frames)).toBeGreaterThan(0);
     for (const s of db.prepare("SELECT max(trd_vol) AS last, sum(qty) AS qty FROM trades GROUP BY symbol").all() as { last: number; qty: number }[]) expect(s.qty).toBe(s.last);
