@@ -105,7 +105,8 @@ export async function gatherDayReport(o: DayReportOptions): Promise<DayReport> {
           volumeByMinute.set(m, [0, 0]);
         }
         c[mi]++;
-        volumeByMinute.get(m)![mi] += t.qty;
+        // Beside the snapshots' accTrdvol, as reconciliation counts: each regular trade's own quantity.
+        if (t.kind === 'regular') volumeByMinute.get(m)![mi] += t.qty;
         let s = bySymbol.get(t.symbol);
         if (!s) bySymbol.set(t.symbol, (s = { symbol: t.symbol, market: t.market, trades: 0, volume: 0, value: 0 }));
         s.trades++;

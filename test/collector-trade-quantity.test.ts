@@ -9,7 +9,7 @@ import { loadConfig, withEndpoints } from '../collector/config.js';
 import { runSession } from '../collector/session.js';
 import { rebuildDay } from '../followers/rebuild.js';
 import { startExchange } from '../sim/exchange.js';
-import type { TruthTrade } from '../sim/truth.js';
+import type { TruthSignal, TruthTrade } from '../sim/truth.js';
 import { captureDay, FAST_ENV, log, tempRoot } from './collector-capture.js';
 
 const tmp = tempRoot('trade-quantity');
@@ -47,6 +47,12 @@ describe('trdVol per trade or cumulative', () => {
     const perSymbol = db.prepare("SELECT symbol, max(trd_vol) AS last, sum(qty) AS qty, sum(qty <> trd_vol) AS derived FROM trades WHERE kind = 'regular' GROUP BY symbol").all() as { last: number; qty: number; derived: number }[];
     for (const s of perSymbol) expect(s.last).toBe(s.qty);
     expect(perSymbol.reduce((n, s) => n + s.derived, 0)).toBeGreaterThan(0);
+    // Block trades keep their own quantity, as sent.
+    const blocks = exchange.truth().filter((r): r is TruthSignal => r.ch === 'signal' && r.sent && r.qty > 0);
+    expect(blocks.length).toBeGreaterThan(0);
+    expect(db.prepare("SELECT market, symbol, qty FROM trades WHERE kind <> 'regular' ORDER BY market, symbol, qty").all()).toEqual(
+      blocks.map((b) => ({ market: b.market, symbol: b.symbol, qty: b.qty })).sort((x, y) => x.market.localeCompare(y.market) || x.symbol.localeCompare(y.symbol) || x.qty - y.qty),
+    );
     for (const r of result.reconciliation) expect(r).toMatchObject({ mode: 'cumulative', missing: 0, excess: 0, coveragePct: 100 });
     db.close();
   });
