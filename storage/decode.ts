@@ -165,12 +165,13 @@ export class FrameDecoder {
 
   /**
    * Feeds a record that lies before the resume point of a replay: the pending snapshot half and
-   * the trdVol readings (every trade decoded into `scratch`, emptied whenever nothing is held) are
-   * tracked, nothing is emitted. Makes a resumed decoder identical to one that read everything.
+   * the trdVol readings (trades decoded into `scratch`, emptied whenever nothing is held; none
+   * once their market is read per-trade) are tracked, nothing is emitted. Makes a resumed decoder
+   * identical to one that read everything.
    */
   prime(ch: JournalChannel | undefined, flags: number, recvNs: bigint, seq: number, bytes: Buffer, scratch: RowBatch): void {
     if (flags !== FLAG.incoming || ch === undefined) return;
-    if (ch.kind === 'trades') {
+    if (ch.kind === 'trades' && ch.market !== undefined && this.tradeSink.quantities.follows(ch.market)) {
       this.trades(ch, recvNs, seq, bytes.toString('utf8'), scratch);
       if (!this.holding) resetBatch(scratch, 0, 0);
     }

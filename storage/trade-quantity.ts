@@ -14,7 +14,8 @@
 // cumulative, a symbol whose value then does not rise is read per-trade from there on, and
 // recorded so. Block trades carry their own quantity and take no part.
 import type { TradeColumns, TradeModeRecord } from './batch.js';
-import { MARKET_BY_CODE } from './batch.js';
+import type { Market } from '../protocol/market.js';
+import { MARKET_BY_CODE, MARKET_CODE } from './batch.js';
 
 export type TrdVolMode = TradeModeRecord['mode'];
 
@@ -41,6 +42,11 @@ export class TradeQuantities {
   /** True while the batch holds rows whose quantity is not decided yet (it must not be written). */
   get holding(): boolean {
     return this.markets.some((m) => m.held.length > 0);
+  }
+
+  /** Whether a market's trades still change the reading's state (once read per-trade, none do). */
+  follows(market: Market): boolean {
+    return this.markets[MARKET_CODE[market]].mode !== 'per-trade';
   }
 
   /** The reading of each market decided so far. */
