@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, withEndpoints } from '../collector/config.js';
 import { runSession } from '../collector/session.js';
 import { rebuildDay } from '../followers/rebuild.js';
+import { SERVED_STREAMS, startReplayServer } from '../replay/serve.js';
 import { startExchange } from '../sim/exchange.js';
 import type { TruthSignal, TruthTrade } from '../sim/truth.js';
 import { captureDay, FAST_ENV, log, tempRoot } from './collector-capture.js';
@@ -55,6 +56,37 @@ describe('trdVol per trade or cumulative', () => {
     );
     for (const r of result.reconciliation) expect(r).toMatchObject({ mode: 'cumulative', missing: 0, excess: 0, coveragePct: 100 });
     db.close();
+  });
+
+  it('replays a cumulative day with block trades in the vendor’s frames: captured again, every trdVol, quantity and kind is the same', async () => {
+    const first = await captureDay(join(tmp.root, 'replay-a'), { cumulativeTrdVol: true, signalCodes: true }, {}, undefined, 50_000, { dayLengthMs: 2_000 });
+    first.db.close();
+    // From the Arrow store: serve re-encodes each stored trade (its trdVol as recorded, a block trade's trdTm code).
+    const server = await startReplayServer({ dataDir: first.dataDir, day: first.exchange.day, source: 'arrow', speed: 'max', port: 0, logger: log, waitFor: SERVED_STREAMS, startTimeoutMs: 20_000 });
+    const dataDir = join(tmp.root, 'replay-b');
+    try {
+      const http = server.url;
+      const ws = http.replace('http:', 'ws:');
+      const env = { ...FAST_ENV, TICKTAPE_DATA_DIR: dataDir, TICKTAPE_KOSCOM_API_KEY: 'l7xx-replay-not-a-secret', TICKTAPE_KOSCOM_REST_URL: http, TICKTAPE_KOSCOM_WS_URL: ws, TICKTAPE_LS_APP_KEY: 'replay', TICKTAPE_LS_APP_SECRET: 'replay', TICKTAPE_LS_REST_URL: http, TICKTAPE_LS_WS_URL: ws };
+      const played = new AbortController();
+      void server.done.then(() => setTimeout(() => played.abort(), 1_000));
+      await runSession({ config: loadConfig({ env }), log, day: first.exchange.day, times: { streamEnd: Date.now() + 60_000 }, signal: played.signal });
+    } finally {
+      await server.close();
+    }
+    // A block trade's exch_ts is its receive time: the one column a second capture cannot share.
+    const trades = (dir: string) => {
+      const db = new Database(join(dir, 'ticktape.db'), { readonly: true });
+      const rows = db.prepare("SELECT market, symbol, CASE kind WHEN 'regular' THEN exch_ts END AS exch_ts, price, qty, trd_vol, kind, src_seq, src_idx FROM trades ORDER BY market, src_seq, src_idx").all();
+      const modes = marketModes(db, first.exchange.day);
+      db.close();
+      return { rows, modes };
+    };
+    const a = trades(first.dataDir);
+    const b = trades(dataDir);
+    expect(a.rows.length).toBeGreaterThan(1000);
+    expect(b.rows).toEqual(a.rows);
+    expect(b.modes).toEqual(a.modes);
   });
 
   it('under a per-trade trdVol (the default) stores trdVol as the quantity and records both markets per-trade', async () => {
