@@ -195,7 +195,7 @@ export class StoreFollower {
     if (!this.pendingRecords()) return;
     if (this.decoder.holding) {
       if (!final) return;
-      this.decoder.settle(b, j.toSeq);
+      this.decoder.settle(b);
     }
     if (TEST_STORE_FULL !== undefined && fs.existsSync(`${TEST_STORE_FULL}.${this.o.store}`)) {
       throw Object.assign(new Error(`ENOSPC: no space left on device, write (TICKTAPE_TEST_STORE_FULL, ${this.o.store})`), { code: 'ENOSPC' });
@@ -226,7 +226,7 @@ export class StoreFollower {
     }
     // Rows still held at the checkpoint were written by a store that stopped before its market's
     // trdVol reading was decided (flush(true)): it read them per-trade, and so does this one.
-    if (this.decoder.holding) this.decoder.settle(b, this.tail.seq);
+    if (this.decoder.holding) this.decoder.settle(b);
     // The store may be ahead of a journal that lost written data (power cut with fsync off, or a
     // copy): new records will reuse those offsets.
     if (this.tail.offset < this.stored) {

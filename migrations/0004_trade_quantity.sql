@@ -22,6 +22,6 @@ CREATE TABLE trade_modes (
   symbol  TEXT    NOT NULL,           -- '' = the whole market
   mode    TEXT    NOT NULL,           -- 'per-trade' | 'cumulative'
   basis   TEXT    NOT NULL,           -- what decided it
-  src_seq INTEGER NOT NULL,           -- the frame that decided it
+  src_seq INTEGER NOT NULL,           -- the frame that decided it; -1 when none did (the default)
   PRIMARY KEY (day, market, symbol)
 ) WITHOUT ROWID;

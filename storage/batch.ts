@@ -124,7 +124,7 @@ export interface TradeModeRecord {
   mode: 'per-trade' | 'cumulative';
   /** What decided it, in words. */
   basis: string;
-  /** The frame that decided it. */
+  /** The frame that decided it; -1 when none did (the default, at a capture's or a store's end). */
   srcSeq: number;
 }
 

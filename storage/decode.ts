@@ -11,7 +11,7 @@ import { decodePush, decodeSectorFlowBody } from '../protocol/ls.js';
 import type { Market, SnapshotKind } from '../protocol/market.js';
 import { exchTime, hhmmsscc, kstMidnight, type TradingDay } from '../protocol/time.js';
 import { MARKET_CODE, TRADE_KIND_CODE, TradeColumns, type RowBatch } from './batch.js';
-import { FLAG, type JournalChannel } from './journal.js';
+import { CAPTURE_END, FLAG, type JournalChannel } from './journal.js';
 import { TradeQuantities } from './trade-quantity.js';
 
 /** Quarantined raw text is capped so that one absurd frame cannot bloat the database. */
@@ -127,8 +127,8 @@ export class FrameDecoder {
   }
 
   /** Decides the markets still undecided as per-trade and fixes their held rows in `batch` (a store stopping). */
-  settle(batch: RowBatch, seq: number): void {
-    this.tradeSink.quantities.settle(batch.trades, seq, (batch.modes ??= []));
+  settle(batch: RowBatch): void {
+    this.tradeSink.quantities.settle(batch.trades, (batch.modes ??= []));
   }
 
   /**
@@ -137,6 +137,7 @@ export class FrameDecoder {
    * its channel (`JournalRecord.frame`), stored as the rows' `src_seq`.
    */
   decode(ch: JournalChannel | undefined, flags: number, recvNs: bigint, seq: number, bytes: Buffer | string, batch: RowBatch): number {
+    if (flags === FLAG.event) this.captureEnd(ch, bytes, batch);
     if (flags !== FLAG.incoming) return 0;
     const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
     const source = ch?.name ?? 'unknown';
@@ -170,6 +171,7 @@ export class FrameDecoder {
    * identical to one that read everything.
    */
   prime(ch: JournalChannel | undefined, flags: number, recvNs: bigint, seq: number, bytes: Buffer, scratch: RowBatch): void {
+    if (flags === FLAG.event) this.captureEnd(ch, bytes, scratch);
     if (flags !== FLAG.incoming || ch === undefined) return;
     if (ch.kind === 'trades' && ch.market !== undefined && this.tradeSink.quantities.follows(ch.market)) {
       this.trades(ch, recvNs, seq, bytes.toString('utf8'), scratch);
@@ -177,6 +179,13 @@ export class FrameDecoder {
     }
     if (ch.kind !== 'multiquote-lists' && ch.kind !== 'multiquote-ohlclists') return;
     this.snapshotHalf(ch, recvNs, seq, bytes.toString('utf8'), scratch, false);
+  }
+
+  /** A capture's end (journaled as it stops) settles the markets still undecided: nothing more can come in that capture. */
+  private captureEnd(ch: JournalChannel | undefined, bytes: Buffer | string, batch: RowBatch): void {
+    if (!this.holding || ch?.kind !== 'events') return;
+    const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
+    if (text.includes(`"type":"${CAPTURE_END}"`)) this.settle(batch);
   }
 
   private trades(ch: JournalChannel, recvNs: bigint, seq: number, text: string, batch: RowBatch): number {

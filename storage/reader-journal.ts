@@ -82,7 +82,7 @@ export class JournalStore {
         if (stream && rows.length >= CHUNK_ROWS) rows = yield* release(rows, r.recvNs, compare, key);
       }
       // The end of the journal: as a store that stops there, undecided markets are read per-trade.
-      if (decoder.holding) decoder.settle(batch, batch.journal.toSeq);
+      if (decoder.holding) decoder.settle(batch);
       pick(batch, rows);
     }
     yield* release(rows, null, compare, key ?? (() => 0n));

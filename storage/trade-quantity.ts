@@ -7,8 +7,9 @@
 //    symbols) read as cumulative. Per-trade quantities rise from one trade of a symbol to its next
 //    about half the time at most (ties count against), so a per-trade feed passes this with odds
 //    of about 2^-30;
-//  - no decision after HOLD_LIMIT trades of the market, or when a store stops before one: per-trade
-//    (the documents' field table, and every example, say 체결수량).
+//  - no decision after HOLD_LIMIT trades of the market, at the end of the capture (the event it
+//    journals as it stops), or when a store stops before one: per-trade (the documents' field
+//    table, and every example, say 체결수량).
 // Until its market is decided a trade is held in the batch with its raw value, and the batch is
 // not written (the follower waits); the decision fixes the held rows up. Once a market is read as
 // cumulative, a symbol whose value then does not rise is read per-trade from there on, and
@@ -91,9 +92,9 @@ export class TradeQuantities {
     if (st.mode === undefined && st.held.length >= HOLD_LIMIT) this.decide(cols, code, 'per-trade', `no evidence in ${HOLD_LIMIT} trades (default)`, seq, out);
   }
 
-  /** Decides every market still holding rows as per-trade (a store stopping before the evidence came). */
-  settle(cols: TradeColumns, seq: number, out: TradeModeRecord[]): void {
-    this.markets.forEach((st, code) => st.held.length > 0 && this.decide(cols, code, 'per-trade', 'no evidence before the store stopped (default)', seq, out));
+  /** Decides every market still holding rows as per-trade (the capture ended, or a store stopped, before the evidence came). */
+  settle(cols: TradeColumns, out: TradeModeRecord[]): void {
+    this.markets.forEach((st, code) => st.held.length > 0 && this.decide(cols, code, 'per-trade', 'no evidence before the capture or the store stopped (default)', -1, out));
   }
 
   private decide(cols: TradeColumns, code: number, mode: TrdVolMode, basis: string, seq: number, out: TradeModeRecord[]): void {

@@ -58,6 +58,27 @@ describe('trdVol per trade or cumulative', () => {
     db.close();
   });
 
+  it('reads a market with no evidence by the end of a capture per-trade, at the end that capture journals: a later session and a rebuild keep that reading', async () => {
+    // A cumulative feed with too few trades for 30 rising pairs: nothing decides until the capture ends …
+    const dataDir = join(tmp.root, 'no-evidence');
+    const first = await captureDay(dataDir, { cumulativeTrdVol: true }, {}, undefined, 50_000, { dayLengthMs: 2_000, kospiSymbols: 60, kosdaqSymbols: 60, tradesPerDay: 40 });
+    expect(first.result.status).toBe('complete');
+    first.db.close();
+    // … and a second session of the same day brings the evidence (cumulative) too late to change it.
+    const second = await captureDay(dataDir, { cumulativeTrdVol: true }, {}, undefined, 50_000, { dayLengthMs: 2_000, date: first.exchange.day, seed: 8 });
+    const rows = (d: Database.Database) => d.prepare('SELECT market, src_seq, src_idx, qty, trd_vol FROM trades ORDER BY market, src_seq, src_idx').all();
+    const modes = (d: Database.Database) => d.prepare('SELECT market, symbol, mode, basis, src_seq FROM trade_modes ORDER BY market, symbol').all();
+    const live = { rows: rows(second.db), modes: modes(second.db) };
+    second.db.close();
+    expect(live.rows.length).toBe(first.truth.length + second.truth.length);
+    expect(live.modes).toEqual(['kosdaq', 'kospi'].map((market) => ({ market, symbol: '', mode: 'per-trade', basis: 'no evidence before the capture or the store stopped (default)', src_seq: -1 })));
+    // A rebuild reads the whole journal, the second session's evidence included: the first capture's end still decides.
+    await rebuildDay({ dataDir, day: first.exchange.day, log });
+    const rebuilt = new Database(join(dataDir, 'ticktape.db'), { readonly: true });
+    expect({ rows: rows(rebuilt), modes: modes(rebuilt) }).toEqual(live);
+    rebuilt.close();
+  });
+
   it('replays a cumulative day with block trades in the vendor’s frames: captured again, every trdVol, quantity and kind is the same', async () => {
     const first = await captureDay(join(tmp.root, 'replay-a'), { cumulativeTrdVol: true, signalCodes: true }, {}, undefined, 50_000, { dayLengthMs: 2_000 });
     first.db.close();

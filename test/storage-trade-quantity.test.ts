@@ -94,7 +94,7 @@ describe('trdVol reading', () => {
       { symbol: 'A', qty: 40, trd_vol: 40 },
       { symbol: 'B', qty: 50, trd_vol: 50 },
     ]);
-    expect(d.prepare("SELECT market, symbol, mode, basis FROM trade_modes").all()).toEqual([{ market: 'kospi', symbol: '', mode: 'per-trade', basis: 'no evidence before the store stopped (default)' }]);
+    expect(d.prepare("SELECT market, symbol, mode, basis FROM trade_modes").all()).toEqual([{ market: 'kospi', symbol: '', mode: 'per-trade', basis: 'no evidence before the capture or the store stopped (default)' }]);
     d.close();
   });
 });
