@@ -1,7 +1,8 @@
 // Journal record → rows of a RowBatch, by the kind of channel it came in on. Decoding is a pure
 // function of the journal (in order): replaying a journal gives the same rows, which is what
-// recovery and `ticktape rebuild` rely on. The one piece of state, the half of a REST snapshot
-// waiting for its partner, is rebuilt by priming (see `prime`).
+// recovery and `ticktape rebuild` rely on. Its state — the half of a REST snapshot waiting for its
+// partner, and each market's trdVol reading (storage/trade-quantity.ts) — is rebuilt by priming
+// (see `prime`).
 
 import { type BadElement, describeError, type DecodeError } from '../protocol/decoded.js';
 import { BLOCK_TRADE_CODES, decodeTradeFrame, isBlockTradeCode, type TradeSink } from '../protocol/koscom.js';
@@ -12,7 +13,7 @@ import type { Market, SnapshotKind } from '../protocol/market.js';
 import { exchTime, hhmmsscc, kstMidnight, type TradingDay } from '../protocol/time.js';
 import { MARKET_CODE, TRADE_KIND_CODE, TradeColumns, type RowBatch } from './batch.js';
 import { CAPTURE_END, FLAG, type JournalChannel } from './journal.js';
-import { TradeQuantities } from './trade-quantity.js';
+import { TradeQuantities, type TrdVolMode } from './trade-quantity.js';
 
 /** Quarantined raw text is capped so that one absurd frame cannot bloat the database. */
 const MAX_RAW_CHARS = 1_000_000;
@@ -122,7 +123,7 @@ export class FrameDecoder {
   }
 
   /** The trdVol reading of each market decided so far (`kospi` → `cumulative`). */
-  trdVolModes(): ReadonlyMap<string, 'per-trade' | 'cumulative'> {
+  trdVolModes(): ReadonlyMap<Market, TrdVolMode> {
     return this.tradeSink.quantities.modes();
   }
 

@@ -51,8 +51,8 @@ export class TradeQuantities {
   }
 
   /** The reading of each market decided so far. */
-  modes(): ReadonlyMap<string, TrdVolMode> {
-    const out = new Map<string, TrdVolMode>();
+  modes(): ReadonlyMap<Market, TrdVolMode> {
+    const out = new Map<Market, TrdVolMode>();
     this.markets.forEach((m, code) => m.mode !== undefined && out.set(MARKET_BY_CODE[code], m.mode));
     return out;
   }
