@@ -7,6 +7,8 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, withEndpoints } from '../collector/config.js';
 import { runSession } from '../collector/session.js';
+import { gatherDayReport } from '../report/day.js';
+import { renderDayReport } from '../report/page.js';
 import { rebuildDay } from '../followers/rebuild.js';
 import { SERVED_STREAMS, startReplayServer } from '../replay/serve.js';
 import { startExchange } from '../sim/exchange.js';
@@ -56,6 +58,11 @@ describe('trdVol per trade or cumulative', () => {
     );
     for (const r of result.reconciliation) expect(r).toMatchObject({ mode: 'cumulative', missing: 0, excess: 0, coveragePct: 100 });
     db.close();
+    // The day report counts the derived quantities and says how trdVol was read.
+    const report = await gatherDayReport({ dataDir: join(tmp.root, 'cumulative'), day: exchange.day, log });
+    expect(report.totals.volume).toBe(truth.reduce((v, t) => v + t.qty, 0) + blocks.reduce((v, b) => v + b.qty, 0));
+    expect(report.trdVol.map((m) => `${m.market} ${m.mode}`)).toEqual(['kosdaq cumulative', 'kospi cumulative']);
+    expect(renderDayReport(report)).toMatch(/trdVol read as kosdaq <b>cumulative<\/b> \(30 rising trdVol pairs in a row\)/);
   });
 
   it('reads a market with no evidence by the end of a capture per-trade, at the end that capture journals: a later session and a rebuild keep that reading', async () => {
