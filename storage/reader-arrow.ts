@@ -23,9 +23,6 @@ function hasColumn(batch: RecordBatch, name: string): boolean {
   return batch.schema.fields.some((f) => f.name === name);
 }
 
-/** The kind column of a part that has none: code 0 of every row (a typed array reads 0 past its end). */
-const REGULAR_ONLY = { codes: new Int8Array(0), values: ['regular'] };
-
 function int64Column(batch: RecordBatch, name: string): Int32Array {
   return int32View(column(batch, name).values as BigInt64Array);
 }
@@ -109,7 +106,7 @@ export class ArrowStore {
       const idx = column(b, 'src_idx').values as Int32Array;
       // Parts written before trd_vol and kind existed: trdVol was the quantity, every trade regular.
       const trdVol = hasColumn(b, 'trd_vol') ? int64Column(b, 'trd_vol') : qty;
-      const kind = hasColumn(b, 'kind') ? dictColumn(b, 'kind') : REGULAR_ONLY;
+      const kinds = hasColumn(b, 'kind') ? dictColumn(b, 'kind') : undefined;
       for (let i = 0; i < b.numRows; i++) {
         if ((okMarket && !okMarket[market.codes[i]]) || (okSymbol && !okSymbol[symbol.codes[i]])) continue;
         const recvNs = recv(i)!;
@@ -126,7 +123,7 @@ export class ArrowStore {
           srcSeq: int64At(seq, i),
           srcIdx: idx[i],
           trdVol: int64At(trdVol, i),
-          kind: kind.values[kind.codes[i]] as TradeKind,
+          kind: (kinds === undefined ? 'regular' : kinds.values[kinds.codes[i]]) as TradeKind,
         });
       }
     });

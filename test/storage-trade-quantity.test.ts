@@ -1,14 +1,19 @@
 // The trdVol reading (storage/trade-quantity.ts) through the real decoder and the real stores:
 // which evidence decides a market, how held rows are fixed up, a symbol that does not fit its
 // cumulative market, and a store that stops before any evidence came.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Tape } from '../followers/tape.js';
 import { encodeTradeFrame, type WireTrade } from '../protocol/koscom.js';
+import { replay } from '../replay/index.js';
+import { listParts, readPartInfo } from '../storage/arrow-format.js';
 import { TRADE_KINDS, type RowBatch } from '../storage/batch.js';
 import { emptyBatch, FrameDecoder } from '../storage/decode.js';
 import { FLAG, type JournalChannel } from '../storage/journal.js';
+import { TickReader } from '../storage/reader.js';
 import { CUMULATIVE_RUN } from '../storage/trade-quantity.js';
 import { log, tempRoot } from './collector-capture.js';
 
@@ -67,6 +72,32 @@ describe('trdVol reading', () => {
       ['', 'cumulative'],
       ['S0', 'per-trade'],
     ]);
+  });
+
+  it('reads Arrow parts written before trd_vol and kind existed as trdVol = qty, every trade regular', async () => {
+    const dataDir = join(tmp.root, 'old-parts');
+    const tape = await Tape.open({ dataDir, day: DAY, log });
+    const ch = tape.channel(KOSPI);
+    for (let f = 0; f < 20; f++) tape.append(ch, encodeTradeFrame([t('A', 10 + f), t('B', 5), t('C', 7 + (f % 3))]), BigInt(f + 1));
+    await tape.close();
+    const parts = listParts(dataDir, DAY, 'trades');
+    expect(parts.length).toBeGreaterThan(0);
+    for (const p of parts) {
+      const table = tableFromIPC(readFileSync(p.path));
+      writeFileSync(p.path, tableToIPC(table.select(['market', 'symbol', 'exch_ts', 'price', 'qty', 'recv_ns', 'src_seq', 'src_idx']), 'file'));
+      expect(readPartInfo(p.path, 'trades').rows).toBe(p.rows);
+      expect(tableFromIPC(readFileSync(p.path)).schema.fields.map((f) => f.name)).not.toContain('trd_vol');
+    }
+    const reader = TickReader.open({ dataDir, source: 'arrow' });
+    const rowsRead = [];
+    for await (const r of reader.trades({ day: DAY })) rowsRead.push(r);
+    reader.close();
+    expect(rowsRead).toHaveLength(60);
+    for (const r of rowsRead) expect(r).toMatchObject({ trdVol: r.qty, kind: 'regular' });
+    const events = [];
+    for await (const e of replay({ dataDir, day: DAY, source: 'arrow', channels: ['trades'], speed: 'max' })) events.push(e);
+    expect(events).toHaveLength(60);
+    for (const e of events) expect(e).toMatchObject({ kind: 'regular' });
   });
 
   it('reads per-trade a market a stopping store had no evidence for, records it, and a reopen stores nothing twice', async () => {
