@@ -15,6 +15,7 @@ import { ArrowSink } from '../storage/arrow-sink.js';
 import { listParts } from '../storage/arrow-format.js';
 import { TickReader, databasePath } from '../storage/reader.js';
 import { TradeColumns, type RowBatch } from '../storage/batch.js';
+import { migrate } from '../storage/migrate.js';
 import { kstMidnight } from '../protocol/time.js';
 import type { Figure } from './figures.js';
 
@@ -156,7 +157,7 @@ export async function run(): Promise<Figure[]> {
     // SQLite with the same rows, for the reader (inserted the plain way; not measured here).
     const db = new Database(databasePath(dir));
     db.pragma('journal_mode = WAL');
-    db.exec(fs.readFileSync(new URL('../../migrations/0001_initial.sql', import.meta.url), 'utf8'));
+    migrate(db);
     const ins = db.prepare('INSERT INTO trades_live (day, market, symbol, exch_ts, price, qty, recv_ns, src_seq, src_idx) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     const insert = db.transaction((c: TradeColumns) => {
       for (let i = 0; i < c.length; i++) ins.run(DAY, c.market[i] ? 'kosdaq' : 'kospi', c.symbol[i], c.exchMs[i] ? BigInt(c.exchMs[i]) * 1_000_000n : null, c.price[i], c.qty[i], c.recvNs[i], c.srcSeq[i], c.srcIdx[i]);

@@ -65,6 +65,7 @@ export function decodeAll(frames: string[]): Trades {
 
 /** Rows per multi-row INSERT statement in the raw baseline: the SQLite store's own technique. */
 const ROWS_PER_STATEMENT = 32;
+const COLUMNS = 11;
 
 /**
  * Raw better-sqlite3, the best plain technique: one prepared multi-row INSERT (32 rows per
@@ -76,11 +77,12 @@ export function rawInsert(dir: string, t: Trades, round: number, times = 1): num
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   migrate(db);
-  const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
-  const sql = (rows: number) => `INSERT INTO trades_live (day, market, symbol, exch_ts, price, qty, recv_ns, src_seq, src_idx) VALUES ${Array(rows).fill(row).join(', ')}`;
+  // The columns the store writes: trdVol as sent and the trade's kind too.
+  const row = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  const sql = (rows: number) => `INSERT INTO trades_live (day, market, symbol, exch_ts, price, qty, recv_ns, src_seq, src_idx, trd_vol, kind) VALUES ${Array(rows).fill(row).join(', ')}`;
   const many = db.prepare(sql(ROWS_PER_STATEMENT));
   const one = db.prepare(sql(1));
-  const params: unknown[] = new Array(ROWS_PER_STATEMENT * 9);
+  const params: unknown[] = new Array(ROWS_PER_STATEMENT * COLUMNS);
   const put = (at: number, i: number) => {
     params[at] = DAY;
     params[at + 1] = 'kospi';
@@ -91,14 +93,16 @@ export function rawInsert(dir: string, t: Trades, round: number, times = 1): num
     params[at + 6] = t.recvNs[i];
     params[at + 7] = t.seq[i];
     params[at + 8] = t.idx[i];
+    params[at + 9] = t.qty[i];
+    params[at + 10] = 'regular';
   };
   const batch = db.transaction((from: number, to: number) => {
     let i = from;
     for (; i + ROWS_PER_STATEMENT <= to; i += ROWS_PER_STATEMENT) {
-      for (let r = 0; r < ROWS_PER_STATEMENT; r++) put(r * 9, i + r);
+      for (let r = 0; r < ROWS_PER_STATEMENT; r++) put(r * COLUMNS, i + r);
       many.run(params);
     }
-    for (; i < to; i++) one.run(DAY, 'kospi', t.symbol[i], t.exchNs[i], t.price[i], t.qty[i], t.recvNs[i], t.seq[i], t.idx[i]);
+    for (; i < to; i++) one.run(DAY, 'kospi', t.symbol[i], t.exchNs[i], t.price[i], t.qty[i], t.recvNs[i], t.seq[i], t.idx[i], t.qty[i], 'regular');
   });
   const n = t.symbol.length;
   const started = performance.now();

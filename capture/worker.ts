@@ -9,7 +9,7 @@ import { DiskFullGuard } from '../collector/disk-full.js';
 import { FlowStream } from '../collector/flows.js';
 import type { VendorStream } from '../collector/stream.js';
 import { TradeStream } from '../collector/trades.js';
-import { journalLockPath } from '../storage/journal.js';
+import { CAPTURE_END, journalLockPath } from '../storage/journal.js';
 import { JournalProgress } from '../storage/journal-progress.js';
 import { JournalTape } from './journal-tape.js';
 import type { CaptureStats, CaptureWorkerData, FromCapture, ToCapture } from './messages.js';
@@ -138,6 +138,9 @@ async function stop(): Promise<void> {
   clearInterval(stallTimer);
   try {
     await Promise.all(streams.map((s) => s.stop()));
+    // Where this capture ended, for the stores: a market whose trdVol reading is still open is read
+    // per-trade here, the same in every store and in a rebuild (storage/trade-quantity.ts).
+    guard.event(captureChannel, { type: CAPTURE_END });
     const last = stats();
     await journal.close();
     post({ type: 'stopped', stats: last });

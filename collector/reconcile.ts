@@ -1,12 +1,13 @@
 // Gap detection for the market-wide trade stream, which has no sequence numbers and no
 // retransmission: per symbol, the streamed quantity against the cumulative volume of a REST
-// snapshot. koscom.md §7 leaves open whether `trdVol` is the trade's quantity or the cumulative
-// volume; per-trade sums can never exceed the cumulative volume, so when they do for the market
-// as a whole, `trdVol` is read as cumulative and a symbol's streamed volume is its largest value.
+// snapshot. The streamed quantity is each trade's own, derived from trdVol whichever way the
+// market's feed sends it (storage/trade-quantity.ts). Whether the snapshot's accTrdvol counts
+// block trades is not documented: a symbol matches with or without its block trades.
 import type { Market, SnapshotKind } from '../protocol/market.js';
 import type { StreamedVolume } from '../storage/sqlite-sink.js';
+import type { TrdVolMode } from '../storage/trade-quantity.js';
 
-export type TrdVolMode = 'per-trade' | 'cumulative';
+export type { TrdVolMode } from '../storage/trade-quantity.js';
 
 export interface SymbolGap {
   symbol: string;
@@ -18,7 +19,8 @@ export interface SymbolGap {
 
 export interface MarketReconciliation {
   market: Market;
-  mode: TrdVolMode;
+  /** How the market's trdVol was read ('undecided': no trade showed it yet). */
+  mode: TrdVolMode | 'undecided';
   snapshotKind: SnapshotKind;
   snapshotTakenMs: number;
   symbols: number;
@@ -36,7 +38,6 @@ export interface MarketReconciliation {
   unchecked: number;
 }
 
-/** `streamedVolume.max` is a symbol's last cumulative value when trdVol is cumulative (it only grows). */
 export function reconcileMarket(
   market: Market,
   snapshot: { kind: SnapshotKind; takenMs: number; volumes: Map<string, number>; unchecked?: ReadonlySet<string> },
@@ -44,27 +45,26 @@ export function reconcileMarket(
 ): MarketReconciliation {
   const unchecked = snapshot.unchecked ?? new Set<string>();
   const expectedVolumes = snapshot.volumes;
-  let totalSum = 0;
   let totalExpected = 0;
-  for (const [symbol, v] of streamedVolume.sum) if (!unchecked.has(symbol)) totalSum += v;
   for (const v of expectedVolumes.values()) totalExpected += v;
-  const mode: TrdVolMode = totalSum > totalExpected && streamedVolume.sum.size > 0 ? 'cumulative' : 'per-trade';
-  const streamedOf = mode === 'cumulative' ? streamedVolume.max : streamedVolume.sum;
   const gaps: SymbolGap[] = [];
   let streamed = 0;
   let missing = 0;
   let excess = 0;
-  const symbols = new Set([...expectedVolumes.keys(), ...streamedOf.keys()]);
+  const symbols = new Set([...expectedVolumes.keys(), ...streamedVolume.sum.keys(), ...streamedVolume.block.keys()]);
   for (const symbol of symbols) {
     if (unchecked.has(symbol)) continue;
-    const s = streamedOf.get(symbol) ?? 0;
     const e = expectedVolumes.get(symbol) ?? 0;
+    const regular = streamedVolume.sum.get(symbol) ?? 0;
+    const withBlocks = regular + (streamedVolume.block.get(symbol) ?? 0);
+    const s = withBlocks === e ? withBlocks : regular;
     streamed += s;
     if (s === e) continue;
     gaps.push({ symbol, streamed: s, expected: e, missing: e - s });
     if (e > s) missing += e - s;
     else excess += s - e;
   }
+  const mode = streamedVolume.mode ?? 'undecided';
   gaps.sort((a, b) => b.missing - a.missing || a.symbol.localeCompare(b.symbol));
   const coveragePct = totalExpected === 0 ? 100 : Math.round(((totalExpected - missing) / totalExpected) * 100_000) / 1000;
   return { market, mode, snapshotKind: snapshot.kind, snapshotTakenMs: snapshot.takenMs, symbols: expectedVolumes.size, streamed, expected: totalExpected, missing, excess, coveragePct, gaps, unchecked: unchecked.size };

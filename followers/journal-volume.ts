@@ -39,23 +39,28 @@ export class JournalVolume {
     this.drain();
   }
 
+  /** Counts the batch's trades, unless some still wait for their market's trdVol reading. */
   private drain(): void {
+    if (this.decoder.holding) return;
     const t = this.batch.trades;
     for (let i = 0; i < t.length; i++) {
-      const market = MARKET_BY_CODE[t.market[i]];
-      let v = this.volume.get(market);
-      if (v === undefined) this.volume.set(market, (v = { sum: new Map(), max: new Map() }));
+      const v = this.volumeOf(MARKET_BY_CODE[t.market[i]]);
       const s = t.symbol[i];
-      const q = t.qty[i];
-      v.sum.set(s, (v.sum.get(s) ?? 0) + q);
-      if (q > (v.max.get(s) ?? -Infinity)) v.max.set(s, q);
+      const into = t.kind[i] === 0 ? v.sum : v.block;
+      into.set(s, (into.get(s) ?? 0) + t.qty[i]);
     }
     resetBatch(this.batch, 0, 0);
   }
 
-  /** Streamed quantity per symbol of a market, as far as the journal was read. */
+  private volumeOf(market: Market): StreamedVolume {
+    let v = this.volume.get(market);
+    if (v === undefined) this.volume.set(market, (v = { sum: new Map(), block: new Map() }));
+    return v;
+  }
+
+  /** Streamed quantity per symbol of a market, as far as the journal was read (trades whose market is undecided not yet). */
   streamedVolume(market: Market): StreamedVolume {
-    return this.volume.get(market) ?? { sum: new Map(), max: new Map() };
+    return { ...this.volumeOf(market), mode: this.decoder.trdVolModes().get(market) };
   }
 
   close(): void {

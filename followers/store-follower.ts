@@ -184,11 +184,19 @@ export class StoreFollower {
     return n;
   }
 
-  /** Writes the pending batch (a store error is thrown, as in follow()). */
-  flush(): void {
+  /**
+   * Writes the pending batch (a store error is thrown, as in follow()). A batch holding trades of a
+   * market whose trdVol reading is not decided waits, unless `final` (the journal has ended, or the
+   * store stops): those markets are then read per-trade.
+   */
+  flush(final = false): void {
     const b = this.batch;
     const j = b.journal;
     if (!this.pendingRecords()) return;
+    if (this.decoder.holding) {
+      if (!final) return;
+      this.decoder.settle(b);
+    }
     if (TEST_STORE_FULL !== undefined && fs.existsSync(`${TEST_STORE_FULL}.${this.o.store}`)) {
       throw Object.assign(new Error(`ENOSPC: no space left on device, write (TICKTAPE_TEST_STORE_FULL, ${this.o.store})`), { code: 'ENOSPC' });
     }
@@ -216,6 +224,9 @@ export class StoreFollower {
       if (r === undefined) break;
       this.decoder.prime(this.channelOf(r.channel), r.flags, r.recvNs, r.frame, r.bytes, b);
     }
+    // Rows still held at the checkpoint were written by a store that stopped before its market's
+    // trdVol reading was decided (flush(true)): it read them per-trade, and so does this one.
+    if (this.decoder.holding) this.decoder.settle(b);
     // The store may be ahead of a journal that lost written data (power cut with fsync off, or a
     // copy): new records will reuse those offsets.
     if (this.tail.offset < this.stored) {
@@ -241,7 +252,7 @@ export class StoreFollower {
   /** Writes what is pending and closes the store normally. */
   async close(): Promise<void> {
     try {
-      this.flush();
+      this.flush(true);
     } finally {
       this.tail.close();
       await this.store.close();

@@ -146,8 +146,10 @@ async function tick(): Promise<void> {
     try {
       const readable = limit();
       read = f.follow(readable, CHUNK_RECORDS);
+      // At the end of a finished journal nothing more can decide a market's trdVol reading.
+      const ended = finishing !== undefined && (progress === undefined ? f.read >= readable : progress.closed && f.read >= progress.size);
       // Caught up with what is durable: write now (one batch per journal sync), else when old.
-      if (read < CHUNK_RECORDS || f.batchAgeMs(now) >= data.batchMs) f.flush();
+      if (ended || read < CHUNK_RECORDS || f.batchAgeMs(now) >= data.batchMs) f.flush(ended);
       if (f.stored >= readable) caughtUpAtMs = Date.now();
       writeSessions(f);
       failures = 0;

@@ -1,6 +1,6 @@
 // The fast path of the trade-frame decoder: a frame exactly in the documented wire form (koscom.md
 // §7: `[{"isuSrtCd":"…","trdPrc":"…","trdVol":"…","trdTm":"…"},…]`, no whitespace, plain digits,
-// no signal codes) is read in one pass over the text, without building a JSON object per trade.
+// no signal codes or block trades) is read in one pass over the text, without building a JSON object per trade.
 // Anything else — whitespace, numbers for strings, other keys or key order, escapes, signals, a bad
 // value — is left to the general decoder (decodeTradeFrame), which gives the same answer for the
 // frames this one reads; a fuzz test holds the two equal.
@@ -87,6 +87,6 @@ export function scanTradeFrame(text: string, dayStartMs: number, maxTrades: numb
     else if (c === 93 && pos === n - 1) break;
     else return false;
   }
-  for (let i = 0; i < count; i++) sink.trade(s.symbol[i], s.price[i], s.qty[i], s.exchMs[i], i);
+  for (let i = 0; i < count; i++) sink.trade(s.symbol[i], s.price[i], s.qty[i], s.exchMs[i], i, 0);
   return true;
 }

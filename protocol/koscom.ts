@@ -16,10 +16,36 @@ export const TRADE_STREAM_PATH = { kospi: '/ws_ksp', kosdaq: '/ws_kdq' } as cons
  * trade (this is the capture hot path).
  */
 export interface TradeSink {
-  /** `exchMs`: absolute instant (epoch ms), or 0 when `trdTm` was 0 (no regular trade yet). */
-  trade(symbol: string, price: number, qty: number, exchMs: number, idx: number): void;
-  /** A session signal code found in `trdTm` (≥ 24h, e.g. 31000000 정규장마감). */
+  /**
+   * A trade: `trdVol` as sent (per-trade or cumulative, koscom.md §7: the sink decides), `exchMs`
+   * its absolute instant (epoch ms), or 0 when `trdTm` was 0 (no regular trade yet) or it is a
+   * block trade; `block` = the block trade's `trdTm` code (51/61/71000000), 0 for a regular trade.
+   */
+  trade(symbol: string, price: number, trdVol: number, exchMs: number, idx: number, block: number): void;
+  /** A session signal code found in `trdTm` (≥ 24h, e.g. 31000000 정규장마감), block trades excepted. */
   signal(symbol: string, code: number, idx: number): void;
+}
+
+/**
+ * Block trades (대량매매) arrive as `trdTm` codes with a price and a quantity: 장전, 장중, 장후
+ * (koscom.md §4). They carry no clock time. Each code → the trade's kind.
+ */
+export const BLOCK_TRADE_CODES = { 51000000: 'block_pre', 61000000: 'block_intraday', 71000000: 'block_post' } as const;
+export type BlockTradeKind = (typeof BLOCK_TRADE_CODES)[keyof typeof BLOCK_TRADE_CODES];
+
+/** Each block trade kind → its `trdTm` code. */
+export const BLOCK_TRADE_CODE_OF: Readonly<Record<BlockTradeKind, number>> = { block_pre: 51000000, block_intraday: 61000000, block_post: 71000000 };
+
+export function isBlockTradeCode(code: number): code is keyof typeof BLOCK_TRADE_CODES {
+  return code === 51000000 || code === 61000000 || code === 71000000;
+}
+
+/** A `trdTm` code (HH may be ≥ 24) as the ms of day `encodeTradeFrame` writes back as that code. */
+export function codeMsOfDay(code: number): number {
+  const hh = Math.floor(code / 1_000_000);
+  const mm = Math.floor(code / 10_000) % 100;
+  const ss = Math.floor(code / 100) % 100;
+  return ((hh * 60 + mm) * 60 + ss) * 1000 + (code % 100) * 10;
 }
 
 /**
@@ -65,7 +91,8 @@ function decodeElement(el: unknown, i: number, dayStartMs: number, sink: TradeSi
   if (Number.isNaN(tm)) return { field: `[${i}].trdTm`, reason: intReason(rawTm) };
   const msOfDay = hhmmsscc(tm);
   if (Number.isNaN(msOfDay)) return { field: `[${i}].trdTm`, reason: `not a HHMMSScc time (${tm})` };
-  if (msOfDay === -2) {
+  const block = msOfDay === -2 && isBlockTradeCode(tm) ? tm : 0;
+  if (msOfDay === -2 && block === 0) {
     sink.signal(symbol, tm, i);
     return undefined;
   }
@@ -75,7 +102,7 @@ function decodeElement(el: unknown, i: number, dayStartMs: number, sink: TradeSi
   const rawQty = el.trdVol;
   const qty = typeof rawQty === 'string' ? parseIntStrict(rawQty) : toInt(rawQty);
   if (!(qty >= 0)) return { field: `[${i}].trdVol`, reason: Number.isNaN(qty) ? intReason(rawQty) : `negative quantity (${qty})` };
-  sink.trade(symbol, price, qty, msOfDay === -1 ? 0 : dayStartMs + msOfDay, i);
+  sink.trade(symbol, price, qty, msOfDay < 0 ? 0 : dayStartMs + msOfDay, i, block);
   return undefined;
 }
 
@@ -83,8 +110,9 @@ function decodeElement(el: unknown, i: number, dayStartMs: number, sink: TradeSi
 export interface WireTrade {
   symbol: string;
   price: number;
+  /** `trdVol` as sent. */
   qty: number;
-  /** ms since KST midnight, or -1 for `trdTm` 0. */
+  /** ms since KST midnight, or -1 for `trdTm` 0; a signal or block trade code as codeMsOfDay gives it. */
   msOfDay: number;
 }
 

@@ -11,6 +11,7 @@ import { RecordBatchReader, type Data, type RecordBatch, type Vector } from 'apa
 import type { Market } from '../protocol/market.js';
 import { listParts, type PartInfo } from '../storage/arrow-format.js';
 import { compareReceive } from '../storage/reader-query.js';
+import type { TradeKind } from '../storage/batch.js';
 import type { TradeEvent } from './event.js';
 import { byReceive, mergeChunks } from './merge.js';
 import type { ChannelQuery } from './source.js';
@@ -136,6 +137,11 @@ class TradeConverter {
     const recv32 = int32s(rc);
     const seq = int32s(c[6]);
     const idx = ix.values as Int32Array;
+    // Parts written before trd_vol and kind existed: trdVol was the quantity, every trade regular.
+    const trdVol = c.length > 8 ? int32s(c[8]) : qty;
+    const kindCodes = c.length > 9 ? (c[9].values as Int8Array) : undefined;
+    const kindNames = c.length > 9 ? this.strings(c[9]) : undefined;
+    const kindAt = c.length > 9 ? c[9].offset : 0;
     const { day } = this.q;
     const windowFrom = this.q.from;
     const windowTo = this.q.to;
@@ -181,6 +187,8 @@ class TradeConverter {
         recvNs,
         srcSeq: seq[2 * i + 1] * TWO_32 + (seq[2 * i] >>> 0),
         srcIdx: idx[ix.offset + i],
+        trdVol: trdVol[2 * i + 1] * TWO_32 + (trdVol[2 * i] >>> 0),
+        kind: kindCodes === undefined ? 'regular' : (kindNames![kindCodes[kindAt + i]] as TradeKind),
         type: 'trade',
       });
     }

@@ -2,6 +2,7 @@
 // journal frame. Every event carries the stamps the merge orders by (recvNs, exchNs, srcSeq, srcIdx).
 import type { Market, SectorFlow, SnapshotKind, SnapshotRow } from '../protocol/market.js';
 import type { TradingDay } from '../protocol/time.js';
+import type { TradeKind } from '../storage/batch.js';
 import type { Stamped } from './merge.js';
 
 /** What can be replayed: the stored channels, or the raw frames of the journal. */
@@ -15,7 +16,11 @@ export interface TradeEvent extends Stamped {
   market: Market;
   symbol: string;
   price: number;
+  /** The trade's own quantity. */
   qty: number;
+  /** `trdVol` as the feed sent it (what `replay serve` sends back). */
+  trdVol: number;
+  kind: TradeKind;
 }
 
 /** One symbol's row of a full-market REST snapshot; `recvNs` = `takenNs`, `srcIdx` = row position. */

@@ -7,7 +7,7 @@
 // From the journal, frames go out byte-identical; from SQLite/Arrow they are re-encoded.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { encodeTradeFrame, MAX_TRADES_PER_FRAME, type WireTrade } from '../protocol/koscom.js';
+import { BLOCK_TRADE_CODE_OF, codeMsOfDay, encodeTradeFrame, MAX_TRADES_PER_FRAME, type WireTrade } from '../protocol/koscom.js';
 import { encodeOhlcLists, encodeQuoteLists, encodeStockList, encodeGatewayError, GATEWAY_MESSAGE } from '../protocol/koscom-rest.js';
 import { encodeSectorFlowPush } from '../protocol/ls.js';
 import type { Listing, Market } from '../protocol/market.js';
@@ -138,7 +138,9 @@ export async function startReplayServer(options: ServeOptions): Promise<ReplaySe
     if (wire.length > 0 && (e.market !== wireMarket || e.srcSeq !== wireSeq || wire.length === MAX_TRADES_PER_FRAME)) flush();
     wireMarket = e.market;
     wireSeq = e.srcSeq;
-    wire.push({ symbol: e.symbol, price: e.price, qty: e.qty, msOfDay: e.exchNs === null ? -1 : kstMsOfDay(Number(e.exchNs / 1_000_000n)) });
+    // trdVol as recorded, and a block trade's trdTm code: the frames the vendor sent.
+    const msOfDay = e.kind !== 'regular' ? codeMsOfDay(BLOCK_TRADE_CODE_OF[e.kind]) : e.exchNs === null ? -1 : kstMsOfDay(Number(e.exchNs / 1_000_000n));
+    wire.push({ symbol: e.symbol, price: e.price, qty: e.trdVol, msOfDay });
   }
 
   function onSnapshot(e: SnapshotEvent): void {

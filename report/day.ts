@@ -88,6 +88,8 @@ export interface DayReport {
   abGaps: AbGapPoint[];
   quarantinePerMinute: { minutes: number[]; frames: number[] };
   topSymbols: { symbol: string; market: Market; trades: number; volume: number; value: number }[];
+  /** How each market's trdVol was read (per-trade or cumulative), and what decided it. */
+  trdVol: { market: Market; mode: string; basis: string }[];
 }
 
 export interface DayReportOptions {
@@ -117,7 +119,8 @@ export async function gatherDayReport(o: DayReportOptions): Promise<DayReport> {
           volumeByMinute.set(m, [0, 0]);
         }
         c[mi]++;
-        volumeByMinute.get(m)![mi] += t.qty;
+        // Beside the snapshots' accTrdvol, as reconciliation counts: each regular trade's own quantity.
+        if (t.kind === 'regular') volumeByMinute.get(m)![mi] += t.qty;
         let s = bySymbol.get(t.symbol);
         if (!s) bySymbol.set(t.symbol, (s = { symbol: t.symbol, market: t.market, trades: 0, volume: 0, value: 0 }));
         s.trades++;
@@ -175,15 +178,16 @@ export async function gatherDayReport(o: DayReportOptions): Promise<DayReport> {
       abGaps,
       quarantinePerMinute: health.quarantinePerMinute,
       topSymbols: [...bySymbol.values()].sort((a, b) => b.value - a.value || a.symbol.localeCompare(b.symbol)).slice(0, TOP_SYMBOLS),
+      trdVol: health.trdVol,
     };
   } finally {
     reader.close();
   }
 }
 
-function healthFromDatabase(dataDir: string, day: string): { sessions: SessionSummary[]; quarantinePerMinute: { minutes: number[]; frames: number[] } } {
+function healthFromDatabase(dataDir: string, day: string): { sessions: SessionSummary[]; quarantinePerMinute: { minutes: number[]; frames: number[] }; trdVol: DayReport['trdVol'] } {
   const file = databasePath(dataDir);
-  if (!fs.existsSync(file)) return { sessions: [], quarantinePerMinute: { minutes: [], frames: [] } };
+  if (!fs.existsSync(file)) return { sessions: [], quarantinePerMinute: { minutes: [], frames: [] }, trdVol: [] };
   const db = openReadOnly(file);
   try {
     // Databases from before migration 0003 have no store lag per session.
@@ -199,7 +203,10 @@ function healthFromDatabase(dataDir: string, day: string): { sessions: SessionSu
       stores: JSON.parse(s.stores) as SessionSummary['stores'],
     }));
     const q = db.prepare('SELECT recv_ns / ? AS minute, count(*) AS frames FROM quarantine WHERE day = ? GROUP BY minute ORDER BY minute').all(NS_PER_MIN, day) as { minute: number; frames: number }[];
-    return { sessions, quarantinePerMinute: { minutes: q.map((r) => r.minute * 60), frames: q.map((r) => r.frames) } };
+    // Databases from before migration 0004 record no trdVol reading.
+    const hasModes = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'trade_modes'").get() !== undefined;
+    const trdVol = hasModes ? (db.prepare("SELECT market, mode, basis FROM trade_modes WHERE day = ? AND symbol = '' ORDER BY market").all(day) as DayReport['trdVol']) : [];
+    return { sessions, quarantinePerMinute: { minutes: q.map((r) => r.minute * 60), frames: q.map((r) => r.frames) }, trdVol };
   } finally {
     db.close();
   }

@@ -169,6 +169,8 @@ export function renderDayReport(r: DayReport): string {
     .map((u) => `<div class="chart" data-chart="flows-${escapeHtml(u)}"></div>`)
     .join('\n');
   const main = Object.values(INVESTOR_GROUPS).filter((g) => g.main).map((g) => `${g.ko} (${g.en})`).join(', ');
+  // Volumes are each trade's own quantity, derived from trdVol as each market's feed sent it.
+  const trdVol = r.trdVol.length === 0 ? '' : `<p class="note">trdVol read as ${r.trdVol.map((m) => `${escapeHtml(m.market)} <b>${escapeHtml(m.mode)}</b> (${escapeHtml(m.basis)})`).join(', ')}; streamed volume is each regular trade's own quantity.</p>\n`;
   const t = r.totals;
   return `<!doctype html>
 <html lang="en">
@@ -191,7 +193,7 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 3
 <h2>Trading</h2>
 <div class="chart" data-chart="trades"></div>
 <h2>Reconciliation</h2>
-<div class="chart" data-chart="reconciliation"></div>
+${trdVol}<div class="chart" data-chart="reconciliation"></div>
 <h2>Sector investor flows (LS BM_)</h2>
 <p class="note">Shown: ${main}. Click a group in a chart's legend to show or hide it.</p>
 ${flowCharts}

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_SUBSCRIPTIONS, MAX_SUBSCRIPTIONS_SANDBOX, SUBSCRIPTION_PATH } from '../protocol/jsonrpc.js';
-import { TRADE_STREAM_PATH, MAX_TRADES_PER_FRAME, type WireTrade, encodeTradeFrame } from '../protocol/koscom.js';
+import { TRADE_STREAM_PATH, MAX_TRADES_PER_FRAME, type WireTrade, codeMsOfDay, encodeTradeFrame, isBlockTradeCode } from '../protocol/koscom.js';
 import { TOKEN_PATH } from '../protocol/ls-rest.js';
 import { WS_PATH as LS_WS_PATH } from '../protocol/ls.js';
 import { MARKETS, type Market } from '../protocol/market.js';
@@ -350,8 +350,8 @@ class Session {
     const sent = this.koscom.hasTradeClients(m);
     const wire = codes.map((code, i) => {
       const issue = issues[i % issues.length];
-      const block = BLOCK_TRADES.includes(code);
-      const w = { symbol: issue.symbol, price: market.last[issue.index], qty: block ? 1_000 * (i + 1) : 0, msOfDay: codeMs(code) };
+      const block = isBlockTradeCode(code);
+      const w = { symbol: issue.symbol, price: market.last[issue.index], qty: block ? 1_000 * (i + 1) : 0, msOfDay: codeMsOfDay(code) };
       if (this.truth.active) this.truth.add({ ch: 'signal', market: m, symbol: w.symbol, code, price: w.price, qty: w.qty, sent });
       return w;
     });
@@ -391,17 +391,8 @@ class Session {
 }
 
 /** `trdTm` codes of the signal-codes fault (koscom.md §4): block trades 장전/장중/장후, then the session signals. */
-const BLOCK_TRADES: readonly number[] = [51000000, 61000000, 71000000];
 const OPEN_SIGNALS: readonly number[] = [51000000];
 const CLOSE_SIGNALS: readonly number[] = [61000000, 71000000, 31000000, 41000000, 81000000, 91000007, 91000008];
-
-/** A HHMMSScc code as the ms of day `encodeTradeFrame` writes back as that code (HH may be ≥ 24). */
-function codeMs(code: number): number {
-  const hh = Math.floor(code / 1_000_000);
-  const mm = Math.floor(code / 10_000) % 100;
-  const ss = Math.floor(code / 100) % 100;
-  return ((hh * 60 + mm) * 60 + ss) * 1000 + (code % 100) * 10;
-}
 
 function trimSlash(path: string): string {
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;

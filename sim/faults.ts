@@ -22,7 +22,7 @@ export interface Faults {
   rejectCredentials: boolean;
   /** Koscom REST paths containing this text answer HTTP 401 (an endpoint the key is not licensed for); '' = none. */
   restUnauthorizedPath: string;
-  /** Send `trdVol` as the symbol's cumulative volume instead of the trade's quantity. */
+  /** Send `trdVol` as the symbol's cumulative volume instead of the trade's quantity (block trades keep their own: the documents say nothing of theirs). */
   cumulativeTrdVol: boolean;
   /** Extra junk frames per /ws_ksp /ws_kdq trade frame (fractional part = probability of one more):
    * random bytes as binary frames, invalid UTF-8, random text, truncated or wrong-shaped JSON. */

@@ -4,7 +4,7 @@
 // is the dictionary so far, a superset of every earlier one) and the part's row count and time bounds.
 import { Data, makeData, RecordBatch, Struct, Utf8, Vector, type Schema } from 'apache-arrow';
 import type { FlowRecord, SnapshotRecord, TradeColumns } from './batch.js';
-import { MARKET_BY_CODE, MARKET_CODE } from './batch.js';
+import { MARKET_BY_CODE, MARKET_CODE, TRADE_KINDS } from './batch.js';
 import { FLOW_INT_COLUMNS, FLOW_SCHEMA, SNAPSHOT_SCHEMA, TRADE_SCHEMA, fillInt64, fillNsFromMs, int32View } from './arrow-format.js';
 import type { SnapshotKind } from '../protocol/market.js';
 
@@ -23,6 +23,7 @@ const MARKET_VECTOR = new Vector([utf8Data(MARKET_BY_CODE)]);
 export const SNAPSHOT_KINDS: readonly SnapshotKind[] = ['seed', 'periodic', 'close'];
 const KIND_CODE: Readonly<Record<SnapshotKind, number>> = { seed: 0, periodic: 1, close: 2 };
 const KIND_VECTOR = new Vector([utf8Data(SNAPSHOT_KINDS)]);
+const TRADE_KIND_VECTOR = new Vector([utf8Data(TRADE_KINDS)]);
 
 /** A growing string dictionary: codes are stable, new values are appended as a new chunk. */
 class SymbolDictionary {
@@ -164,6 +165,8 @@ export class TradeBatchBuilder {
       tsData(recv),
       int64From(cols.srcSeq, n),
       makeData({ type: TRADE_SCHEMA.fields[7].type, length: n, nullCount: 0, data: new Int32Array(cols.srcIdx.subarray(0, n)) }),
+      int64From(cols.trdVol, n),
+      dictData(TRADE_SCHEMA, 9, new Int8Array(cols.kind.subarray(0, n)), TRADE_KIND_VECTOR),
     ]);
     this.stats.endBatch();
     return rb;

@@ -43,6 +43,7 @@ export const META = {
 const SYMBOL_DICT = 0;
 const MARKET_DICT = 1;
 const KIND_DICT = 2;
+const TRADE_KIND_DICT = 3;
 
 const ts = () => new Timestamp(TimeUnit.NANOSECOND, ARROW_TIME_ZONE);
 const dictString = (id: number, index: Int8 | Int32) => new Dictionary(new Utf8(), index, id);
@@ -56,6 +57,10 @@ export const TRADE_SCHEMA = new Schema([
   new Field('recv_ns', ts(), false),
   new Field('src_seq', new Int64(), false),
   new Field('src_idx', new Int32(), false),
+  // trdVol as sent (`qty` is the trade's own quantity) and the trade's kind; parts written before
+  // these columns existed lack them (readers take trd_vol = qty, kind 'regular').
+  new Field('trd_vol', new Int64(), false),
+  new Field('kind', dictString(TRADE_KIND_DICT, new Int8()), false),
 ]);
 
 export const SNAPSHOT_SCHEMA = new Schema([

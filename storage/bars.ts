@@ -1,6 +1,7 @@
 // 1-minute bars per symbol from a day's trades: the minute (KST, by exchange time, or receive time
 // for a trade the feed sent without one), OHLC in trade order, volume (shares, from each trade's
-// own quantity), value (원, Σ price × qty), VWAP (value ÷ volume) and the trade count.
+// own quantity, derived from trdVol), value (원, Σ price × qty), VWAP (value ÷ volume) and the trade
+// count. Block trades (대량매매, negotiated off the book) are left out.
 import type { CellValue } from './history-columns.js';
 
 export interface BarTrade {

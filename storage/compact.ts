@@ -47,7 +47,7 @@ function rowsOf(db: Database.Database, spec: ChannelSpec, day: TradingDay): Iter
 }
 
 function* tradesBySymbol(db: Database.Database, day: TradingDay): Generator<BarTrade> {
-  const stmt = db.prepare('SELECT market, symbol, COALESCE(exch_ts, recv_ns), price, qty FROM trades WHERE day = ? ORDER BY symbol, exch_ts, recv_ns, src_seq, src_idx').raw(true).safeIntegers(true);
+  const stmt = db.prepare(`SELECT market, symbol, COALESCE(exch_ts, recv_ns), price, qty FROM trades WHERE day = ? AND kind = 'regular' ORDER BY symbol, exch_ts, recv_ns, src_seq, src_idx`).raw(true).safeIntegers(true);
   for (const r of stmt.iterate(day) as IterableIterator<[string, string, bigint, bigint, bigint]>) yield { market: r[0], symbol: r[1], timeNs: r[2], price: Number(r[3]), qty: Number(r[4]) };
 }
 

@@ -1,17 +1,19 @@
 // Journal record → rows of a RowBatch, by the kind of channel it came in on. Decoding is a pure
 // function of the journal (in order): replaying a journal gives the same rows, which is what
-// recovery and `ticktape rebuild` rely on. The one piece of state, the half of a REST snapshot
-// waiting for its partner, is rebuilt by priming (see `prime`).
+// recovery and `ticktape rebuild` rely on. Its state — the half of a REST snapshot waiting for its
+// partner, and each market's trdVol reading (storage/trade-quantity.ts) — is rebuilt by priming
+// (see `prime`).
 
 import { type BadElement, describeError, type DecodeError } from '../protocol/decoded.js';
-import { decodeTradeFrame, type TradeSink } from '../protocol/koscom.js';
+import { BLOCK_TRADE_CODES, decodeTradeFrame, isBlockTradeCode, type TradeSink } from '../protocol/koscom.js';
 import { decodeDetailFrame } from '../protocol/koscom-detail.js';
 import { badElementSymbol, decodeOhlcLists, decodeQuoteLists, decodeStockList, joinSnapshot, type Multiquote, type OhlcRow, type QuoteRow } from '../protocol/koscom-rest.js';
 import { decodePush, decodeSectorFlowBody } from '../protocol/ls.js';
 import type { Market, SnapshotKind } from '../protocol/market.js';
 import { exchTime, hhmmsscc, kstMidnight, type TradingDay } from '../protocol/time.js';
-import { MARKET_CODE, TradeColumns, type RowBatch } from './batch.js';
-import { FLAG, type JournalChannel } from './journal.js';
+import { MARKET_CODE, TRADE_KIND_CODE, TradeColumns, type RowBatch } from './batch.js';
+import { CAPTURE_END, FLAG, type JournalChannel } from './journal.js';
+import { TradeQuantities, type TrdVolMode } from './trade-quantity.js';
 
 /** Quarantined raw text is capped so that one absurd frame cannot bloat the database. */
 const MAX_RAW_CHARS = 1_000_000;
@@ -26,6 +28,7 @@ export function emptyBatch(day: TradingDay, file: string, offset: number, seq: n
     snapshots: [],
     listings: [],
     signals: [],
+    modes: [],
     quotes: [],
     books: [],
     quarantine: [],
@@ -40,6 +43,7 @@ export function resetBatch(b: RowBatch, offset: number, seq: number): void {
   b.snapshots.length = 0;
   b.listings.length = 0;
   b.signals.length = 0;
+  if (b.modes) b.modes.length = 0;
   if (b.quotes) b.quotes.length = 0;
   if (b.books) b.books.length = 0;
   b.quarantine.length = 0;
@@ -67,11 +71,18 @@ class TradeColumnsSink implements TradeSink {
   marketCode = 0;
   recvNs = 0n;
   seq = 0;
+  readonly quantities = new TradeQuantities();
 
-  trade(symbol: string, price: number, qty: number, exchMs: number, idx: number): void {
+  trade(symbol: string, price: number, trdVol: number, exchMs: number, idx: number, block: number): void {
     let t = this.batch.trades;
     if (t.length === t.capacity) t = this.batch.trades = grow(t);
-    t.push(this.marketCode, symbol, exchMs, price, qty, this.recvNs, this.seq, idx);
+    if (block !== 0 && isBlockTradeCode(block)) {
+      // A block trade has no clock time: its exchange time is when it was received (to the ms).
+      t.push(this.marketCode, symbol, Number(this.recvNs / 1_000_000n), price, trdVol, this.recvNs, this.seq, idx, trdVol, TRADE_KIND_CODE[BLOCK_TRADE_CODES[block]]);
+      return;
+    }
+    t.push(this.marketCode, symbol, exchMs, price, trdVol, this.recvNs, this.seq, idx, trdVol, 0);
+    this.quantities.derive(t, t.length - 1, this.seq, (this.batch.modes ??= []));
   }
 
   signal(symbol: string, code: number): void {
@@ -87,6 +98,8 @@ function grow(t: TradeColumns): TradeColumns {
   g.exchMs.set(t.exchMs);
   g.price.set(t.price);
   g.qty.set(t.qty);
+  g.trdVol.set(t.trdVol);
+  g.kind.set(t.kind);
   g.recvNs.set(t.recvNs);
   g.srcSeq.set(t.srcSeq);
   g.srcIdx.set(t.srcIdx);
@@ -104,12 +117,28 @@ export class FrameDecoder {
     this.dayStartMs = kstMidnight(day);
   }
 
+  /** The batch holds trades whose quantity waits for their market's trdVol reading: do not write it yet. */
+  get holding(): boolean {
+    return this.tradeSink.quantities.holding;
+  }
+
+  /** The trdVol reading of each market decided so far (`kospi` → `cumulative`). */
+  trdVolModes(): ReadonlyMap<Market, TrdVolMode> {
+    return this.tradeSink.quantities.modes();
+  }
+
+  /** Decides the markets still undecided as per-trade and fixes their held rows in `batch` (a store stopping). */
+  settle(batch: RowBatch): void {
+    this.tradeSink.quantities.settle(batch.trades, (batch.modes ??= []));
+  }
+
   /**
    * Decodes one journal record into `batch` and returns the rows it added (quarantined ones
    * included). Outgoing frames and events are journal-only. `seq` is the record's frame number on
    * its channel (`JournalRecord.frame`), stored as the rows' `src_seq`.
    */
   decode(ch: JournalChannel | undefined, flags: number, recvNs: bigint, seq: number, bytes: Buffer | string, batch: RowBatch): number {
+    if (flags === FLAG.event) this.captureEnd(ch, bytes, batch);
     if (flags !== FLAG.incoming) return 0;
     const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
     const source = ch?.name ?? 'unknown';
@@ -137,12 +166,27 @@ export class FrameDecoder {
   }
 
   /**
-   * Feeds a record that lies before the resume point of a replay: only the pending snapshot half
-   * is tracked, nothing is emitted. Makes a resumed decoder identical to one that read everything.
+   * Feeds a record that lies before the resume point of a replay: the pending snapshot half and
+   * the trdVol readings (trades decoded into `scratch`, emptied whenever nothing is held; none
+   * once their market is read per-trade) are tracked, nothing is emitted. Makes a resumed decoder
+   * identical to one that read everything.
    */
   prime(ch: JournalChannel | undefined, flags: number, recvNs: bigint, seq: number, bytes: Buffer, scratch: RowBatch): void {
-    if (flags !== FLAG.incoming || ch === undefined || (ch.kind !== 'multiquote-lists' && ch.kind !== 'multiquote-ohlclists')) return;
+    if (flags === FLAG.event) this.captureEnd(ch, bytes, scratch);
+    if (flags !== FLAG.incoming || ch === undefined) return;
+    if (ch.kind === 'trades' && ch.market !== undefined && this.tradeSink.quantities.follows(ch.market)) {
+      this.trades(ch, recvNs, seq, bytes.toString('utf8'), scratch);
+      if (!this.holding) resetBatch(scratch, 0, 0);
+    }
+    if (ch.kind !== 'multiquote-lists' && ch.kind !== 'multiquote-ohlclists') return;
     this.snapshotHalf(ch, recvNs, seq, bytes.toString('utf8'), scratch, false);
+  }
+
+  /** A capture's end (journaled as it stops) settles the markets still undecided: nothing more can come in that capture. */
+  private captureEnd(ch: JournalChannel | undefined, bytes: Buffer | string, batch: RowBatch): void {
+    if (!this.holding || ch?.kind !== 'events') return;
+    const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
+    if (text.includes(`"type":"${CAPTURE_END}"`)) this.settle(batch);
   }
 
   private trades(ch: JournalChannel, recvNs: bigint, seq: number, text: string, batch: RowBatch): number {

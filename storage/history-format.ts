@@ -40,7 +40,7 @@ export const HISTORY_CHANNELS: readonly ChannelSpec[] = [
     table: 'trades',
     // Receive order, the replay's order: a day's file streams straight into a replay.
     orderBy: 'recv_ns, src_seq, src_idx',
-    columns: [col('market', 'str'), col('symbol', 'str'), col('exch_ts', 'ts', true), col('price', 'i64'), col('qty', 'i64'), col('recv_ns', 'ts'), col('src_seq', 'i64'), col('src_idx', 'i32')],
+    columns: [col('market', 'str'), col('symbol', 'str'), col('exch_ts', 'ts', true), col('price', 'i64'), col('qty', 'i64'), col('recv_ns', 'ts'), col('src_seq', 'i64'), col('src_idx', 'i32'), col('trd_vol', 'i64'), col('kind', 'str')],
   },
   {
     channel: 'sector_flows',

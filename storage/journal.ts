@@ -27,6 +27,9 @@ export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 export const FLAG = { incoming: 0, outgoing: 1, event: 2 } as const;
 export type RecordFlag = (typeof FLAG)[keyof typeof FLAG];
 
+/** The `type` of the event a capture journals as it stops (on its `events` channel). */
+export const CAPTURE_END = 'capture-end';
+
 export type ChannelKind = 'trades' | 'ls.ws' | 'stock-list' | 'multiquote-lists' | 'multiquote-ohlclists' | 'detail' | 'events';
 
 export interface ChannelSpec {

@@ -69,7 +69,7 @@ const LIVE_BARS = `
          first(price ORDER BY exch_ts NULLS FIRST, recv_ns, src_seq, src_idx) AS open, max(price) AS high, min(price) AS low,
          last(price ORDER BY exch_ts NULLS FIRST, recv_ns, src_seq, src_idx) AS close, sum(qty)::BIGINT AS volume, sum(price * qty)::BIGINT AS value,
          sum(price * qty)::DOUBLE / sum(qty) AS vwap, count(*)::BIGINT AS trades
-  FROM live_trades GROUP BY ALL`;
+  FROM live_trades WHERE kind = 'regular' GROUP BY ALL`;
 
 export interface StoreQuery {
   con: DuckDBConnection;
@@ -105,7 +105,7 @@ export async function openStoreQuery(dataDir: string, sql: string, opts: StoreQu
       if (spec.table !== null && liveDays.length > 0 && (named(spec.channel) || (spec.channel === 'trades' && named('bars_1m')))) await loadLive(con, dataDir, spec.table, spec.channel, spec.columns, liveDays);
       if (spec.channel === 'bars_1m') await con.run(`INSERT INTO live_bars_1m BY NAME ${LIVE_BARS}`);
       const files = historyDays.filter((d) => (readManifest(dataDir, d)?.channels.find((c) => c.channel === spec.channel)?.rows ?? 0) > 0).map((d) => quote(historyFile(dataDir, d, spec.channel)));
-      const hist = files.length === 0 ? '' : `SELECT * EXCLUDE (channel) FROM read_parquet([${files.join(', ')}], hive_partitioning = true, hive_types_autocast = false) UNION ALL BY NAME `;
+      const hist = files.length === 0 ? '' : `SELECT * EXCLUDE (channel) FROM read_parquet([${files.join(', ')}], hive_partitioning = true, hive_types_autocast = false, union_by_name = true) UNION ALL BY NAME `;
       await con.run(`CREATE VIEW ${spec.channel} AS ${hist}SELECT * FROM live_${spec.channel}`);
     }
     await con.run('CREATE TABLE days (day VARCHAR, condition VARCHAR, reasons VARCHAR, trades BIGINT, sqlite_trades BIGINT, arrow_bytes BIGINT, parquet_bytes BIGINT, journal_bytes BIGINT, journal_compressed BOOLEAN)');

@@ -7,6 +7,7 @@ import fsp from 'node:fs/promises';
 import { RecordBatchReader, type Data, type RecordBatch, type Vector } from 'apache-arrow';
 import type { Market, SnapshotKind } from '../protocol/market.js';
 import { FLOW_INT_COLUMNS, int32View, int64At, listArrowDays, listParts, ARROW_CHANNELS, type ArrowChannel, type PartInfo } from './arrow-format.js';
+import type { TradeKind } from './batch.js';
 import { CHUNK_ROWS, compareExchange, compareReceive, exchangeKey, type ResolvedQuery, type SectorFlowRow, type StoredSnapshotRow, type TradeRow } from './reader-query.js';
 
 /** Column readers over one record batch (index = row within the batch). */
@@ -16,6 +17,10 @@ function column(batch: RecordBatch, name: string): Data {
   const d = batch.data.children[i];
   if (d.offset !== 0) throw new Error(`Arrow column ${name} has an unexpected offset`);
   return d;
+}
+
+function hasColumn(batch: RecordBatch, name: string): boolean {
+  return batch.schema.fields.some((f) => f.name === name);
 }
 
 function int64Column(batch: RecordBatch, name: string): Int32Array {
@@ -99,6 +104,9 @@ export class ArrowStore {
       const qty = int64Column(b, 'qty');
       const seq = int64Column(b, 'src_seq');
       const idx = column(b, 'src_idx').values as Int32Array;
+      // Parts written before trd_vol and kind existed: trdVol was the quantity, every trade regular.
+      const trdVol = hasColumn(b, 'trd_vol') ? int64Column(b, 'trd_vol') : qty;
+      const kinds = hasColumn(b, 'kind') ? dictColumn(b, 'kind') : undefined;
       for (let i = 0; i < b.numRows; i++) {
         if ((okMarket && !okMarket[market.codes[i]]) || (okSymbol && !okSymbol[symbol.codes[i]])) continue;
         const recvNs = recv(i)!;
@@ -114,6 +122,8 @@ export class ArrowStore {
           recvNs,
           srcSeq: int64At(seq, i),
           srcIdx: idx[i],
+          trdVol: int64At(trdVol, i),
+          kind: (kinds === undefined ? 'regular' : kinds.values[kinds.codes[i]]) as TradeKind,
         });
       }
     });

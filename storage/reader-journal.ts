@@ -8,7 +8,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import type { TradingDay } from '../protocol/time.js';
 import type { ArrowChannel } from './arrow-format.js';
-import { MARKET_BY_CODE, type RowBatch } from './batch.js';
+import { MARKET_BY_CODE, type RowBatch, TRADE_KINDS } from './batch.js';
 import { emptyBatch, FrameDecoder, resetBatch } from './decode.js';
 import { readChannels } from './journal.js';
 import { archivedJournal, dayJournalFiles, readJournalRecords } from './journal-archive.js';
@@ -37,7 +37,7 @@ export class JournalStore {
       for (let i = 0; i < t.length; i++) {
         const market = MARKET_BY_CODE[t.market[i]];
         if ((q.symbols && !q.symbols.has(t.symbol[i])) || (q.markets && !q.markets.has(market)) || !inWindow(t.recvNs[i], q)) continue;
-        out.push({ day: q.day, market, symbol: t.symbol[i], exchNs: t.exchMs[i] === 0 ? null : BigInt(t.exchMs[i]) * 1_000_000n, price: t.price[i], qty: t.qty[i], recvNs: t.recvNs[i], srcSeq: t.srcSeq[i], srcIdx: t.srcIdx[i] });
+        out.push({ day: q.day, market, symbol: t.symbol[i], exchNs: t.exchMs[i] === 0 ? null : BigInt(t.exchMs[i]) * 1_000_000n, price: t.price[i], qty: t.qty[i], recvNs: t.recvNs[i], srcSeq: t.srcSeq[i], srcIdx: t.srcIdx[i], trdVol: t.trdVol[i], kind: TRADE_KINDS[t.kind[i]] });
       }
     });
   }
@@ -74,11 +74,16 @@ export class JournalStore {
       const batch = emptyBatch(q.day, path.basename(archivedJournal(file)), 0, 0, 1024);
       for await (const r of readJournalRecords(file)) {
         decoder.decode(channels.get(r.channel), r.flags, r.recvNs, r.frame, r.bytes, batch);
+        // Trades waiting for their market's trdVol reading stay in the batch until it is decided.
+        if (decoder.holding) continue;
         pick(batch, rows);
         resetBatch(batch, r.end, r.seq + 1);
         // Later records are received no earlier than this one: rows before it are final.
         if (stream && rows.length >= CHUNK_ROWS) rows = yield* release(rows, r.recvNs, compare, key);
       }
+      // The end of the journal: as a store that stops there, undecided markets are read per-trade.
+      if (decoder.holding) decoder.settle(batch);
+      pick(batch, rows);
     }
     yield* release(rows, null, compare, key ?? (() => 0n));
   }

@@ -9,6 +9,7 @@ import { FLOW_INT_COLUMNS, int32View, int64At, type ArrowChannel } from './arrow
 import { HISTORY_BLOCK_ROWS, historyFile, listHistoryDays, readManifest } from './history-format.js';
 import { readParquetBatches } from './parquet-read.js';
 import { inWindow, release } from './reader-arrow.js';
+import type { TradeKind } from './batch.js';
 import { CHUNK_ROWS, compareExchange, exchangeKey, type ResolvedQuery, type SectorFlowRow, type StoredSnapshotRow, type TradeRow } from './reader-query.js';
 
 const STORED: readonly ArrowChannel[] = ['trades', 'snapshots', 'sector_flows'];
@@ -48,6 +49,20 @@ function strColumn(b: RecordBatch, name: string): (i: number) => string {
 
 const decoder = new TextDecoder();
 
+/** The trade kind column: nearly every row is 'regular' (read by its first byte), block trades are decoded. */
+function kindColumn(b: RecordBatch): (i: number) => TradeKind {
+  const d = b.getChild('kind')?.data[0];
+  // Days compacted before the column existed: every trade regular.
+  if (d === undefined) return () => 'regular';
+  const offsets = d.valueOffsets as Int32Array;
+  const bytes = d.values as Uint8Array;
+  const R = 'r'.charCodeAt(0);
+  return (i) => {
+    const from = offsets[d.offset + i];
+    return bytes[from] === R ? 'regular' : (decoder.decode(bytes.subarray(from, offsets[d.offset + i + 1])) as TradeKind);
+  };
+}
+
 export class ParquetStore {
   constructor(readonly dataDir: string) {}
 
@@ -67,6 +82,8 @@ export class ParquetStore {
       const exch = nsColumn(b, 'exch_ts');
       const recv = nsColumn(b, 'recv_ns');
       const [price, qty, seq] = ['price', 'qty', 'src_seq'].map((n) => intColumn(b, n));
+      const trdVol = b.getChild('trd_vol') === null ? qty : intColumn(b, 'trd_vol');
+      const kind = kindColumn(b);
       const idx = b.getChild('src_idx')!.data[0];
       const idxValues = idx.values as Int32Array;
       for (let i = 0; i < b.numRows; i++) {
@@ -76,7 +93,7 @@ export class ParquetStore {
         const recvNs = recv(i)!;
         const exchNs = exch(i);
         if (!inWindow(q.time === 'exchange' ? (exchNs ?? recvNs) : recvNs, q)) continue;
-        out.push({ day: q.day, market: m, symbol: s, exchNs, price: price(i), qty: qty(i), recvNs, srcSeq: seq(i), srcIdx: idxValues[idx.offset + i] });
+        out.push({ day: q.day, market: m, symbol: s, exchNs, price: price(i), qty: qty(i), recvNs, srcSeq: seq(i), srcIdx: idxValues[idx.offset + i], trdVol: trdVol(i), kind: kind(i) });
       }
     });
   }

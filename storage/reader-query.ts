@@ -1,6 +1,7 @@
 // The shapes the reader API returns and takes, shared by its SQLite and Arrow back ends.
 import type { Market, SectorFlow, SnapshotKind, SnapshotRow } from '../protocol/market.js';
 import { kstDay, type TradingDay } from '../protocol/time.js';
+import type { TradeKind } from './batch.js';
 
 export interface TradeRow {
   day: TradingDay;
@@ -9,10 +10,15 @@ export interface TradeRow {
   /** The feed's time stamp, ns since the epoch; null when the feed sent none. */
   exchNs: bigint | null;
   price: number;
+  /** The trade's own quantity (derived from trdVol, whichever way the feed sent it). */
   qty: number;
   recvNs: bigint;
   srcSeq: number;
   srcIdx: number;
+  /** `trdVol` as the feed sent it: per-trade or cumulative (see the day's trade_modes). */
+  trdVol: number;
+  /** 'regular', or a block trade (대량매매): 'block_pre' | 'block_intraday' | 'block_post'. */
+  kind: TradeKind;
 }
 
 export interface StoredSnapshotRow extends SnapshotRow {

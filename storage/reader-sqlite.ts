@@ -4,6 +4,7 @@
 import Database from 'better-sqlite3';
 import type { Market, SnapshotKind } from '../protocol/market.js';
 import type { ArrowChannel } from './arrow-format.js';
+import type { TradeKind } from './batch.js';
 import { CHUNK_ROWS, type ResolvedQuery, type SectorFlowRow, type StoredSnapshotRow, type TradeRow } from './reader-query.js';
 
 const TABLES: readonly ArrowChannel[] = ['trades', 'snapshots', 'sector_flows'];
@@ -76,7 +77,7 @@ export class SqliteStore {
   }
 
   async *trades(q: ResolvedQuery): AsyncGenerator<TradeRow[]> {
-    const sql = select('market, symbol, exch_ts, price, qty, recv_ns, src_seq, src_idx', 'trades', q, { symbolFilter: true, exchange: 'COALESCE(exch_ts, recv_ns)', receive: 'recv_ns', tieBreak: 'src_seq, src_idx' });
+    const sql = select('market, symbol, exch_ts, price, qty, recv_ns, src_seq, src_idx, trd_vol, kind', 'trades', q, { symbolFilter: true, exchange: 'COALESCE(exch_ts, recv_ns)', receive: 'recv_ns', tieBreak: 'src_seq, src_idx' });
     yield* this.stream(sql, (r) => ({
       day: q.day,
       market: r[0] as Market,
@@ -87,6 +88,8 @@ export class SqliteStore {
       recvNs: r[5] as bigint,
       srcSeq: Number(r[6]),
       srcIdx: Number(r[7]),
+      trdVol: Number(r[8]),
+      kind: r[9] as TradeKind,
     }));
   }
 

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import type { RecordBatch } from 'apache-arrow';
 import { kstMidnight, type TradingDay } from '../protocol/time.js';
-import { TradeColumns, MARKET_CODE, type FlowRecord, type SnapshotRecord } from './batch.js';
+import { TradeColumns, MARKET_CODE, TRADE_KIND_CODE, type FlowRecord, type SnapshotRecord } from './batch.js';
 import { FlowBatchBuilder, SnapshotBatchBuilder, TradeBatchBuilder } from './arrow-batches.js';
 import type { ArrowChannel } from './arrow-format.js';
 import { ArrowStore } from './reader-arrow.js';
@@ -155,7 +155,7 @@ export class TickReader {
     const cols = new TradeColumns(batchRows);
     for await (const chunk of this.tradeChunks(q)) {
       for (const t of chunk) {
-        cols.push(MARKET_CODE[t.market], t.symbol, t.exchNs === null ? 0 : nsToMs(t.exchNs), t.price, t.qty, t.recvNs, t.srcSeq, t.srcIdx);
+        cols.push(MARKET_CODE[t.market], t.symbol, t.exchNs === null ? 0 : nsToMs(t.exchNs), t.price, t.qty, t.recvNs, t.srcSeq, t.srcIdx, t.trdVol, TRADE_KIND_CODE[t.kind]);
         if (cols.length === batchRows) {
           yield builder.build(cols);
           cols.length = 0;

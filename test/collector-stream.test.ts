@@ -3,6 +3,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { marketOpenAt } from '../collector/calendar.js';
@@ -62,8 +63,11 @@ async function run(name: string, url: string, ms: number, env: Record<string, st
   await new Promise((r) => setTimeout(r, ms));
   await stream.stop();
   const stats = tape.stats();
-  const stored = tape.streamedVolume('kospi').sum.get('005930') ?? 0;
+  // After the close: a market's trades wait for its trdVol reading until evidence or the store's end.
   await tape.close();
+  const db = new Database(join(tmp.root, name, 'ticktape.db'), { readonly: true });
+  const stored = (db.prepare("SELECT sum(qty) FROM trades WHERE symbol = '005930'").pluck().get() as number | null) ?? 0;
+  db.close();
   return { stream: stream.stats(), events, channel: stats.find((c) => c.name === 'koscom.trades.kospi')!, control: stats.find((c) => c.name === 'koscom.trades.kospi.control')!, stored };
 }
 

@@ -10,6 +10,7 @@ import { FlowStream } from '../collector/flows.js';
 import { formatReport } from '../collector/report.js';
 import { RestClient } from '../collector/rest.js';
 import { LsToken } from '../collector/token.js';
+import { BLOCK_TRADE_CODES } from '../protocol/koscom.js';
 import { encodeSectorFlowPush } from '../protocol/ls.js';
 import { startExchange } from '../sim/exchange.js';
 import type { TruthSignal } from '../sim/truth.js';
@@ -114,16 +115,28 @@ describe('LS unknown frames', () => {
 });
 
 describe('signal codes in trdTm', () => {
-  it('keeps every session signal and block trade the streams carry (block trades still as signals, with their code), and every trade exact', async () => {
+  it('stores block trades as trades with their kind, price and quantity, keeps every other signal code in signals, and every trade exact', async () => {
     const { exchange, result, db } = await captureDay(join(tmp.root, 'signals'), { signalCodes: true }, {}, undefined, 50_000, { dayLengthMs: 3_000 });
     expect(result.status).toBe('complete');
     const sent = exchange.truth().filter((r): r is TruthSignal => r.ch === 'signal' && r.sent);
     expect(sent).toHaveLength(2 * 8);
+    const isBlock = (s: TruthSignal) => Object.hasOwn(BLOCK_TRADE_CODES, s.code);
     const stored = db.prepare('SELECT market, symbol, code FROM signals ORDER BY market, src_seq, rowid').all() as { market: string; symbol: string; code: number }[];
-    expect(stored.map((s) => `${s.market} ${s.symbol} ${s.code}`).sort()).toEqual(sent.map((s) => `${s.market} ${s.symbol} ${s.code}`).sort());
-    expect(new Set(stored.map((s) => s.code))).toEqual(new Set([31000000, 41000000, 51000000, 61000000, 71000000, 81000000, 91000007, 91000008]));
+    expect(stored.map((s) => `${s.market} ${s.symbol} ${s.code}`).sort()).toEqual(sent.filter((s) => !isBlock(s)).map((s) => `${s.market} ${s.symbol} ${s.code}`).sort());
+    expect(new Set(stored.map((s) => s.code))).toEqual(new Set([31000000, 41000000, 81000000, 91000007, 91000008]));
+    // Block trades: trades with their kind, price and quantity; no clock time, so exch_ts = receive time (ms).
+    const blocks = db.prepare("SELECT market, symbol, kind, price, qty, trd_vol, exch_ts, recv_ns FROM trades WHERE kind <> 'regular'").all() as { market: string; symbol: string; kind: string; price: number; qty: number; trd_vol: number; exch_ts: bigint; recv_ns: bigint }[];
+    const kindOf = BLOCK_TRADE_CODES as Record<number, string>;
+    expect(blocks.map((b) => `${b.market} ${b.symbol} ${b.kind} ${b.price} ${b.qty}`).sort()).toEqual(sent.filter(isBlock).map((s) => `${s.market} ${s.symbol} ${kindOf[s.code]} ${s.price} ${s.qty}`).sort());
+    expect(new Set(blocks.map((b) => b.kind))).toEqual(new Set(['block_pre', 'block_intraday', 'block_post']));
+    for (const b of blocks) {
+      expect(b.trd_vol).toBe(b.qty);
+      expect(Number(b.exch_ts)).toBe(Math.floor(Number(b.recv_ns) / 1e6) * 1e6);
+    }
     expect(db.prepare("SELECT COUNT(*) FROM quarantine WHERE source LIKE 'koscom.trades.%'").pluck().get()).toBe(0);
-    expect(storedBySymbol(db, exchange.day)).toEqual(truthBySymbol(exchange.truth().filter((r) => r.ch === 'trade'), true));
+    const regular = new Map((db.prepare("SELECT symbol, COUNT(*) AS n, SUM(qty) AS qty FROM trades WHERE kind = 'regular' GROUP BY symbol").all() as { symbol: string; n: number; qty: number }[]).map((r) => [r.symbol, { n: r.n, qty: r.qty }]));
+    expect(regular).toEqual(truthBySymbol(exchange.truth().filter((r) => r.ch === 'trade'), true));
+    // The simulator's accTrdvol leaves block trades out: each symbol still reconciles exactly.
     for (const r of result.reconciliation) expect(r).toMatchObject({ missing: 0, excess: 0 });
     db.close();
   });

@@ -55,7 +55,7 @@ it('keeps nanosecond KST times and writes a missing exchange time as an empty ce
   const [header, ...lines] = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
   const cols = header.split(',');
   // The Parquet export's columns, in its order.
-  expect(cols).toEqual(['market', 'symbol', 'exch_ts', 'exch_ns', 'price', 'qty', 'recv_ts', 'recv_ns', 'src_seq', 'src_idx']);
+  expect(cols).toEqual(['market', 'symbol', 'exch_ts', 'exch_ns', 'price', 'qty', 'recv_ts', 'recv_ns', 'src_seq', 'src_idx', 'trd_vol', 'kind']);
   const recv = cols.indexOf('recv_ts');
   const exch = cols.indexOf('exch_ts');
   // As text: ns instants exceed 2^53, which a JS number cannot hold exactly.

@@ -45,9 +45,10 @@ it('reads the exact wire form itself, and leaves signals and bad values to the g
   const wire = encodeTradeFrame([{ symbol: '005930', price: 71_200, qty: 12, msOfDay: 9 * 3_600_000 + 1_230 }, { symbol: '035720', price: 48_150, qty: 3, msOfDay: -1 }]);
   const got: unknown[] = [];
   expect(scanTradeFrame(wire, DAY0, 50, { trade: (...a) => got.push(a), signal() {} })).toBe(true);
-  expect(got).toEqual([['005930', 71_200, 12, DAY0 + 9 * 3_600_000 + 1_230, 0], ['035720', 48_150, 3, 0, 1]]);
+  expect(got).toEqual([['005930', 71_200, 12, DAY0 + 9 * 3_600_000 + 1_230, 0, 0], ['035720', 48_150, 3, 0, 1, 0]]);
   const none = { trade: () => expect.unreachable(), signal: () => expect.unreachable() };
   expect(scanTradeFrame(wire.replace('"09000123"', '"31000000"'), DAY0, 50, none)).toBe(false);
+  expect(scanTradeFrame(wire.replace('"09000123"', '"51000000"'), DAY0, 50, none)).toBe(false);
   expect(scanTradeFrame(wire.replace('"71200"', '"0"'), DAY0, 50, none)).toBe(false);
   expect(scanTradeFrame(wire.replace('"71200"', '71200'), DAY0, 50, none)).toBe(false);
   expect(scanTradeFrame(wire, DAY0, 1, none)).toBe(false);

@@ -6,7 +6,7 @@ import {
   decodeSubscriptionParams, decodeTickParams, encodeHeartbeat, encodeInit, encodePushNotification, encodeRequest, encodeResult,
   encodeRpcError, encodeSubscription, encodeTickPush, type Preset, type TickPush,
 } from '../protocol/jsonrpc.js';
-import { MAX_TRADES_PER_FRAME, TRADE_STREAM_PATH, type TradeSink, type WireTrade, decodeTradeFrame, encodeTradeFrame } from '../protocol/koscom.js';
+import { BLOCK_TRADE_CODE_OF, codeMsOfDay, MAX_TRADES_PER_FRAME, TRADE_STREAM_PATH, type TradeSink, type WireTrade, decodeTradeFrame, encodeTradeFrame } from '../protocol/koscom.js';
 import { formatHhmmsscc, kstMidnight } from '../protocol/time.js';
 
 const DAY0 = kstMidnight('2024-03-04');
@@ -55,6 +55,29 @@ describe('/ws_ksp /ws_kdq trade frames', () => {
       ['000660', 131500, 2, DAY0 + at(9, 54, 45, 55), 3],
     ]);
     expect(sink.signals).toEqual([['005930', 31000000, 2]]);
+  });
+
+  test('block trades (51/61/71000000) are trades with their code and no clock time; the other codes are signals', () => {
+    const trades: [string, number, number, number, number, number][] = [];
+    const signals: [string, number, number][] = [];
+    const frame = JSON.stringify([
+      { isuSrtCd: '005930', trdPrc: '70000', trdVol: '1000', trdTm: '51000000' },
+      { isuSrtCd: '000660', trdPrc: '131000', trdVol: '2500', trdTm: '61000000' },
+      { isuSrtCd: '005930', trdPrc: '70100', trdVol: '3000', trdTm: '71000000' },
+      { isuSrtCd: '005930', trdPrc: '70100', trdVol: '0', trdTm: '41000000' },
+      { isuSrtCd: '005930', trdPrc: '70100', trdVol: '7', trdTm: '10021600' },
+    ]);
+    const errors = decodeTradeFrame(frame, DAY0, { trade: (...t) => void trades.push(t), signal: (...s) => void signals.push(s) });
+    expect(errors).toEqual([]);
+    expect(trades).toEqual([
+      ['005930', 70000, 1000, 0, 0, 51000000],
+      ['000660', 131000, 2500, 0, 1, 61000000],
+      ['005930', 70100, 3000, 0, 2, 71000000],
+      ['005930', 70100, 7, DAY0 + at(10, 2, 16), 4, 0],
+    ]);
+    expect(signals).toEqual([['005930', 41000000, 3]]);
+    // A block trade re-encodes to its code.
+    expect(encodeTradeFrame([{ symbol: '005930', price: 70000, qty: 1000, msOfDay: codeMsOfDay(BLOCK_TRADE_CODE_OF.block_pre) }])).toBe('[{"isuSrtCd":"005930","trdPrc":"70000","trdVol":"1000","trdTm":"51000000"}]');
   });
 
   test('bad elements are reported by index and field; good ones still delivered', () => {

@@ -70,7 +70,8 @@ export function knownDay(): KnownDay {
       const lagMs = 50 + Math.floor(rnd() * 850);
       const exchMs = Math.floor((Number(recvNs / 1_000_000n) - lagMs) / 10) * 10; // trdTm has hundredths
       const symbols = SYMBOLS[market];
-      trades.push({ type: 'trade', day: DAY, market, symbol: symbols[Math.floor(rnd() * symbols.length)], exchNs: f < 5 ? null : BigInt(exchMs) * 1_000_000n, price: 50_000 + Math.floor(rnd() * 1000) * 10, qty: 1 + Math.floor(rnd() * 500), recvNs, srcSeq, srcIdx: i });
+      const qty = 1 + Math.floor(rnd() * 500);
+      trades.push({ type: 'trade', day: DAY, market, symbol: symbols[Math.floor(rnd() * symbols.length)], exchNs: f < 5 ? null : BigInt(exchMs) * 1_000_000n, price: 50_000 + Math.floor(rnd() * 1000) * 10, qty, recvNs, srcSeq, srcIdx: i, trdVol: qty, kind: 'regular' });
     }
   }
   const all: ReplayEvent[] = [...trades, ...flows, ...snapshots].sort((a, b) => (a.recvNs !== b.recvNs ? (a.recvNs < b.recvNs ? -1 : 1) : a.srcSeq - b.srcSeq || a.srcIdx - b.srcIdx));

@@ -66,7 +66,7 @@ function capture(sub: string): { trades: Row[]; flows: Row[] } {
   const db = new Database(path.join(dir, sub, 'ticktape.db'), { readonly: true });
   db.defaultSafeIntegers(true);
   try {
-    const trades = db.prepare('SELECT day, market, symbol, exch_ts, price, qty, src_seq, src_idx FROM trades ORDER BY market, src_seq, src_idx').all() as Row[];
+    const trades = db.prepare('SELECT day, market, symbol, exch_ts, price, qty, trd_vol, kind, src_seq, src_idx FROM trades ORDER BY market, src_seq, src_idx').all() as Row[];
     const flows = db.prepare('SELECT day, exch_ts, upcode, tjjcode, tjjtime, msvolume, mdvolume, msvol, p_msvol, msvalue, mdvalue, msval, p_msval, src_seq FROM sector_flows ORDER BY src_seq').all() as Row[];
     return { trades, flows };
   } finally {

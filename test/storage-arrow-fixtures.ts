@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { kstMidnight } from '../protocol/time.js';
-import { TradeColumns, type FlowRecord, type RowBatch, type SnapshotRecord } from '../storage/batch.js';
+import { TRADE_KINDS, TradeColumns, type FlowRecord, type RowBatch, type SnapshotRecord } from '../storage/batch.js';
 
 export const FRAME_BYTES = 100;
 export const JOURNAL_FILE = 'journal-fixture.ttj';
@@ -85,6 +85,8 @@ export interface PlainTrade {
   recvNs: bigint;
   srcSeq: number;
   srcIdx: number;
+  trdVol: number;
+  kind: string;
 }
 
 export function plainTrades(b: RowBatch): PlainTrade[] {
@@ -100,6 +102,8 @@ export function plainTrades(b: RowBatch): PlainTrade[] {
       recvNs: t.recvNs[i],
       srcSeq: t.srcSeq[i],
       srcIdx: t.srcIdx[i],
+      trdVol: t.trdVol[i],
+      kind: TRADE_KINDS[t.kind[i]],
     });
   }
   return out;

@@ -44,7 +44,7 @@ function tradesOf(table: Table): PlainTrade[] {
   const out: PlainTrade[] = [];
   let i = 0;
   for (const r of table) {
-    out.push({ market: r.market, symbol: r.symbol, exchNs: exch[i], price: Number(r.price), qty: Number(r.qty), recvNs: recv[i]!, srcSeq: Number(r.src_seq), srcIdx: r.src_idx });
+    out.push({ market: r.market, symbol: r.symbol, exchNs: exch[i], price: Number(r.price), qty: Number(r.qty), recvNs: recv[i]!, srcSeq: Number(r.src_seq), srcIdx: r.src_idx, trdVol: Number(r.trd_vol), kind: r.kind });
     i++;
   }
   return out;
@@ -189,7 +189,7 @@ describe('ArrowSink', () => {
     const bytes = fs.readFileSync(file);
     const footer = Footer.decode(bytes.subarray(bytes.length - 10 - bytes.readInt32LE(bytes.length - 10), bytes.length - 10));
     expect(footer.numRecordBatches).toBe(3);
-    expect(footer.numDictionaries).toBe(2); // market and symbol, one batch each
+    expect(footer.numDictionaries).toBe(3); // market, symbol and kind, one batch each
     const table = readTable(file);
     expect(tradesOf(table)).toEqual(written);
     expect(written.filter((t) => t.symbol === 'LATE01')).toHaveLength(1);

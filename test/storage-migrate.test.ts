@@ -28,7 +28,7 @@ describe('migrations', () => {
     for (const t of PUBLIC_TABLES) expect(objects(db)).toContain(`table:${t}`);
     expect(objects(db)).toContain('view:trades');
     const cols = (db.prepare("SELECT name FROM pragma_table_info('trades')").pluck().all() as string[]).join(',');
-    expect(cols).toBe('day,market,symbol,exch_ts,price,qty,recv_ns,src_seq,src_idx');
+    expect(cols).toBe('day,market,symbol,exch_ts,price,qty,recv_ns,src_seq,src_idx,trd_vol,kind');
     expect(schemaVersion(db)).toBe(all.length);
     expect(db.pragma('user_version', { simple: true })).toBe(all.length);
     const before = objects(db);

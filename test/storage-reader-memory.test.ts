@@ -29,7 +29,7 @@ beforeAll(() => {
   const { db } = sqliteWithSchema(databasePath(dir));
   db.prepare(
     `WITH RECURSIVE g(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM g WHERE i < ? - 1)
-     INSERT INTO trades_live SELECT ?, CASE i % 3 WHEN 0 THEN 'kosdaq' ELSE 'kospi' END, printf('%06d', i % 2500),
+     INSERT INTO trades_live (day, market, symbol, exch_ts, price, qty, recv_ns, src_seq, src_idx) SELECT ?, CASE i % 3 WHEN 0 THEN 'kosdaq' ELSE 'kospi' END, printf('%06d', i % 2500),
        ? + i * 1000 - 5000000, 1000 + i % 997, 1 + i % 50, ? + (i / 8) * 8000 + (7 - i % 8) * 1000, i / 8, i % 8 FROM g`,
   ).run(SQLITE_ROWS, DAY, OPEN_NS, OPEN_NS);
   db.close();
