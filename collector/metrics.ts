@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StoreLag } from '../followers/follower-thread.js';
+import type { PublishLag } from '../publish/nats-thread.js';
 import type { LiveSession } from './session.js';
 
 export class CollectorMetrics {
@@ -105,6 +106,13 @@ export class CollectorMetrics {
     perStore('ticktape_store_lag_bytes', 'Journal bytes a store has yet to store.', (l) => l.bytes);
     perStore('ticktape_store_lag_seconds', 'Seconds since a store last held everything the journal let it read (0 when it holds the whole journal).', (l) => l.seconds);
     perStore('ticktape_store_errors', 'Store errors in the current session (each retried from the checkpoint).', (l) => l.errors);
+    // The NATS publisher, a follower of the journal like the stores (not in /healthz: a bus outage costs lag, not capture).
+    const perBus = (name: string, help: string, pick: (l: PublishLag) => number) =>
+      new Gauge({ name, help, labelNames: ['bus'], registers: [this.registry], collect() { this.reset(); for (const l of live()?.publishers?.() ?? []) this.set({ bus: l.bus }, pick(l)); } });
+    perBus('ticktape_publish_lag_frames', 'Journal records the publisher has yet to have acknowledged by the bus.', (l) => l.frames);
+    perBus('ticktape_publish_lag_bytes', 'Journal bytes the publisher has yet to have acknowledged by the bus.', (l) => l.bytes);
+    perBus('ticktape_publish_lag_seconds', 'Seconds since the bus last acknowledged everything durable in the journal (0 when caught up).', (l) => l.seconds);
+    perBus('ticktape_publish_connected', '1 while the publisher is connected to the bus.', (l) => (l.connected ? 1 : 0));
     new Gauge({
       name: 'ticktape_disk_free_bytes',
       help: 'Free bytes on the file system of the data directory (the low-disk floor is TICKTAPE_MIN_FREE_BYTES).',

@@ -16,6 +16,7 @@ import { JournalVolume } from '../followers/journal-volume.js';
 import type { BatchTiming } from '../followers/store-follower.js';
 import { STORES } from '../followers/stores.js';
 import { kstDay, type TradingDay } from '../protocol/time.js';
+import { type PublishLag, PublisherThread } from '../publish/nats-thread.js';
 import { type DiskStatus, diskStatus } from '../storage/disk.js';
 import { journalPath, lockJournal } from '../storage/journal.js';
 import { type SessionRecord, SqliteSink } from '../storage/sqlite-sink.js';
@@ -61,6 +62,8 @@ export interface LiveSession {
   channels(): ChannelReport[];
   /** How far each store is behind the journal. */
   stores(): StoreLag[];
+  /** How far the NATS publisher is behind the journal (empty when TICKTAPE_NATS_URL is unset). */
+  publishers?(): PublishLag[];
   /** A store further behind than this (seconds) makes the collector unhealthy. */
   maxStoreLagSeconds: number;
   /** Free space where the data lives, against the low-disk floor (TICKTAPE_MIN_FREE_BYTES). */
@@ -165,6 +168,9 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     }),
   );
   const sqlite = stores[0];
+  // The bus: one more follower of the journal, on its own thread (publish/nats-worker.ts).
+  const natsUrl = config.nats.url;
+  const publisher = natsUrl === undefined ? undefined : PublisherThread.start({ settings: { ...config.nats, url: natsUrl }, journalFile, day, collectorId: config.collectorId, progress: capture.progress.buffer }, log);
 
   // 3. Earlier days whose stores are behind catch up beside the session.
   const catchUpStop = new AbortController();
@@ -225,6 +231,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     rest: () => restClients(),
     channels: () => channelReports(capture.stats()),
     stores: () => stores.map((s) => s.lag(capture.progress)),
+    publishers: () => (publisher === undefined ? [] : [publisher.lag(capture.progress)]),
     maxStoreLagSeconds: config.stores.maxLagMs / 1000,
     disk: () => diskStatus(config.dataDir, config.retention.minFreeBytes),
     onBatch: (l) => (batchListener = l),
@@ -343,7 +350,9 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     // A stop (SIGTERM) while the day is being sealed stops the seal between two chunks.
     const stopSeals = () => stores.forEach((s) => s.stopSeal());
     o.signal?.addEventListener('abort', stopSeals, { once: true });
+    const published = publisher?.finish(status === 'complete', catchUpMs);
     const finished = await Promise.all(stores.map((s) => s.finish(status === 'complete' && s.store === 'sqlite', catchUpMs)));
+    problems.push(...((await published)?.problems ?? []));
     o.signal?.removeEventListener('abort', stopSeals);
     const storeReports: StoreReport[] = finished.map((f, i) => ({ ...stores[i].lag(capture.progress), caughtUp: f.caughtUp, sealed: f.sealed }));
     for (const f of finished) problems.push(...f.problems);

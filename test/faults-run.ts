@@ -23,7 +23,7 @@ export function sized<T>(bounded: T, full: T): T {
 /** Compiles dist/ when a source file is newer than it (tsc emits despite others' type errors). */
 export function ensureBuilt(): void {
   const built = existsSync('dist/cli/main.js') ? statSync('dist/cli/main.js').mtimeMs : 0;
-  const newest = Math.max(...['cli', 'capture', 'followers', 'collector', 'storage', 'sim', 'protocol', 'replay'].flatMap((d) => (existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.ts')).map((f) => statSync(join(d, f)).mtimeMs) : [0])));
+  const newest = Math.max(...['cli', 'capture', 'followers', 'collector', 'publish', 'storage', 'sim', 'protocol', 'replay'].flatMap((d) => (existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.ts')).map((f) => statSync(join(d, f)).mtimeMs) : [0])));
   if (newest > built) spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'ignore', timeout: 170_000 });
   if (!existsSync('dist/cli/main.js')) throw new Error('npm run build produced no dist/cli/main.js');
 }

@@ -1,0 +1,48 @@
+// The NATS publisher's own thread (publish/nats-publisher.ts): never the capture thread, never the
+// session's. It reports its status a few times a second and, asked to finish, publishes the journal
+// to the end its writer closed it at and the session-end message, then exits.
+import { parentPort, workerData } from 'node:worker_threads';
+import { threadLogger } from '../capture/thread-log.js';
+import { JournalProgress } from '../storage/journal-progress.js';
+import type { FromPublisher, PublisherWorkerData, ToPublisher } from './nats-thread.js';
+import { NatsPublisher } from './nats-publisher.js';
+
+const STATUS_MS = 250;
+
+const data = workerData as PublisherWorkerData;
+const port = parentPort!;
+const post = (m: FromPublisher) => port.postMessage(m);
+const log = threadLogger(port, data.logLevel, 'publish.nats');
+const publisher = new NatsPublisher({ ...data, progress: new JournalProgress(data.progress), log });
+let finishing: { seal: boolean; deadline: number } | undefined;
+let deadline: NodeJS.Timeout | undefined;
+
+port.on('message', (m: ToPublisher) => {
+  finishing = { seal: m.seal, deadline: Date.now() + m.timeoutMs };
+  // The publisher may be waiting on a server that is down: the deadline ends the thread regardless.
+  deadline = setTimeout(() => void done(false), m.timeoutMs + 1_000);
+});
+
+const status = setInterval(() => post({ type: 'status', status: publisher.status }), STATUS_MS);
+
+let ended = false;
+async function done(caughtUp: boolean): Promise<void> {
+  if (ended) return;
+  ended = true;
+  publisher.stop();
+  clearInterval(status);
+  clearTimeout(deadline);
+  post({ type: 'finished', caughtUp, status: publisher.status });
+  await publisher.close();
+  port.close();
+  // The client's reconnect timers would keep a thread whose server is down alive.
+  process.exit(0);
+}
+
+void publisher.run(() => finishing).then(
+  (caughtUp) => done(caughtUp),
+  (e: Error) => {
+    log.error({ err: e.message }, `NATS publisher failed: ${e.message}`);
+    return done(false);
+  },
+);
