@@ -1,0 +1,238 @@
+// `ticktape store --from nats://…`: the other end of the bus. A durable JetStream consumer reads
+// the records collectors published (publish/nats-publisher.ts) and writes each collector's day into
+// a local journal of the same name (`<day>[.<collector>].journal`) at the same offsets, so that the
+// stores that follow it — the same follower threads as a local capture, SQLite and Arrow — produce
+// the collector's data directory. A message is acknowledged only once its record is durable in the
+// local journal (fdatasync); a redelivered or republished record is known by its offset and only
+// acknowledged. The collector's session-end message closes the local journal: the stores catch up,
+// SQLite seals the day when the collector did, then compaction and retention run (afterSeal).
+//
+// One source copy per (day, collector): a later merge of two collectors' copies of the same feed
+// (A/B capture) sits between the messages of each source and the local journal.
+import fs from 'node:fs';
+import type { Logger } from 'pino';
+import { connect } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import type { CollectorConfig } from '../collector/config.js';
+import { FollowerThread } from '../followers/follower-thread.js';
+import { STORES } from '../followers/stores.js';
+import type { TradingDay } from '../protocol/time.js';
+import { type ChannelSpec, FLAG, Journal, journalPath, type RecordFlag } from '../storage/journal.js';
+import { archivePath } from '../storage/journal-archive.js';
+import { JournalProgress } from '../storage/journal-progress.js';
+import { redactUrl } from './nats-settings.js';
+import { connectionOptions, ensureStream, HDR, UNNAMED_COLLECTOR } from './nats-stream.js';
+
+export interface BusStoreOptions {
+  config: CollectorConfig;
+  url: string;
+  /** The durable consumer's name: one per store (two stores with one name share the work). */
+  durable: string;
+  log: Logger;
+  signal: AbortSignal;
+  /** Called as each record is durable in the local journal, with its capture time (bench). */
+  onDurable?(recvNs: bigint): void;
+}
+
+/** Messages the consumer may hold unacknowledged (records waiting for an earlier one, and the batch being synced). */
+const MAX_ACK_PENDING = 20_000;
+const ACK_WAIT_NS = 60e9;
+/** Records held this long waiting for an earlier one are reported (it may have left the stream). */
+const GAP_WARN_MS = 30_000;
+
+interface SessionEnd {
+  size: number;
+  seal: boolean;
+  msg: JsMsg;
+}
+
+/** One collector's day, copied from the stream into the local journal and stored. */
+class SourceCopy {
+  private readonly progress = new JournalProgress();
+  private readonly stores: FollowerThread[];
+  /** Records that arrived before an earlier one (a publisher's retry reorders), by offset. */
+  private readonly ahead = new Map<number, JsMsg>();
+  private aheadSinceMs = 0;
+  private gapWarned = false;
+  /** Appended, not yet synced: acknowledged after the next fdatasync. */
+  private toAck: JsMsg[] = [];
+  private end: SessionEnd | undefined;
+  finishing: Promise<void> | undefined;
+
+  constructor(
+    private readonly o: BusStoreOptions,
+    readonly day: TradingDay,
+    readonly collectorId: string | undefined,
+    private readonly journal: Journal,
+  ) {
+    this.progress.appended(journal.size, journal.seq, 0n, true);
+    const { config } = o;
+    this.stores = STORES.map((store) =>
+      FollowerThread.start({
+        follower: { store, dataDir: config.dataDir, day, journalFile: journal.file, collectorId, batchRows: config.batch.rows },
+        progress: this.progress,
+        batchMs: config.batch.ms,
+        retryMaxMs: config.stores.retryMaxMs,
+        retryInitialMs: Math.min(500, config.stores.retryMaxMs),
+        log: o.log,
+      }),
+    );
+  }
+
+  get size(): number {
+    return this.journal.size;
+  }
+
+  /** A record message: appended if it is the next record, held if it is ahead, acknowledged if known. */
+  record(m: JsMsg, offset: number): void {
+    if (offset < this.journal.size) {
+      m.ack();
+      return;
+    }
+    if (offset > this.journal.size) {
+      this.ahead.get(offset)?.ack();
+      if (this.ahead.size === 0) this.aheadSinceMs = Date.now();
+      this.ahead.set(offset, m);
+      return;
+    }
+    this.append(m);
+    for (let next = this.ahead.get(this.journal.size); next !== undefined; next = this.ahead.get(this.journal.size)) {
+      this.ahead.delete(this.journal.size);
+      this.append(next);
+    }
+    if (this.ahead.size > 0) this.aheadSinceMs = Date.now();
+    this.gapWarned = false;
+  }
+
+  private append(m: JsMsg): void {
+    const h = m.headers!;
+    const spec = JSON.parse(h.get(HDR.channel)) as ChannelSpec;
+    const recvNs = BigInt(h.get(HDR.recvNs));
+    const flags = Number(h.get(HDR.flags)) as RecordFlag;
+    if (flags > FLAG.event) throw new Error(`message ${m.seq} on ${m.subject}: flags ${flags} are not a journal record's`);
+    this.journal.append(this.journal.channel(spec), flags, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), recvNs);
+    this.progress.appended(this.journal.size, this.journal.seq, recvNs, false);
+    this.toAck.push(m);
+  }
+
+  /** The collector's session ended with its journal at `size`: finish once the copy has it all. */
+  sessionEnd(m: JsMsg, size: number, seal: boolean): void {
+    this.end?.msg.ack();
+    this.end = { size, seal, msg: m };
+  }
+
+  /** fdatasync, then acknowledge what it made durable; whether the collector's session is complete here. */
+  sync(): boolean {
+    if (this.toAck.length > 0) {
+      this.journal.sync();
+      this.progress.synced(this.journal.size);
+      for (const m of this.toAck) {
+        m.ack();
+        if (this.o.onDurable !== undefined) this.o.onDurable(BigInt(m.headers!.get(HDR.recvNs)));
+      }
+      this.toAck = [];
+    }
+    if (this.ahead.size > 0 && !this.gapWarned && Date.now() - this.aheadSinceMs > GAP_WARN_MS) {
+      this.gapWarned = true;
+      this.o.log.error({ journal: this.journal.file, waitingFor: this.journal.size, held: this.ahead.size }, `${this.journal.file}: waiting ${GAP_WARN_MS / 1000} s for the record at offset ${this.journal.size} while ${this.ahead.size} later ones are held; it may have left the stream (TICKTAPE_NATS_MAX_AGE)`);
+    }
+    const end = this.end;
+    if (end === undefined || this.journal.size < end.size) return false;
+    if (!end.seal) {
+      // An interrupted session: the collector's next session of the day goes on in the same journal.
+      end.msg.ack();
+      this.end = undefined;
+      return false;
+    }
+    return true;
+  }
+
+  /** The stores catch up with the closed journal, SQLite seals the day, then compaction and retention. */
+  async finish(seal: boolean): Promise<void> {
+    const { config, log } = this.o;
+    this.sync();
+    this.progress.close();
+    // Stopping (no seal) leaves the stores less time: the next start catches up from their checkpoints.
+    const results = await Promise.all(this.stores.map((s) => s.finish(seal && s.store === 'sqlite', seal ? config.stores.catchUpMs : Math.min(config.stores.catchUpMs, 5_000))));
+    for (const r of results) for (const p of r.problems) log.warn(`${this.journal.file}: ${p}`);
+    this.journal.close();
+    const sealed = results.some((r) => r.sealed);
+    if (sealed) {
+      log.info({ day: this.day, collector: this.collectorId }, `${this.day}${this.collectorId ? ` (${this.collectorId})` : ''}: the collector's session ended; stored and sealed`);
+      try {
+        const { afterSeal } = await import('../storage/after-seal.js');
+        await afterSeal(config.dataDir, this.day, config.retention, log);
+      } catch (e) {
+        log.error({ err: e, day: this.day }, `compaction or retention after the seal of ${this.day} failed: ${(e as Error).message}; \`ticktape compact --day ${this.day}\` and \`ticktape retain\` run it by hand`);
+      }
+    }
+    // Acknowledged last: a store killed before this point gets the session end again.
+    if (seal && (sealed || !results.some((r) => r.store === 'sqlite'))) this.end?.msg.ack();
+    this.end = undefined;
+  }
+}
+
+/** Consumes the stream into the data directory until `signal` aborts. */
+export async function runBusStore(o: BusStoreOptions): Promise<void> {
+  const { config, log } = o;
+  const settings = config.nats;
+  const nc = await connect({ ...connectionOptions(o.url, `ticktape store ${o.durable}`), waitOnFirstConnect: true });
+  log.info({ nats: redactUrl(o.url), stream: settings.stream, durable: o.durable, dataDir: config.dataDir }, `store: consuming NATS stream ${settings.stream} as ${o.durable} into ${config.dataDir}`);
+  const copies = new Map<string, SourceCopy>();
+  let syncTimer: NodeJS.Timeout | undefined;
+  try {
+    const jsm = await jetstreamManager(nc);
+    await ensureStream(jsm, { ...settings, url: o.url });
+    const consumer = { durable_name: o.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: `${settings.subjectPrefix}.>`, max_ack_pending: MAX_ACK_PENDING, ack_wait: ACK_WAIT_NS };
+    try {
+      await jsm.consumers.info(settings.stream, o.durable);
+    } catch {
+      await jsm.consumers.add(settings.stream, consumer);
+    }
+    const messages = await jetstream(nc).consumers.get(settings.stream, o.durable).then((c) => c.consume({ max_messages: 1_000 }));
+    o.signal.addEventListener('abort', () => void messages.close(), { once: true });
+
+    const sync = async () => {
+      for (const [key, copy] of copies) {
+        if (copy.finishing !== undefined || !copy.sync()) continue;
+        copy.finishing = copy.finish(true).finally(() => copies.delete(key));
+      }
+    };
+    syncTimer = setInterval(() => void sync().catch((e: Error) => log.error({ err: e }, `store: ${e.message}`)), config.batch.ms);
+
+    for await (const m of messages) {
+      const h = m.headers;
+      const day = h?.get(HDR.day);
+      if (h === undefined || day === undefined || day === '') {
+        log.warn({ subject: m.subject, seq: m.seq }, `store: message ${m.seq} on ${m.subject} is not a ticktape record (no ${HDR.day} header); acknowledged and skipped`);
+        m.ack();
+        continue;
+      }
+      const collector = h.has(HDR.collector) ? h.get(HDR.collector) : undefined;
+      const key = `${day}.${collector ?? UNNAMED_COLLECTOR}`;
+      let copy = copies.get(key);
+      if (copy?.finishing !== undefined) {
+        await copy.finishing;
+        copy = undefined;
+      }
+      if (copy === undefined) {
+        const file = journalPath(config.dataDir, day, collector);
+        // A day already sealed and compacted here: a record republished later is nothing new.
+        if (!fs.existsSync(file) && fs.existsSync(archivePath(file))) {
+          m.ack();
+          continue;
+        }
+        copy = new SourceCopy(o, day, collector, Journal.open(file, { log, fsync: 'off' }));
+        copies.set(key, copy);
+        log.info({ journal: file, size: copy.size }, `store: copying ${day}${collector ? ` of collector ${collector}` : ''} into ${file} from offset ${copy.size}`);
+      }
+      if (h.has(HDR.end)) copy.sessionEnd(m, Number(h.get(HDR.end)), h.get(HDR.seal) === 'true');
+      else copy.record(m, Number(h.get(HDR.offset)));
+    }
+  } finally {
+    clearInterval(syncTimer);
+    // Stopped: what is durable is acknowledged; the stores catch up (no seal) and close.
+    await Promise.all([...copies.values()].map((c) => c.finishing ?? c.finish(false)));
+    await nc.drain().catch(() => undefined);
+  }
+}

@@ -1,0 +1,176 @@
+// NATS JetStream as the bus between machines, with real parts: Debian's nats-server (JetStream in a
+// temporary directory, on a loopback port), the simulator in its own process, `ticktape collect`
+// publishing (TICKTAPE_NATS_URL) and `ticktape store --from nats://…` consuming, as child processes.
+// The store's data directory must equal the collector's: the same trades, rows for rows (receive
+// times included, since the store writes the collector's journal records at the same offsets), in
+// SQLite and in Arrow, the day sealed — also across SIGKILLs of either process and a restart of
+// nats-server mid-day, and with two collectors (one per market) publishing into one stream.
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { natsServerInstalled, type NatsServer, startNatsServer } from '../bench/nats-server.js';
+import { tempRoot } from './collector-capture.js';
+import { arrowTrades, type Child, collectEnv, ensureBuilt, expectExactlyOnce, readTruth, sleep, spawnChild, spawnCollect, spawnSim } from './faults-run.js';
+
+const tmp = tempRoot('bus-nats');
+let nats: NatsServer;
+
+beforeAll(async () => {
+  ensureBuilt();
+  if (natsServerInstalled()) nats = await startNatsServer(join(tmp.root, 'jetstream'));
+}, 180_000);
+afterAll(async () => {
+  await nats?.stop();
+  tmp.remove();
+});
+
+type Sim = Awaited<ReturnType<typeof spawnSim>>;
+
+/** The bus settings of one scenario: a stream and subjects of its own on the shared server. */
+function busEnv(name: string): Record<string, string> {
+  return { TICKTAPE_NATS_URL: nats.url, TICKTAPE_NATS_STREAM: name.toUpperCase(), TICKTAPE_NATS_SUBJECT_PREFIX: name };
+}
+
+function spawnStore(sim: Sim, dataDir: string, name: string): Child {
+  return spawnChild(['bin/ticktape.js', 'store', '--from', nats.url, '--data-dir', dataDir], collectEnv(sim.endpoints, dataDir, busEnv(name)));
+}
+
+interface Row {
+  market: string;
+  symbol: string;
+  price: number;
+  qty: number;
+  recv_ns: bigint;
+  src_seq: number;
+  src_idx: number;
+}
+
+function tradeRows(dataDir: string, day: string): string[] {
+  const file = join(dataDir, 'ticktape.db');
+  if (!existsSync(file)) return [];
+  const db = new Database(file, { readonly: true });
+  try {
+    db.defaultSafeIntegers(true);
+    const rows = db.prepare('SELECT market, symbol, price, qty, recv_ns, src_seq, src_idx FROM trades WHERE day = ?').all(day) as Row[];
+    return rows.map((r) => `${r.market}|${r.src_seq}|${r.src_idx}|${r.symbol}|${r.price}|${r.qty}|${r.recv_ns}`).sort();
+  } catch {
+    return []; // not migrated yet
+  } finally {
+    db.close();
+  }
+}
+
+function sealed(dataDir: string, day: string): boolean {
+  const file = join(dataDir, 'ticktape.db');
+  if (!existsSync(file)) return false;
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare('SELECT 1 FROM sealed_days WHERE day = ?').get(day) !== undefined;
+  } catch {
+    return false;
+  } finally {
+    db.close();
+  }
+}
+
+/** Waits until the store has sealed the day holding exactly `want` trades (or gives up after the timeout). */
+async function storeHolds(dataDir: string, day: string, want: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !(sealed(dataDir, day) && tradeRows(dataDir, day).length >= want)) await sleep(250);
+}
+
+async function stop(child: Child): Promise<number | null> {
+  if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGTERM');
+  return child.exited;
+}
+
+const arrowKeys = async (dataDir: string, day: string) => (await arrowTrades(dataDir, day)).map((t) => `${t.market}|${t.src_seq}|${t.src_idx}|${t.symbol}|${t.price}|${t.qty}`).sort();
+
+describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and a store', () => {
+  it('collector → JetStream → ticktape store equals the collector\u2019s own capture', { timeout: 120_000 }, async () => {
+    const sim = await spawnSim({ dayLengthMs: 6_000, preOpenMs: 2_000, kospiSymbols: 15, kosdaqSymbols: 20, tradesPerDay: 8_000, seed: 11 });
+    const collectorDir = join(tmp.root, 'equal-collector');
+    const storeDir = join(tmp.root, 'equal-store');
+    const store = spawnStore(sim, storeDir, 'equal');
+    try {
+      const collect = spawnCollect(sim.endpoints, collectorDir, sim.endpoints.closeAt + 1_500 - Date.now(), busEnv('equal'));
+      expect(await collect.exited, collect.err().slice(-3000)).toBe(0);
+      const own = tradeRows(collectorDir, sim.endpoints.day);
+      expect(own.length).toBeGreaterThan(1000);
+      await storeHolds(storeDir, sim.endpoints.day, own.length, 60_000);
+      expect(tradeRows(storeDir, sim.endpoints.day)).toEqual(own);
+      expect(sealed(storeDir, sim.endpoints.day), store.err().slice(-3000)).toBe(true);
+      expect(await arrowKeys(storeDir, sim.endpoints.day)).toEqual(await arrowKeys(collectorDir, sim.endpoints.day));
+      // The day was compacted after the seal, as a daemon's: the journal is archived beside the Parquet history.
+      expect(existsSync(join(storeDir, 'journal', `${sim.endpoints.day}.journal.br`))).toBe(true);
+      expect(await stop(store)).toBe(0);
+    } finally {
+      store.proc.kill('SIGKILL');
+      await sim.stop();
+    }
+  });
+
+  it('SIGKILL of the collector, SIGKILL of the store and a nats-server restart mid-day: every trade once', { timeout: 150_000 }, async () => {
+    const truthFile = join(tmp.root, 'faults-truth.ndjson');
+    const sim = await spawnSim({ dayLengthMs: 14_000, preOpenMs: 2_000, kospiSymbols: 15, kosdaqSymbols: 20, tradesPerDay: 12_000, seed: 12, truthFile });
+    const { day, openAt, closeAt } = sim.endpoints;
+    const collectorDir = join(tmp.root, 'faults-collector');
+    const storeDir = join(tmp.root, 'faults-store');
+    const until = () => closeAt + 1_500 - Date.now();
+    let store = spawnStore(sim, storeDir, 'faults');
+    let collect = spawnCollect(sim.endpoints, collectorDir, until(), busEnv('faults'));
+    try {
+      await sleep(openAt + 3_000 - Date.now());
+      collect.proc.kill('SIGKILL');
+      expect(await collect.exited).toBe(null);
+      collect = spawnCollect(sim.endpoints, collectorDir, until(), busEnv('faults'));
+      await sleep(openAt + 6_000 - Date.now());
+      store.proc.kill('SIGKILL');
+      expect(await store.exited).toBe(null);
+      store = spawnStore(sim, storeDir, 'faults');
+      await sleep(openAt + 9_000 - Date.now());
+      await nats.restart();
+      expect(await collect.exited, collect.err().slice(-3000)).toBe(0);
+      expect(collect.out()).toMatch(/ticktape session .*: complete/);
+      // The collector's own capture holds every trade it journaled once (the fault suite's check) …
+      await expectExactlyOnce(collectorDir, day, readTruth(truthFile));
+      const own = tradeRows(collectorDir, day);
+      // … and the store holds exactly the same rows.
+      await storeHolds(storeDir, day, own.length, 90_000);
+      const stored = tradeRows(storeDir, day);
+      expect(new Set(stored).size).toBe(stored.length);
+      expect(stored.length, store.err().slice(-3000)).toBe(own.length);
+      expect(stored).toEqual(own);
+      expect(await arrowKeys(storeDir, day)).toEqual(await arrowKeys(collectorDir, day));
+      expect(sealed(storeDir, day)).toBe(true);
+      expect(await stop(store)).toBe(0);
+    } finally {
+      collect.proc.kill('SIGKILL');
+      store.proc.kill('SIGKILL');
+      await sim.stop();
+    }
+  });
+
+  it('two collectors (one per market) into one stream, one store holding both', { timeout: 120_000 }, async () => {
+    const sim = await spawnSim({ dayLengthMs: 6_000, preOpenMs: 2_000, kospiSymbols: 15, kosdaqSymbols: 20, tradesPerDay: 8_000, seed: 13 });
+    const { day } = sim.endpoints;
+    const storeDir = join(tmp.root, 'two-store');
+    const collectors = ['kospi', 'kosdaq'].map((market) => ({ market, dir: join(tmp.root, `two-${market}`) }));
+    const store = spawnStore(sim, storeDir, 'two');
+    try {
+      const runs = collectors.map((c) => spawnCollect(sim.endpoints, c.dir, sim.endpoints.closeAt + 1_500 - Date.now(), { ...busEnv('two'), TICKTAPE_COLLECTOR_ID: c.market, TICKTAPE_MARKETS: c.market, TICKTAPE_BM_CODES: c.market === 'kospi' ? '' : 'none' }));
+      for (const r of runs) expect(await r.exited, r.err().slice(-3000)).toBe(0);
+      const own = collectors.flatMap((c) => tradeRows(c.dir, day)).sort();
+      for (const c of collectors) expect(tradeRows(c.dir, day).every((k) => k.startsWith(`${c.market}|`))).toBe(true);
+      // Sealed once per collector's session end; both journals kept apart, named as on the collectors.
+      await storeHolds(storeDir, day, own.length, 60_000);
+      expect(tradeRows(storeDir, day)).toEqual(own);
+      for (const c of collectors) expect(existsSync(join(storeDir, 'journal', `${day}.${c.market}.journal.br`)) || existsSync(join(storeDir, 'journal', `${day}.${c.market}.journal`))).toBe(true);
+      expect(await stop(store)).toBe(0);
+    } finally {
+      store.proc.kill('SIGKILL');
+      await sim.stop();
+    }
+  });
+});
