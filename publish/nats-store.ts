@@ -147,8 +147,8 @@ class SourceCopy {
     return true;
   }
 
-  /** The stores catch up with the closed journal, SQLite seals the day, then compaction and retention. */
-  async finish(seal: boolean): Promise<void> {
+  /** The stores catch up with the closed journal and SQLite seals the day; whether it did. */
+  async finish(seal: boolean): Promise<boolean> {
     const { config, log } = this.o;
     this.sync();
     this.progress.close();
@@ -159,16 +159,11 @@ class SourceCopy {
     const sealed = results.some((r) => r.sealed);
     if (sealed) {
       log.info({ day: this.day, collector: this.collectorId }, `${this.day}${this.collectorId ? ` (${this.collectorId})` : ''}: the collector's session ended; stored and sealed`);
-      try {
-        const { afterSeal } = await import('../storage/after-seal.js');
-        await afterSeal(config.dataDir, this.day, config.retention, log);
-      } catch (e) {
-        log.error({ err: e, day: this.day }, `compaction or retention after the seal of ${this.day} failed: ${(e as Error).message}; \`ticktape compact --day ${this.day}\` and \`ticktape retain\` run it by hand`);
-      }
+      // Acknowledged once sealed: a store killed before gets the session end again.
+      this.end?.msg.ack();
     }
-    // Acknowledged last: a store killed before this point gets the session end again.
-    if (seal && (sealed || !results.some((r) => r.store === 'sqlite'))) this.end?.msg.ack();
     this.end = undefined;
+    return sealed;
   }
 }
 
@@ -180,6 +175,7 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
   log.info({ nats: redactUrl(o.url), stream: settings.stream, durable: o.durable, dataDir: config.dataDir }, `store: consuming NATS stream ${settings.stream} as ${o.durable} into ${config.dataDir}`);
   const copies = new Map<string, SourceCopy>();
   let syncTimer: NodeJS.Timeout | undefined;
+  let history = Promise.resolve();
   try {
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, { ...settings, url: o.url });
@@ -192,13 +188,33 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
     const messages = await jetstream(nc).consumers.get(settings.stream, o.durable).then((c) => c.consume({ max_messages: 1_000 }));
     o.signal.addEventListener('abort', () => void messages.close(), { once: true });
 
-    const sync = async () => {
+    // Compaction and retention, one at a time, once the last collector of a day copied here has ended.
+    const afterSealed = (day: TradingDay) =>
+      (history = history.then(async () => {
+        if ([...copies.values()].some((c) => c.day === day)) return;
+        try {
+          const { afterSeal } = await import('../storage/after-seal.js');
+          await afterSeal(config.dataDir, day, config.retention, log);
+        } catch (e) {
+          log.error({ err: e, day }, `compaction or retention after the seal of ${day} failed: ${(e as Error).message}; \`ticktape compact --day ${day}\` and \`ticktape retain\` run it by hand`);
+        }
+      }));
+    const sync = () => {
       for (const [key, copy] of copies) {
         if (copy.finishing !== undefined || !copy.sync()) continue;
-        copy.finishing = copy.finish(true).finally(() => copies.delete(key));
+        copy.finishing = copy.finish(true).then(async (sealed) => {
+          copies.delete(key);
+          if (sealed) await afterSealed(copy.day);
+        });
       }
     };
-    syncTimer = setInterval(() => void sync().catch((e: Error) => log.error({ err: e }, `store: ${e.message}`)), config.batch.ms);
+    syncTimer = setInterval(() => {
+      try {
+        sync();
+      } catch (e) {
+        log.error({ err: e }, `store: ${(e as Error).message}`);
+      }
+    }, config.batch.ms);
 
     for await (const m of messages) {
       const h = m.headers;
@@ -233,6 +249,7 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
     clearInterval(syncTimer);
     // Stopped: what is durable is acknowledged; the stores catch up (no seal) and close.
     await Promise.all([...copies.values()].map((c) => c.finishing ?? c.finish(false)));
+    await history;
     await nc.drain().catch(() => undefined);
   }
 }

@@ -74,11 +74,18 @@ function sealed(dataDir: string, day: string): boolean {
   }
 }
 
-/** Waits until the store has sealed the day holding exactly `want` trades (or gives up after the timeout). */
-async function storeHolds(dataDir: string, day: string, want: number, timeoutMs: number): Promise<void> {
+async function waitFor(done: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !(sealed(dataDir, day) && tradeRows(dataDir, day).length >= want)) await sleep(250);
+  while (Date.now() < deadline && !done()) await sleep(250);
 }
+
+/** Waits until the store has sealed the day holding `want` trades (or gives up after the timeout). */
+function storeHolds(dataDir: string, day: string, want: number, timeoutMs: number): Promise<void> {
+  return waitFor(() => sealed(dataDir, day) && tradeRows(dataDir, day).length >= want, timeoutMs);
+}
+
+/** The day's journals compressed by the compaction that follows the seal, as a daemon's are. */
+const archived = (dataDir: string, journals: string[]) => () => journals.every((j) => existsSync(join(dataDir, 'journal', `${j}.br`)));
 
 async function stop(child: Child): Promise<number | null> {
   if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGTERM');
@@ -102,9 +109,10 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
       expect(tradeRows(storeDir, sim.endpoints.day)).toEqual(own);
       expect(sealed(storeDir, sim.endpoints.day), store.err().slice(-3000)).toBe(true);
       expect(await arrowKeys(storeDir, sim.endpoints.day)).toEqual(await arrowKeys(collectorDir, sim.endpoints.day));
-      // The day was compacted after the seal, as a daemon's: the journal is archived beside the Parquet history.
-      expect(existsSync(join(storeDir, 'journal', `${sim.endpoints.day}.journal.br`))).toBe(true);
-      expect(await stop(store)).toBe(0);
+      // The day is compacted after the seal, as a daemon's: the journal is archived beside the Parquet history.
+      await waitFor(archived(storeDir, [`${sim.endpoints.day}.journal`]), 30_000);
+      expect(archived(storeDir, [`${sim.endpoints.day}.journal`])()).toBe(true);
+      expect(await stop(store), store.err().slice(-3000)).toBe(0);
     } finally {
       store.proc.kill('SIGKILL');
       await sim.stop();
@@ -129,6 +137,10 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
       store.proc.kill('SIGKILL');
       expect(await store.exited).toBe(null);
       store = spawnStore(sim, storeDir, 'faults');
+      // The restarted store goes on from its own journal, not from the start.
+      const resumed = new RegExp(`copying ${day} into \\S+ from offset [1-9]\\d{3,}`);
+      await waitFor(() => resumed.test(store.err()), 30_000);
+      expect(store.err()).toMatch(resumed);
       await sleep(openAt + 9_000 - Date.now());
       await nats.restart();
       expect(await collect.exited, collect.err().slice(-3000)).toBe(0);
@@ -144,7 +156,7 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
       expect(stored).toEqual(own);
       expect(await arrowKeys(storeDir, day)).toEqual(await arrowKeys(collectorDir, day));
       expect(sealed(storeDir, day)).toBe(true);
-      expect(await stop(store)).toBe(0);
+      expect(await stop(store), store.err().slice(-3000)).toBe(0);
     } finally {
       collect.proc.kill('SIGKILL');
       store.proc.kill('SIGKILL');
@@ -166,8 +178,11 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
       // Sealed once per collector's session end; both journals kept apart, named as on the collectors.
       await storeHolds(storeDir, day, own.length, 60_000);
       expect(tradeRows(storeDir, day)).toEqual(own);
-      for (const c of collectors) expect(existsSync(join(storeDir, 'journal', `${day}.${c.market}.journal.br`)) || existsSync(join(storeDir, 'journal', `${day}.${c.market}.journal`))).toBe(true);
-      expect(await stop(store)).toBe(0);
+      // Compacted once the last of the day's collectors ended: both journals, named as on the collectors.
+      const journals = collectors.map((c) => `${day}.${c.market}.journal`);
+      await waitFor(archived(storeDir, journals), 30_000);
+      expect(archived(storeDir, journals)()).toBe(true);
+      expect(await stop(store), store.err().slice(-3000)).toBe(0);
     } finally {
       store.proc.kill('SIGKILL');
       await sim.stop();
