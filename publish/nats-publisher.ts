@@ -6,12 +6,13 @@
 // error it waits for the connection, goes back to its checkpoint and publishes again; what JetStream
 // already had is dropped by its duplicate window (and by the store, which knows every offset it has).
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import type { TradingDay } from '../protocol/time.js';
-import { JOURNAL_START, JournalTail, readChannels, writeFileAtomic, type JournalChannel } from '../storage/journal.js';
-import type { JournalProgress } from '../storage/journal-progress.js';
+import { JOURNAL_START, journalCollectorId, JournalTail, readChannels, writeFileAtomic, type JournalChannel } from '../storage/journal.js';
+import { JournalProgress } from '../storage/journal-progress.js';
 import { type NatsSettings, redactUrl } from './nats-settings.js';
 import { collectorToken, connectionOptions, ensureStream, HDR, recordHeaders, recordMsgId, recordSubject, SESSION_END } from './nats-stream.js';
 import { headers } from '@nats-io/transport-node';
@@ -43,11 +44,40 @@ interface Checkpoint {
   stream: string;
   offset: number;
   seq: number;
+  /** The journal size a session-end message was acknowledged at. */
+  endedAt?: number;
 }
 
 /** `<journal>.published.json`: the end of what the stream acknowledged. */
 export function publishedPath(journalFile: string): string {
   return `${journalFile}.published.json`;
+}
+
+/**
+ * Earlier days' journals of this collector that the stream lacks the end of (their checkpoint is
+ * behind the journal, or no session end was acknowledged at its size): a session that ended while
+ * NATS was down, or a collector killed at the day's end. Journals never published are left alone.
+ */
+export function unpublishedJournals(journalFile: string, collectorId: string | undefined, day: TradingDay, stream: string): { file: string; day: TradingDay }[] {
+  const dir = path.dirname(journalFile);
+  const out: { file: string; day: TradingDay }[] = [];
+  for (const name of fs.readdirSync(dir).sort()) {
+    const file = path.join(dir, name);
+    const d = name.slice(0, 10);
+    if (!name.endsWith('.journal') || d >= day || journalCollectorId(file) !== collectorId || !fs.existsSync(publishedPath(file))) continue;
+    const c = readCheckpoint(file, stream);
+    const size = fs.statSync(file).size;
+    if (c.stream === stream && (c.offset < size || c.endedAt !== size)) out.push({ file, day: d });
+  }
+  return out;
+}
+
+/** A finished journal's progress: all of it readable, closed. */
+export function finishedProgress(file: string): JournalProgress {
+  const p = new JournalProgress();
+  p.appended(fs.statSync(file).size, 0, 0n, true);
+  p.close();
+  return p;
 }
 
 function readCheckpoint(journalFile: string, stream: string): Checkpoint {
@@ -75,12 +105,14 @@ export class NatsPublisher {
   private js: JetStreamClient | undefined;
   private savedAt = 0;
   private saved: number;
+  private endedAt: number | undefined;
   private stopped = false;
 
   constructor(private readonly o: PublisherOptions) {
     const c = readCheckpoint(o.journalFile, o.settings.stream);
     this.status = { published: c.offset, publishedSeq: c.seq, caughtUpAtMs: Date.now(), connected: false, errors: 0 };
     this.saved = c.offset;
+    this.endedAt = c.endedAt;
     this.tail = JournalTail.open(o.journalFile);
     this.rewind();
     this.channels = readChannels(o.journalFile);
@@ -191,6 +223,8 @@ export class NatsPublisher {
     h.set(HDR.end, String(progress.size));
     h.set(HDR.seal, String(seal));
     await this.js!.publish(recordSubject(settings, collectorId, day, SESSION_END), new Uint8Array(0), { msgID: `${recordMsgId(day, collectorId, progress.size)}.end`, headers: h });
+    this.endedAt = progress.size;
+    this.save(true, true);
     this.o.log.info({ day, end: progress.size, seal }, `NATS: the whole journal is in stream ${settings.stream}; session end published${seal ? ' (the store seals the day)' : ''}`);
   }
 
@@ -208,9 +242,9 @@ export class NatsPublisher {
   }
 
   /** Persists the checkpoint now and then (a restart republishes at most what came after it). */
-  private save(force: boolean): void {
-    if (this.status.published === this.saved || (!force && Date.now() - this.savedAt < CHECKPOINT_MS)) return;
-    writeFileAtomic(publishedPath(this.o.journalFile), JSON.stringify({ stream: this.o.settings.stream, offset: this.status.published, seq: this.status.publishedSeq } satisfies Checkpoint));
+  private save(force: boolean, ended = false): void {
+    if (!ended && (this.status.published === this.saved || (!force && Date.now() - this.savedAt < CHECKPOINT_MS))) return;
+    writeFileAtomic(publishedPath(this.o.journalFile), JSON.stringify({ stream: this.o.settings.stream, offset: this.status.published, seq: this.status.publishedSeq, endedAt: this.endedAt } satisfies Checkpoint));
     this.saved = this.status.published;
     this.savedAt = Date.now();
   }

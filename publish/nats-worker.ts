@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { threadLogger } from '../capture/thread-log.js';
 import { JournalProgress } from '../storage/journal-progress.js';
 import type { FromPublisher, PublisherWorkerData, ToPublisher } from './nats-thread.js';
-import { NatsPublisher } from './nats-publisher.js';
+import { finishedProgress, NatsPublisher, unpublishedJournals } from './nats-publisher.js';
 
 const STATUS_MS = 250;
 
@@ -38,6 +38,17 @@ async function done(caughtUp: boolean): Promise<void> {
   // The client's reconnect timers would keep a thread whose server is down alive.
   process.exit(0);
 }
+
+// Earlier days whose end the stream lacks are published beside today's journal, and sealed: their
+// day is over (the session's catch-up seals them here too).
+void (async () => {
+  for (const j of unpublishedJournals(data.journalFile, data.collectorId, data.day, data.settings.stream)) {
+    if (ended) return;
+    log.info({ journal: j.file }, `NATS: publishing the rest of ${j.day}'s journal and its end`);
+    const earlier = new NatsPublisher({ ...data, journalFile: j.file, day: j.day, progress: finishedProgress(j.file), log });
+    await earlier.run(() => ({ seal: true, deadline: Infinity })).finally(() => earlier.close());
+  }
+})().catch((e: Error) => log.error({ err: e.message }, `NATS: publishing earlier days failed: ${e.message}; the next start tries again`));
 
 void publisher.run(() => finishing).then(
   (caughtUp) => done(caughtUp),

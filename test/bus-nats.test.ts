@@ -6,11 +6,19 @@
 // SQLite and in Arrow, the day sealed — also across SIGKILLs of either process and a restart of
 // nats-server mid-day, and with two collectors (one per market) publishing into one stream.
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsServerInstalled, type NatsServer, startNatsServer } from '../bench/nats-server.js';
-import { tempRoot } from './collector-capture.js';
+import { loadConfig } from '../collector/config.js';
+import { publishedPath } from '../publish/nats-publisher.js';
+import { HDR } from '../publish/nats-stream.js';
+import { PublisherThread } from '../publish/nats-thread.js';
+import { FLAG, Journal, journalPath } from '../storage/journal.js';
+import { JournalProgress } from '../storage/journal-progress.js';
+import { log, tempRoot } from './collector-capture.js';
 import { arrowTrades, type Child, collectEnv, ensureBuilt, expectExactlyOnce, readTruth, sleep, spawnChild, spawnCollect, spawnSim } from './faults-run.js';
 
 const tmp = tempRoot('bus-nats');
@@ -186,6 +194,50 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
     } finally {
       store.proc.kill('SIGKILL');
       await sim.stop();
+    }
+  });
+
+  it('publishes the rest of an earlier day the stream lacks the end of, then its session end', { timeout: 60_000 }, async () => {
+    const dataDir = join(tmp.root, 'earlier');
+    const settings = { ...loadConfig({ env: {} }).nats, url: nats.url, stream: 'EARLIER', subjectPrefix: 'earlier' };
+    // Yesterday's journal: ten records, of which the stream acknowledged the first four (NATS went down at the close).
+    const yesterday = Journal.open(journalPath(dataDir, '2026-11-19', 'a'), { log });
+    const ch = yesterday.channel({ name: 'koscom.trades.kospi', vendor: 'koscom', endpoint: '/ws_ksp', kind: 'trades', market: 'kospi' });
+    const offsets: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      offsets.push(yesterday.size);
+      yesterday.append(ch, FLAG.incoming, `frame ${i}`, BigInt(i));
+    }
+    const size = yesterday.size;
+    yesterday.close();
+    writeFileSync(publishedPath(yesterday.file), JSON.stringify({ stream: settings.stream, offset: offsets[4], seq: 4 }));
+    // Today's session starts with an empty journal.
+    const today = Journal.open(journalPath(dataDir, '2026-11-20', 'a'), { log });
+    const progress = new JournalProgress();
+    progress.appended(today.size, today.seq, 0n, true);
+    const thread = PublisherThread.start({ settings, journalFile: today.file, day: '2026-11-20', collectorId: 'a', progress: progress.buffer }, log);
+    const ended = () => (JSON.parse(readFileSync(publishedPath(yesterday.file), 'utf8')) as { endedAt?: number }).endedAt === size;
+    await waitFor(ended, 30_000);
+    expect(ended()).toBe(true);
+    progress.close();
+    today.close();
+    expect((await thread.finish(false, 10_000)).caughtUp).toBe(true);
+
+    const nc = await connect({ servers: nats.url });
+    try {
+      const got: { subject: string; offset?: string; end?: string; seal?: string }[] = [];
+      const messages = await (await jetstream(nc).consumers.get(settings.stream)).fetch({ max_messages: 100, expires: 2_000 });
+      for await (const m of messages) {
+        got.push({ subject: m.subject, offset: m.headers?.get(HDR.offset) || undefined, end: m.headers?.get(HDR.end) || undefined, seal: m.headers?.get(HDR.seal) || undefined });
+        if (m.info.pending === 0) break;
+      }
+      const day = got.filter((g) => g.subject.startsWith('earlier.a.2026-11-19.'));
+      expect(day.filter((g) => g.offset !== undefined).map((g) => Number(g.offset))).toEqual(offsets.slice(4));
+      // Its end, sealed (the day is over); and today's end, not sealed (finish(false)).
+      expect(day.filter((g) => g.end !== undefined)).toEqual([{ subject: 'earlier.a.2026-11-19._session-end', end: String(size), seal: 'true' }]);
+      expect(got.filter((g) => g.subject === 'earlier.a.2026-11-20._session-end').map((g) => g.seal)).toEqual(['false']);
+    } finally {
+      await nc.close();
     }
   });
 });
