@@ -12,7 +12,8 @@ import { jetstream } from '@nats-io/jetstream';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsServerInstalled, type NatsServer, startNatsServer } from '../bench/nats-server.js';
-import { loadConfig } from '../collector/config.js';
+import { spawnSync } from 'node:child_process';
+import { ConfigError, loadConfig, redactedConfig } from '../collector/config.js';
 import { publishedPath } from '../publish/nats-publisher.js';
 import { HDR } from '../publish/nats-stream.js';
 import { PublisherThread } from '../publish/nats-thread.js';
@@ -101,6 +102,33 @@ async function stop(child: Child): Promise<number | null> {
 }
 
 const arrowKeys = async (dataDir: string, day: string) => (await arrowTrades(dataDir, day)).map((t) => `${t.market}|${t.src_seq}|${t.src_idx}|${t.symbol}|${t.price}|${t.qty}`).sort();
+
+describe('the bus settings', () => {
+  it('reads TICKTAPE_NATS_*, names a bad one, and never shows a password in the URL', () => {
+    const c = loadConfig({ env: { TICKTAPE_NATS_URL: 'nats://user:s3cret@bus:4222,nats://bus2:4222', TICKTAPE_NATS_REPLICAS: '3', TICKTAPE_NATS_MAX_AGE: '48h', TICKTAPE_NATS_RETENTION: 'interest' } });
+    expect(c.nats).toMatchObject({ url: 'nats://user:s3cret@bus:4222,nats://bus2:4222', stream: 'TICKTAPE', subjectPrefix: 'ticktape', replicas: 3, maxAgeMs: 48 * 3_600_000, retention: 'interest', duplicateWindowMs: 120_000 });
+    expect(JSON.stringify(redactedConfig(c))).not.toContain('s3cret');
+    const bad = (() => {
+      try {
+        loadConfig({ env: { TICKTAPE_NATS_URL: 'http://user:s3cret@bus', TICKTAPE_NATS_REPLICAS: '9', TICKTAPE_NATS_SUBJECT_PREFIX: 'a.>' } });
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(bad).toBeInstanceOf(ConfigError);
+    expect(bad!.problems.join('\n')).toMatch(/TICKTAPE_NATS_URL: expected nats:\/\/host:port/);
+    expect(bad!.problems.join('\n')).toMatch(/TICKTAPE_NATS_REPLICAS: expected a whole number from 1 to 5/);
+    expect(bad!.problems.join('\n')).toMatch(/TICKTAPE_NATS_SUBJECT_PREFIX: expected subject tokens/);
+    expect(bad!.message).not.toContain('s3cret');
+  });
+
+  it('ticktape store refuses a --from that is not a NATS URL, without echoing its password', () => {
+    const r = spawnSync(process.execPath, ['bin/ticktape.js', 'store', '--from', 'http://user:s3cret@bus:4222'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/is not a NATS URL \(expected nats:\/\/host:port/);
+    expect(r.stderr).not.toContain('s3cret');
+  });
+});
 
 describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and a store', () => {
   it('collector → JetStream → ticktape store equals the collector\u2019s own capture', { timeout: 120_000 }, async () => {
