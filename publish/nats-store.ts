@@ -17,7 +17,7 @@ import type { CollectorConfig } from '../collector/config.js';
 import { FollowerThread } from '../followers/follower-thread.js';
 import { STORES } from '../followers/stores.js';
 import type { TradingDay } from '../protocol/time.js';
-import { type ChannelSpec, FLAG, Journal, journalPath, type RecordFlag } from '../storage/journal.js';
+import { type ChannelSpec, Journal, JOURNAL_START, journalPath, type RecordFlag } from '../storage/journal.js';
 import { archivePath } from '../storage/journal-archive.js';
 import { JournalProgress } from '../storage/journal-progress.js';
 import { redactUrl } from './nats-settings.js';
@@ -36,9 +36,52 @@ export interface BusStoreOptions {
 
 /** Messages the consumer may hold unacknowledged (records waiting for an earlier one, and the batch being synced). */
 const MAX_ACK_PENDING = 20_000;
-const ACK_WAIT_NS = 60e9;
+/**
+ * Messages a killed store had been handed come again after this long (a restarted store waits that
+ * long for them at most); a live store only gets a slow or held record again, which it knows.
+ */
+const ACK_WAIT_NS = 10e9;
 /** Records held this long waiting for an earlier one are reported (it may have left the stream). */
 const GAP_WARN_MS = 30_000;
+
+/** A message of the stream, checked: a record of a collector's journal, or its session's end. */
+type BusMessage = { day: TradingDay; collector?: string } & ({ kind: 'record'; offset: number; channel: ChannelSpec; flags: RecordFlag; recvNs: bigint } | { kind: 'end'; size: number; seal: boolean });
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const COLLECTOR = /^[A-Za-z0-9_-]{1,32}$/;
+const INTEGER = /^\d{1,18}$/;
+
+/**
+ * The message's fields, or why it is not one of ours. Day and collector become file names, so
+ * they are checked as strictly as the collector's own configuration checks them.
+ */
+export function parseBusMessage(m: Pick<JsMsg, 'headers'>): BusMessage | string {
+  const h = m.headers;
+  if (h === undefined) return 'no headers';
+  const day = h.get(HDR.day);
+  if (!DAY.test(day)) return `${HDR.day} ${JSON.stringify(day)} is not a day YYYY-MM-DD`;
+  const collector = h.has(HDR.collector) ? h.get(HDR.collector) : undefined;
+  if (collector !== undefined && !COLLECTOR.test(collector)) return `${HDR.collector} ${JSON.stringify(collector)} is not a collector id`;
+  if (h.has(HDR.end)) {
+    const size = h.get(HDR.end);
+    if (!INTEGER.test(size)) return `${HDR.end} ${JSON.stringify(size)} is not a journal size`;
+    return { day, collector, kind: 'end', size: Number(size), seal: h.get(HDR.seal) === 'true' };
+  }
+  const [offset, flags, recvNs] = [h.get(HDR.offset), h.get(HDR.flags), h.get(HDR.recvNs)];
+  if (!INTEGER.test(offset) || Number(offset) < JOURNAL_START) return `${HDR.offset} ${JSON.stringify(offset)} is not a journal offset`;
+  if (!/^[0-2]$/.test(flags)) return `${HDR.flags} ${JSON.stringify(flags)} are not a journal record's`;
+  if (!/^-?\d{1,19}$/.test(recvNs)) return `${HDR.recvNs} ${JSON.stringify(recvNs)} is not a time in ns`;
+  let channel: ChannelSpec;
+  try {
+    channel = JSON.parse(h.get(HDR.channel)) as ChannelSpec;
+  } catch {
+    return `${HDR.channel} is not JSON`;
+  }
+  if (typeof channel?.name !== 'string' || typeof channel.kind !== 'string' || typeof channel.vendor !== 'string') return `${HDR.channel} names no channel`;
+  return { day, collector, kind: 'record', offset: Number(offset), channel, flags: Number(flags) as RecordFlag, recvNs: BigInt(recvNs) };
+}
+
+type RecordMessage = Extract<BusMessage, { kind: 'record' }>;
 
 interface SessionEnd {
   size: number;
@@ -51,11 +94,11 @@ class SourceCopy {
   private readonly progress = new JournalProgress();
   private readonly stores: FollowerThread[];
   /** Records that arrived before an earlier one (a publisher's retry reorders), by offset. */
-  private readonly ahead = new Map<number, JsMsg>();
+  private readonly ahead = new Map<number, { m: JsMsg; r: RecordMessage }>();
   private aheadSinceMs = 0;
   private gapWarned = false;
   /** Appended, not yet synced: acknowledged after the next fdatasync. */
-  private toAck: JsMsg[] = [];
+  private toAck: { m: JsMsg; recvNs: bigint }[] = [];
   private end: SessionEnd | undefined;
   finishing: Promise<void> | undefined;
 
@@ -84,40 +127,36 @@ class SourceCopy {
   }
 
   /** A record message: appended if it is the next record, held if it is ahead, acknowledged if known. */
-  record(m: JsMsg, offset: number): void {
-    if (offset < this.journal.size) {
+  record(m: JsMsg, r: RecordMessage): void {
+    if (r.offset < this.journal.size) {
       m.ack();
       return;
     }
-    if (offset > this.journal.size) {
-      this.ahead.get(offset)?.ack();
+    if (r.offset > this.journal.size) {
+      // Held already: this is it again (acknowledging either acknowledges the message, so neither is yet).
       if (this.ahead.size === 0) this.aheadSinceMs = Date.now();
-      this.ahead.set(offset, m);
+      this.ahead.set(r.offset, { m, r });
       return;
     }
-    this.append(m);
+    this.append(m, r);
     for (let next = this.ahead.get(this.journal.size); next !== undefined; next = this.ahead.get(this.journal.size)) {
       this.ahead.delete(this.journal.size);
-      this.append(next);
+      this.append(next.m, next.r);
     }
     if (this.ahead.size > 0) this.aheadSinceMs = Date.now();
     this.gapWarned = false;
   }
 
-  private append(m: JsMsg): void {
-    const h = m.headers!;
-    const spec = JSON.parse(h.get(HDR.channel)) as ChannelSpec;
-    const recvNs = BigInt(h.get(HDR.recvNs));
-    const flags = Number(h.get(HDR.flags)) as RecordFlag;
-    if (flags > FLAG.event) throw new Error(`message ${m.seq} on ${m.subject}: flags ${flags} are not a journal record's`);
-    this.journal.append(this.journal.channel(spec), flags, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), recvNs);
-    this.progress.appended(this.journal.size, this.journal.seq, recvNs, false);
-    this.toAck.push(m);
+  private append(m: JsMsg, r: RecordMessage): void {
+    this.journal.append(this.journal.channel(r.channel), r.flags, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength), r.recvNs);
+    this.progress.appended(this.journal.size, this.journal.seq, r.recvNs, false);
+    this.toAck.push({ m, recvNs: r.recvNs });
   }
 
   /** The collector's session ended with its journal at `size`: finish once the copy has it all. */
   sessionEnd(m: JsMsg, size: number, seal: boolean): void {
-    this.end?.msg.ack();
+    // A later session's end supersedes an earlier one; the same one delivered again replaces it.
+    if (this.end !== undefined && this.end.msg.seq !== m.seq) this.end.msg.ack();
     this.end = { size, seal, msg: m };
   }
 
@@ -126,9 +165,9 @@ class SourceCopy {
     if (this.toAck.length > 0) {
       this.journal.sync();
       this.progress.synced(this.journal.size);
-      for (const m of this.toAck) {
+      for (const { m, recvNs } of this.toAck) {
         m.ack();
-        if (this.o.onDurable !== undefined) this.o.onDurable(BigInt(m.headers!.get(HDR.recvNs)));
+        this.o.onDurable?.(recvNs);
       }
       this.toAck = [];
     }
@@ -180,11 +219,12 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, { ...settings, url: o.url });
     const consumer = { durable_name: o.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: `${settings.subjectPrefix}.>`, max_ack_pending: MAX_ACK_PENDING, ack_wait: ACK_WAIT_NS };
-    try {
-      await jsm.consumers.info(settings.stream, o.durable);
-    } catch {
-      await jsm.consumers.add(settings.stream, consumer);
-    }
+    const exists = await jsm.consumers.info(settings.stream, o.durable).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) await jsm.consumers.add(settings.stream, consumer);
+    else await jsm.consumers.update(settings.stream, o.durable, { ack_wait: ACK_WAIT_NS, max_ack_pending: MAX_ACK_PENDING });
     const messages = await jetstream(nc).consumers.get(settings.stream, o.durable).then((c) => c.consume({ max_messages: 1_000 }));
     o.signal.addEventListener('abort', () => void messages.close(), { once: true });
 
@@ -217,14 +257,14 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
     }, config.batch.ms);
 
     for await (const m of messages) {
-      const h = m.headers;
-      const day = h?.get(HDR.day);
-      if (h === undefined || day === undefined || day === '') {
-        log.warn({ subject: m.subject, seq: m.seq }, `store: message ${m.seq} on ${m.subject} is not a ticktape record (no ${HDR.day} header); acknowledged and skipped`);
-        m.ack();
+      const b = parseBusMessage(m);
+      if (typeof b === 'string') {
+        // Redelivering it would not make it readable.
+        log.error({ subject: m.subject, seq: m.seq, problem: b }, `store: message ${m.seq} on ${m.subject} is not a ticktape record (${b}); skipped for good`);
+        m.term();
         continue;
       }
-      const collector = h.has(HDR.collector) ? h.get(HDR.collector) : undefined;
+      const { day, collector } = b;
       const key = `${day}.${collector ?? UNNAMED_COLLECTOR}`;
       let copy = copies.get(key);
       if (copy?.finishing !== undefined) {
@@ -242,8 +282,8 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
         copies.set(key, copy);
         log.info({ journal: file, size: copy.size }, `store: copying ${day}${collector ? ` of collector ${collector}` : ''} into ${file} from offset ${copy.size}`);
       }
-      if (h.has(HDR.end)) copy.sessionEnd(m, Number(h.get(HDR.end)), h.get(HDR.seal) === 'true');
-      else copy.record(m, Number(h.get(HDR.offset)));
+      if (b.kind === 'end') copy.sessionEnd(m, b.size, b.seal);
+      else copy.record(m, b);
     }
   } finally {
     clearInterval(syncTimer);

@@ -15,7 +15,8 @@ import { natsServerInstalled, type NatsServer, startNatsServer } from '../bench/
 import { spawnSync } from 'node:child_process';
 import { ConfigError, loadConfig, redactedConfig } from '../collector/config.js';
 import { publishedPath } from '../publish/nats-publisher.js';
-import { HDR } from '../publish/nats-stream.js';
+import { HDR, recordHeaders } from '../publish/nats-stream.js';
+import { parseBusMessage } from '../publish/nats-store.js';
 import { PublisherThread } from '../publish/nats-thread.js';
 import { FLAG, Journal, journalPath } from '../storage/journal.js';
 import { JournalProgress } from '../storage/journal-progress.js';
@@ -103,7 +104,19 @@ async function stop(child: Child): Promise<number | null> {
 
 const arrowKeys = async (dataDir: string, day: string) => (await arrowTrades(dataDir, day)).map((t) => `${t.market}|${t.src_seq}|${t.src_idx}|${t.symbol}|${t.price}|${t.qty}`).sort();
 
-describe('the bus settings', () => {
+describe('the bus settings and messages', () => {
+  it('reads back what the publisher writes, and refuses headers that would name other files', () => {
+    const spec = { name: 'koscom.trades.kospi', vendor: 'koscom' as const, endpoint: '/ws_ksp', kind: 'trades' as const, market: 'kospi' as const };
+    expect(parseBusMessage({ headers: recordHeaders('2026-11-20', 'a-1', spec, FLAG.incoming, 1_796_000_000_000_000_123n, 4242) })).toEqual({ day: '2026-11-20', collector: 'a-1', kind: 'record', offset: 4242, channel: spec, flags: FLAG.incoming, recvNs: 1_796_000_000_000_000_123n });
+    const h = recordHeaders('2026-11-20', undefined, spec, FLAG.event, 1n, 8);
+    expect(parseBusMessage({ headers: h })).toMatchObject({ collector: undefined, kind: 'record', offset: 8, flags: FLAG.event });
+    h.set(HDR.collector, '../../etc');
+    expect(parseBusMessage({ headers: h })).toMatch(/Ticktape-Collector "..\/..\/etc" is not a collector id/);
+    expect(parseBusMessage({ headers: recordHeaders('2026-11-20/..', 'a', spec, FLAG.incoming, 1n, 8) })).toMatch(/is not a day/);
+    expect(parseBusMessage({ headers: recordHeaders('2026-11-20', 'a', spec, FLAG.incoming, 1n, 3) })).toMatch(/is not a journal offset/);
+    expect(parseBusMessage({ headers: undefined })).toBe('no headers');
+  });
+
   it('reads TICKTAPE_NATS_*, names a bad one, and never shows a password in the URL', () => {
     const c = loadConfig({ env: { TICKTAPE_NATS_URL: 'nats://user:s3cret@bus:4222,nats://bus2:4222', TICKTAPE_NATS_REPLICAS: '3', TICKTAPE_NATS_MAX_AGE: '48h', TICKTAPE_NATS_RETENTION: 'interest' } });
     expect(c.nats).toMatchObject({ url: 'nats://user:s3cret@bus:4222,nats://bus2:4222', stream: 'TICKTAPE', subjectPrefix: 'ticktape', replicas: 3, maxAgeMs: 48 * 3_600_000, retention: 'interest', duplicateWindowMs: 120_000 });
