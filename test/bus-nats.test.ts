@@ -7,8 +7,9 @@
 // nats-server mid-day, and with two collectors (one per market) publishing into one stream.
 import { join } from 'node:path';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { pino } from 'pino';
 import { connect } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsServerInstalled, type NatsServer, startNatsServer } from '../bench/nats-server.js';
@@ -16,7 +17,11 @@ import { spawnSync } from 'node:child_process';
 import { ConfigError, loadConfig, redactedConfig } from '../collector/config.js';
 import { publishedPath } from '../publish/nats-publisher.js';
 import { HDR, recordHeaders } from '../publish/nats-stream.js';
-import { parseBusMessage } from '../publish/nats-store.js';
+import { parseBusMessage, runBusStore } from '../publish/nats-store.js';
+import { ensureStream, recordSubject, SESSION_END } from '../publish/nats-stream.js';
+import { syntheticFrames } from '../bench/decode.js';
+import { brotliDecompressSync } from 'node:zlib';
+import { headers } from '@nats-io/transport-node';
 import { PublisherThread } from '../publish/nats-thread.js';
 import { FLAG, Journal, journalPath } from '../storage/journal.js';
 import { JournalProgress } from '../storage/journal-progress.js';
@@ -278,6 +283,50 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
       expect(day.filter((g) => g.end !== undefined)).toEqual([{ subject: 'earlier.a.2026-11-19._session-end', end: String(size), seal: 'true' }]);
       expect(got.filter((g) => g.subject === 'earlier.a.2026-11-20._session-end').map((g) => g.seal)).toEqual(['false']);
     } finally {
+      await nc.close();
+    }
+  });
+
+  it('the store writes records in journal order whatever order and how often they come, and seals at the session end', { timeout: 60_000 }, async () => {
+    const settings = { ...loadConfig({ env: {} }).nats, url: nats.url, stream: 'REORDER', subjectPrefix: 'reorder' };
+    const day = '2026-11-20';
+    // The collector's journal: six frames of 50 trades.
+    const source = Journal.open(journalPath(join(tmp.root, 'reorder-collector'), day, 'a'), { log });
+    const spec = { name: 'koscom.trades.kospi', vendor: 'koscom' as const, endpoint: '/ws_ksp', kind: 'trades' as const, market: 'kospi' as const };
+    const ch = source.channel(spec);
+    const records = syntheticFrames(6).map((f, i) => {
+      const offset = source.size;
+      source.append(ch, FLAG.incoming, f, BigInt(i + 1));
+      return { offset, frame: f, recvNs: BigInt(i + 1) };
+    });
+    source.close();
+    const nc = await connect({ servers: nats.url });
+    await ensureStream(await jetstreamManager(nc), settings);
+    const storeDir = join(tmp.root, 'reorder-store');
+    const stop = new AbortController();
+    const store = runBusStore({ config: { ...loadConfig({ env: { TICKTAPE_DATA_DIR: storeDir, TICKTAPE_MIN_FREE_BYTES: '0', TICKTAPE_BATCH_MS: '50ms' } }), nats: settings }, url: nats.url, durable: 'reorder', log: pino({ level: 'silent' }), signal: stop.signal });
+    try {
+      const js = jetstream(nc);
+      const publish = (i: number, copy = '') => js.publish(recordSubject(settings, 'a', day, spec.name), Buffer.from(records[i].frame), { msgID: `${records[i].offset}${copy}`, headers: recordHeaders(day, 'a', spec, FLAG.incoming, records[i].recvNs, records[i].offset) });
+      // Reordered by a publisher's retry, and republished past the duplicate window (new ids).
+      for (const [i, copy] of [[0, ''], [2, ''], [1, ''], [1, '.again'], [3, ''], [5, ''], [4, ''], [0, '.again']] as const) await publish(i, copy);
+      const end = headers();
+      end.set(HDR.day, day);
+      end.set(HDR.collector, 'a');
+      end.set(HDR.end, String(records[5].offset + 19 + Buffer.byteLength(records[5].frame)));
+      end.set(HDR.seal, 'true');
+      await js.publish(recordSubject(settings, 'a', day, SESSION_END), new Uint8Array(0), { msgID: 'end', headers: end });
+      await storeHolds(storeDir, day, 300, 30_000);
+      const rows = tradeRows(storeDir, day);
+      expect(rows.length).toBe(300);
+      expect(new Set(rows.map((r) => r.split('|').slice(0, 3).join('|'))).size).toBe(300);
+      // The store's journal is the collector's, byte for byte (archived by the compaction after the seal).
+      const file = journalPath(storeDir, day, 'a');
+      await waitFor(() => existsSync(`${file}.br`), 30_000);
+      expect(brotliDecompressSync(readFileSync(`${file}.br`)).equals(readFileSync(journalPath(join(tmp.root, 'reorder-collector'), day, 'a')))).toBe(true);
+    } finally {
+      stop.abort();
+      await store;
       await nc.close();
     }
   });
