@@ -350,9 +350,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     // A stop (SIGTERM) while the day is being sealed stops the seal between two chunks.
     const stopSeals = () => stores.forEach((s) => s.stopSeal());
     o.signal?.addEventListener('abort', stopSeals, { once: true });
-    const published = publisher?.finish(status === 'complete', catchUpMs);
     const finished = await Promise.all(stores.map((s) => s.finish(status === 'complete' && s.store === 'sqlite', catchUpMs)));
-    problems.push(...((await published)?.problems ?? []));
     o.signal?.removeEventListener('abort', stopSeals);
     const storeReports: StoreReport[] = finished.map((f, i) => ({ ...stores[i].lag(capture.progress), caughtUp: f.caughtUp, sealed: f.sealed }));
     for (const f of finished) problems.push(...f.problems);
@@ -368,7 +366,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     const endedMs = clock.now();
     const channels = channelReports(captured);
     const sessionId = await Promise.race([sessionRow, Promise.resolve(undefined)]);
-    recordSession({
+    const record: SessionRecord = {
       id: sessionId,
       collector,
       day,
@@ -382,7 +380,10 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       reconciliation: Object.fromEntries(reconciliation.map((r) => [r.market, r])),
       stores: storeReports,
       clock: { offsetMs: capture.clockOffsetMs, steps: captured.clockSteps },
-    });
+    };
+    recordSession(record);
+    // The bus gets the journal's end and this session's row last (a store seals on it).
+    if (publisher !== undefined) problems.push(...(await publisher.finish(status === 'complete', catchUpMs, record)).problems);
     return {
       day,
       status,

@@ -13,6 +13,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from '
 import type { TradingDay } from '../protocol/time.js';
 import { JOURNAL_START, journalCollectorId, JournalTail, readChannels, writeFileAtomic, type JournalChannel } from '../storage/journal.js';
 import { JournalProgress } from '../storage/journal-progress.js';
+import type { SessionRecord } from '../storage/sqlite-sink.js';
 import { type NatsSettings, redactUrl } from './nats-settings.js';
 import { collectorToken, connectionOptions, ensureStream, HDR, recordHeaders, recordMsgId, recordSubject, SESSION_END } from './nats-stream.js';
 import { headers } from '@nats-io/transport-node';
@@ -123,7 +124,7 @@ export class NatsPublisher {
    * journal is acknowledged and the session-end message is in the stream. Resolves true then,
    * false when stopped or past the deadline first.
    */
-  async run(finish: () => { seal: boolean; deadline: number } | undefined): Promise<boolean> {
+  async run(finish: () => { seal: boolean; deadline: number; session?: SessionRecord } | undefined): Promise<boolean> {
     const { log, settings } = this.o;
     let waitMs = RETRY_INITIAL_MS;
     try {
@@ -136,7 +137,7 @@ export class NatsPublisher {
           waitMs = RETRY_INITIAL_MS;
           if (this.inflight.length === 0 && this.status.published >= this.o.progress.readable) this.status.caughtUpAtMs = Date.now();
           if (f !== undefined && this.o.progress.closed && this.inflight.length === 0 && this.status.published >= this.o.progress.size) {
-            await this.publishEnd(f.seal);
+            await this.publishEnd(f.seal, f.session);
             return true;
           }
           if (!moved) await sleep(this.o.pollMs ?? 20);
@@ -215,14 +216,16 @@ export class NatsPublisher {
     this.save(false);
   }
 
-  private async publishEnd(seal: boolean): Promise<void> {
+  /** The session-end message: the journal's size, whether the day is sealed, and the session's row as JSON (ns as strings). */
+  private async publishEnd(seal: boolean, session: SessionRecord | undefined): Promise<void> {
     const { day, collectorId, settings, progress } = this.o;
     const h = headers();
     h.set(HDR.day, day);
     if (collectorId !== undefined) h.set(HDR.collector, collectorId);
     h.set(HDR.end, String(progress.size));
     h.set(HDR.seal, String(seal));
-    await this.js!.publish(recordSubject(settings, collectorId, day, SESSION_END), new Uint8Array(0), { msgID: `${recordMsgId(day, collectorId, progress.size)}.end`, headers: h });
+    const row = session === undefined ? '' : JSON.stringify({ ...session, id: undefined }, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+    await this.js!.publish(recordSubject(settings, collectorId, day, SESSION_END), Buffer.from(row), { msgID: `${recordMsgId(day, collectorId, progress.size)}.end`, headers: h });
     this.endedAt = progress.size;
     this.save(true, true);
     this.o.log.info({ day, end: progress.size, seal }, `NATS: the whole journal is in stream ${settings.stream}; session end published${seal ? ' (the store seals the day)' : ''}`);

@@ -19,6 +19,8 @@ import { STORES } from '../followers/stores.js';
 import type { TradingDay } from '../protocol/time.js';
 import { type ChannelSpec, Journal, JOURNAL_START, journalPath, type RecordFlag } from '../storage/journal.js';
 import { archivePath } from '../storage/journal-archive.js';
+import { openReadOnly } from '../storage/reader-sqlite.js';
+import { databaseFile, type SessionRecord } from '../storage/sqlite-sink.js';
 import { JournalProgress } from '../storage/journal-progress.js';
 import { redactUrl } from './nats-settings.js';
 import { connectionOptions, ensureStream, HDR, UNNAMED_COLLECTOR } from './nats-stream.js';
@@ -45,7 +47,7 @@ const ACK_WAIT_NS = 10e9;
 const GAP_WARN_MS = 30_000;
 
 /** A message of the stream, checked: a record of a collector's journal, or its session's end. */
-type BusMessage = { day: TradingDay; collector?: string } & ({ kind: 'record'; offset: number; channel: ChannelSpec; flags: RecordFlag; recvNs: bigint } | { kind: 'end'; size: number; seal: boolean });
+type BusMessage = { day: TradingDay; collector?: string } & ({ kind: 'record'; offset: number; channel: ChannelSpec; flags: RecordFlag; recvNs: bigint } | { kind: 'end'; size: number; seal: boolean; session?: SessionRecord });
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const COLLECTOR = /^[A-Za-z0-9_-]{1,32}$/;
@@ -55,7 +57,7 @@ const INTEGER = /^\d{1,18}$/;
  * The message's fields, or why it is not one of ours. Day and collector become file names, so
  * they are checked as strictly as the collector's own configuration checks them.
  */
-export function parseBusMessage(m: Pick<JsMsg, 'headers'>): BusMessage | string {
+export function parseBusMessage(m: Pick<JsMsg, 'headers'> & { data?: Uint8Array }): BusMessage | string {
   const h = m.headers;
   if (h === undefined) return 'no headers';
   const day = h.get(HDR.day);
@@ -65,7 +67,9 @@ export function parseBusMessage(m: Pick<JsMsg, 'headers'>): BusMessage | string 
   if (h.has(HDR.end)) {
     const size = h.get(HDR.end);
     if (!INTEGER.test(size)) return `${HDR.end} ${JSON.stringify(size)} is not a journal size`;
-    return { day, collector, kind: 'end', size: Number(size), seal: h.get(HDR.seal) === 'true' };
+    const session = m.data === undefined || m.data.length === 0 ? undefined : sessionRow(Buffer.from(m.data).toString('utf8'), day, collector);
+    if (typeof session === 'string') return session;
+    return { day, collector, kind: 'end', size: Number(size), seal: h.get(HDR.seal) === 'true', session };
   }
   const [offset, flags, recvNs] = [h.get(HDR.offset), h.get(HDR.flags), h.get(HDR.recvNs)];
   if (!INTEGER.test(offset) || Number(offset) < JOURNAL_START) return `${HDR.offset} ${JSON.stringify(offset)} is not a journal offset`;
@@ -81,11 +85,26 @@ export function parseBusMessage(m: Pick<JsMsg, 'headers'>): BusMessage | string 
   return { day, collector, kind: 'record', offset: Number(offset), channel, flags: Number(flags) as RecordFlag, recvNs: BigInt(recvNs) };
 }
 
+/** The session's row a session-end message carries (ns as strings), or why it is not one. */
+function sessionRow(text: string, day: TradingDay, collector: string | undefined): SessionRecord | string {
+  let r: Record<string, unknown>;
+  try {
+    r = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return 'its session row is not JSON';
+  }
+  const ns = (v: unknown) => typeof v === 'string' && /^\d{1,19}$/.test(v);
+  if (typeof r.status !== 'string' || !ns(r.startedNs) || (r.endedNs !== undefined && !ns(r.endedNs))) return 'its session row has no status or times';
+  // The row is this collector's and this day's, whatever it says.
+  return { ...(r as unknown as SessionRecord), id: undefined, day, collector: collector ?? '', startedNs: BigInt(r.startedNs as string), endedNs: r.endedNs === undefined ? undefined : BigInt(r.endedNs as string) };
+}
+
 type RecordMessage = Extract<BusMessage, { kind: 'record' }>;
 
 interface SessionEnd {
   size: number;
   seal: boolean;
+  session?: SessionRecord;
   msg: JsMsg;
 }
 
@@ -154,10 +173,27 @@ class SourceCopy {
   }
 
   /** The collector's session ended with its journal at `size`: finish once the copy has it all. */
-  sessionEnd(m: JsMsg, size: number, seal: boolean): void {
+  sessionEnd(m: JsMsg, end: Extract<BusMessage, { kind: 'end' }>): void {
     // A later session's end supersedes an earlier one; the same one delivered again replaces it.
     if (this.end !== undefined && this.end.msg.seq !== m.seq) this.end.msg.ack();
-    this.end = { size, seal, msg: m };
+    this.end = { size: end.size, seal: end.seal, session: end.session, msg: m };
+  }
+
+  /** Writes the session's row on SQLite's thread (once: a row delivered again updates the same one). */
+  private writeSession(end: SessionEnd): Promise<unknown> {
+    if (end.session === undefined) return Promise.resolve();
+    const r = end.session;
+    const file = databaseFile(this.o.config.dataDir);
+    let id: number | undefined;
+    if (fs.existsSync(file)) {
+      const db = openReadOnly(file);
+      try {
+        id = db.prepare('SELECT id FROM sessions WHERE day = ? AND collector = ? AND started_ns = ?').pluck().get(r.day, r.collector ?? '', r.startedNs) as number | undefined;
+      } finally {
+        db.close();
+      }
+    }
+    return this.stores[0].writeSession({ ...r, id });
   }
 
   /** fdatasync, then acknowledge what it made durable; whether the collector's session is complete here. */
@@ -179,8 +215,8 @@ class SourceCopy {
     if (end === undefined || this.journal.size < end.size) return false;
     if (!end.seal) {
       // An interrupted session: the collector's next session of the day goes on in the same journal.
-      end.msg.ack();
       this.end = undefined;
+      void this.writeSession(end).then(() => end.msg.ack());
       return false;
     }
     return true;
@@ -191,6 +227,7 @@ class SourceCopy {
     const { config, log } = this.o;
     this.sync();
     this.progress.close();
+    if (seal && this.end !== undefined) void this.writeSession(this.end);
     // Stopping (no seal) leaves the stores less time: the next start catches up from their checkpoints.
     const results = await Promise.all(this.stores.map((s) => s.finish(seal && s.store === 'sqlite', seal ? config.stores.catchUpMs : Math.min(config.stores.catchUpMs, 5_000))));
     for (const r of results) for (const p of r.problems) log.warn(`${this.journal.file}: ${p}`);
@@ -282,7 +319,7 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
         copies.set(key, copy);
         log.info({ journal: file, size: copy.size }, `store: copying ${day}${collector ? ` of collector ${collector}` : ''} into ${file} from offset ${copy.size}`);
       }
-      if (b.kind === 'end') copy.sessionEnd(m, b.size, b.seal);
+      if (b.kind === 'end') copy.sessionEnd(m, b);
       else copy.record(m, b);
     }
   } finally {

@@ -6,6 +6,7 @@ import { relayLogLine } from '../capture/thread-log.js';
 import { threadScript } from '../capture/thread-script.js';
 import type { TradingDay } from '../protocol/time.js';
 import type { JournalProgress } from '../storage/journal-progress.js';
+import type { SessionRecord } from '../storage/sqlite-sink.js';
 import type { PublisherStatus } from './nats-publisher.js';
 import type { NatsSettings } from './nats-settings.js';
 
@@ -18,7 +19,8 @@ export interface PublisherWorkerData {
   progress: SharedArrayBuffer;
 }
 
-export type ToPublisher = { type: 'finish'; seal: boolean; timeoutMs: number };
+/** Finish: publish the journal to its end, then the session end carrying the session's row. */
+export type ToPublisher = { type: 'finish'; seal: boolean; timeoutMs: number; session?: SessionRecord };
 export type FromPublisher = { type: 'status'; status: PublisherStatus } | { type: 'finished'; caughtUp: boolean; status: PublisherStatus } | { type: 'log'; line: string };
 
 /** How far the publisher is behind the journal. */
@@ -64,9 +66,9 @@ export class PublisherThread {
     return { bus: 'nats', frames: Math.max(0, progress.seq - s.publishedSeq), bytes, seconds: bytes === 0 ? 0 : Math.max(0, (Date.now() - s.caughtUpAtMs) / 1000), connected: s.connected, errors: s.errors };
   }
 
-  /** Publishes the journal to the end its writer closed it at and the session end, within timeoutMs. */
-  finish(seal: boolean, timeoutMs: number): Promise<{ caughtUp: boolean; problems: string[] }> {
-    if (!this.exited) this.worker.postMessage({ type: 'finish', seal, timeoutMs } satisfies ToPublisher);
+  /** Publishes the journal to the end its writer closed it at and the session end (with its row), within timeoutMs. */
+  finish(seal: boolean, timeoutMs: number, session?: SessionRecord): Promise<{ caughtUp: boolean; problems: string[] }> {
+    if (!this.exited) this.worker.postMessage({ type: 'finish', seal, timeoutMs, session } satisfies ToPublisher);
     return this.finished;
   }
 }

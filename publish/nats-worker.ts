@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { threadLogger } from '../capture/thread-log.js';
 import { JournalProgress } from '../storage/journal-progress.js';
+import type { SessionRecord } from '../storage/sqlite-sink.js';
 import type { FromPublisher, PublisherWorkerData, ToPublisher } from './nats-thread.js';
 import { finishedProgress, NatsPublisher, unpublishedJournals } from './nats-publisher.js';
 
@@ -14,11 +15,11 @@ const port = parentPort!;
 const post = (m: FromPublisher) => port.postMessage(m);
 const log = threadLogger(port, data.logLevel, 'publish.nats');
 const publisher = new NatsPublisher({ ...data, progress: new JournalProgress(data.progress), log });
-let finishing: { seal: boolean; deadline: number } | undefined;
+let finishing: { seal: boolean; deadline: number; session?: SessionRecord } | undefined;
 let deadline: NodeJS.Timeout | undefined;
 
 port.on('message', (m: ToPublisher) => {
-  finishing = { seal: m.seal, deadline: Date.now() + m.timeoutMs };
+  finishing = { seal: m.seal, deadline: Date.now() + m.timeoutMs, session: m.session };
   // The publisher may be waiting on a server that is down: the deadline ends the thread regardless.
   deadline = setTimeout(() => void done(false), m.timeoutMs + 1_000);
 });

@@ -76,6 +76,17 @@ function tradeRows(dataDir: string, day: string): string[] {
   }
 }
 
+/** The day's session rows but their ids (each database numbers its own), oldest first. */
+function sessions(dataDir: string, day: string, except?: string): unknown[] {
+  const db = new Database(join(dataDir, 'ticktape.db'), { readonly: true });
+  try {
+    db.defaultSafeIntegers(true);
+    return db.prepare('SELECT collector, day, started_ns, ended_ns, status, counts, reconnects, downtime_ms, gaps, reconciliation, stores, clock FROM sessions WHERE day = ? AND status != ? ORDER BY started_ns, collector').all(day, except ?? '');
+  } finally {
+    db.close();
+  }
+}
+
 function sealed(dataDir: string, day: string): boolean {
   const file = join(dataDir, 'ticktape.db');
   if (!existsSync(file)) return false;
@@ -163,6 +174,9 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
       expect(tradeRows(storeDir, sim.endpoints.day)).toEqual(own);
       expect(sealed(storeDir, sim.endpoints.day), store.err().slice(-3000)).toBe(true);
       expect(await arrowKeys(storeDir, sim.endpoints.day)).toEqual(await arrowKeys(collectorDir, sim.endpoints.day));
+      // The session's row came with its end: the day's condition reads the same on both machines.
+      expect(sessions(collectorDir, sim.endpoints.day)).toHaveLength(1);
+      expect(sessions(storeDir, sim.endpoints.day)).toEqual(sessions(collectorDir, sim.endpoints.day));
       // The day is compacted after the seal, as a daemon's: the journal is archived beside the Parquet history.
       await waitFor(archived(storeDir, [`${sim.endpoints.day}.journal`]), 30_000);
       expect(archived(storeDir, [`${sim.endpoints.day}.journal`])()).toBe(true);
@@ -210,6 +224,8 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
       expect(stored).toEqual(own);
       expect(await arrowKeys(storeDir, day)).toEqual(await arrowKeys(collectorDir, day));
       expect(sealed(storeDir, day)).toBe(true);
+      // The sessions that ended send their rows; a killed one's ('crashed', written by the next) stays on the collector.
+      expect(sessions(storeDir, day)).toEqual(sessions(collectorDir, day, 'crashed'));
       expect(await stop(store), store.err().slice(-3000)).toBe(0);
     } finally {
       collect.proc.kill('SIGKILL');
@@ -236,6 +252,9 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
       const journals = collectors.map((c) => `${day}.${c.market}.journal`);
       await waitFor(archived(storeDir, journals), 30_000);
       expect(archived(storeDir, journals)()).toBe(true);
+      // Each collector's session row, as on its own machine.
+      const byStart = (a: unknown, b: unknown) => Number((a as { started_ns: bigint }).started_ns - (b as { started_ns: bigint }).started_ns) || String((a as { collector: string }).collector).localeCompare(String((b as { collector: string }).collector));
+      expect(sessions(storeDir, day)).toEqual(collectors.flatMap((c) => sessions(c.dir, day)).sort(byStart));
       expect(await stop(store), store.err().slice(-3000)).toBe(0);
     } finally {
       store.proc.kill('SIGKILL');
