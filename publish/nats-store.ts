@@ -252,6 +252,13 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
   const copies = new Map<string, SourceCopy>();
   let syncTimer: NodeJS.Timeout | undefined;
   let history = Promise.resolve();
+  const openCopy = (day: TradingDay, collector: string | undefined): SourceCopy => {
+    const file = journalPath(config.dataDir, day, collector);
+    const copy = new SourceCopy(o, day, collector, Journal.open(file, { log, fsync: 'off' }));
+    copies.set(`${day}.${collector ?? UNNAMED_COLLECTOR}`, copy);
+    log.info({ journal: file, size: copy.size }, `store: copying ${day}${collector ? ` of collector ${collector}` : ''} into ${file} from offset ${copy.size}`);
+    return copy;
+  };
   try {
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, { ...settings, url: o.url });
@@ -262,6 +269,9 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
     );
     if (!exists) await jsm.consumers.add(settings.stream, consumer);
     else await jsm.consumers.update(settings.stream, o.durable, { ack_wait: ACK_WAIT_NS, max_ack_pending: MAX_ACK_PENDING });
+    // Journals whose stores fell behind (a store killed before they caught up) catch up now, not at their next message.
+    const { journalsBehind } = await import('../followers/catch-up.js');
+    for (const j of journalsBehind(config.dataDir)) if (j.behind.length > 0) openCopy(j.day, j.collectorId);
     const messages = await jetstream(nc).consumers.get(settings.stream, o.durable).then((c) => c.consume({ max_messages: 1_000 }));
     o.signal.addEventListener('abort', () => void messages.close(), { once: true });
 
@@ -315,9 +325,7 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
           m.ack();
           continue;
         }
-        copy = new SourceCopy(o, day, collector, Journal.open(file, { log, fsync: 'off' }));
-        copies.set(key, copy);
-        log.info({ journal: file, size: copy.size }, `store: copying ${day}${collector ? ` of collector ${collector}` : ''} into ${file} from offset ${copy.size}`);
+        copy = openCopy(day, collector);
       }
       if (b.kind === 'end') copy.sessionEnd(m, b);
       else copy.record(m, b);

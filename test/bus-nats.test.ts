@@ -26,7 +26,7 @@ import { PublisherThread } from '../publish/nats-thread.js';
 import { FLAG, Journal, journalPath } from '../storage/journal.js';
 import { JournalProgress } from '../storage/journal-progress.js';
 import { log, tempRoot } from './collector-capture.js';
-import { arrowTrades, type Child, collectEnv, ensureBuilt, expectExactlyOnce, readTruth, sleep, spawnChild, spawnCollect, spawnSim } from './faults-run.js';
+import { arrowTrades, type Child, collectEnv, ensureBuilt, expectExactlyOnce, freePort, readTruth, sleep, spawnChild, spawnCollect, spawnSim } from './faults-run.js';
 
 const tmp = tempRoot('bus-nats');
 let nats: NatsServer;
@@ -166,7 +166,16 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
     const storeDir = join(tmp.root, 'equal-store');
     const store = spawnStore(sim, storeDir, 'equal');
     try {
-      const collect = spawnCollect(sim.endpoints, collectorDir, sim.endpoints.closeAt + 1_500 - Date.now(), busEnv('equal'));
+      const port = await freePort();
+      const collect = spawnCollect(sim.endpoints, collectorDir, sim.endpoints.closeAt + 1_500 - Date.now(), { ...busEnv('equal'), TICKTAPE_METRICS_PORT: String(port) });
+      // The publisher's lag is in /metrics beside the stores'.
+      let metrics = '';
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline && !/ticktape_publish_connected\{bus="nats"\} 1/.test(metrics); await sleep(200)) {
+        metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+      }
+      expect(metrics).toMatch(/ticktape_publish_connected\{bus="nats"\} 1/);
+      expect(metrics).toMatch(/ticktape_publish_lag_frames\{bus="nats"\} \d+/);
+      expect(metrics).toMatch(/ticktape_publish_lag_seconds\{bus="nats"\} [\d.]+/);
       expect(await collect.exited, collect.err().slice(-3000)).toBe(0);
       const own = tradeRows(collectorDir, sim.endpoints.day);
       expect(own.length).toBeGreaterThan(1000);
