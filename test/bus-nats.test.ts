@@ -358,4 +358,21 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
       await nc.close();
     }
   });
+
+  it('creates the stream once, brings it to changed settings, and refuses a retention change it cannot make', { timeout: 30_000 }, async () => {
+    const settings = { ...loadConfig({ env: {} }).nats, url: nats.url, stream: 'SETTINGS', subjectPrefix: 'settings' };
+    const nc = await connect({ servers: nats.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await ensureStream(jsm, settings);
+      await ensureStream(jsm, settings);
+      const first = (await jsm.streams.info('SETTINGS')).config;
+      expect(first).toMatchObject({ subjects: ['settings.>'], max_age: settings.maxAgeMs * 1e6, duplicate_window: 120e9, num_replicas: 1, retention: 'limits' });
+      await ensureStream(jsm, { ...settings, maxAgeMs: 3_600_000, duplicateWindowMs: 30_000 });
+      expect((await jsm.streams.info('SETTINGS')).config).toMatchObject({ max_age: 3_600e9, duplicate_window: 30e9 });
+      await expect(ensureStream(jsm, { ...settings, retention: 'interest' })).rejects.toThrow(/has retention limits, not interest \(TICKTAPE_NATS_RETENTION\)/);
+    } finally {
+      await nc.close();
+    }
+  });
 });
