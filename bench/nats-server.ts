@@ -1,7 +1,9 @@
-// Debian's nats-server with JetStream in a directory of its own, on a loopback port: started by the
-// bus tests (test/bus-nats.test.ts) and `make bench` (bench/bus.ts); installed by `make test`.
+// Debian's nats-server with JetStream in a directory of its own, on a loopback port (or three of them
+// as one JetStream cluster): started by the bus tests (test/bus-nats.test.ts) and `make bench`
+// (bench/bus.ts); installed by `make test`.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { createServer } from 'node:net';
 
 export const NATS_SERVER = '/usr/sbin/nats-server';
@@ -28,9 +30,13 @@ async function freePort(): Promise<number> {
 /** Starts nats-server -js with its store in `dir`; resolves once it accepts clients. */
 export async function startNatsServer(dir: string): Promise<NatsServer> {
   const port = await freePort();
+  return launchNatsServer(['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], port);
+}
+
+async function launchNatsServer(args: string[], port: number): Promise<NatsServer> {
   let proc: ChildProcess;
   const launch = async () => {
-    proc = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc = spawn(NATS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`nats-server did not start in 20 s: ${log.slice(-2000)}`)), 20_000);
@@ -52,4 +58,19 @@ export async function startNatsServer(dir: string): Promise<NatsServer> {
   };
   await launch();
   return { url: `nats://127.0.0.1:${port}`, restart: async () => (await stop(), await launch()), stop };
+}
+
+/** Three nats-servers routed into one JetStream cluster on loopback ports; `url` lists all three. */
+export async function startNatsCluster(dir: string): Promise<{ url: string; servers: NatsServer[]; stop(): Promise<void> }> {
+  const ports = await Promise.all([0, 1, 2].map(async () => ({ client: await freePort(), route: await freePort() })));
+  const routes = ports.map((p) => `nats-route://127.0.0.1:${p.route}`).join(', ');
+  const servers = await Promise.all(
+    ports.map((p, i) => {
+      const conf = path.join(dir, `n${i}.conf`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(conf, `server_name: n${i}\nlisten: 127.0.0.1:${p.client}\njetstream { store_dir: "${path.join(dir, `n${i}`)}" }\ncluster { name: ticktape, listen: 127.0.0.1:${p.route}, routes: [${routes}] }\n`);
+      return launchNatsServer(['-c', conf], p.client);
+    }),
+  );
+  return { url: servers.map((s) => s.url).join(','), servers, stop: async () => void (await Promise.all(servers.map((s) => s.stop()))) };
 }

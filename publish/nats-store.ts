@@ -43,6 +43,7 @@ const MAX_ACK_PENDING = 20_000;
  * long for them at most); a live store only gets a slow or held record again, which it knows.
  */
 const ACK_WAIT_NS = 10e9;
+const STREAM_ATTEMPTS = 60;
 /** Records held this long waiting for an earlier one are reported (it may have left the stream). */
 const GAP_WARN_MS = 30_000;
 
@@ -261,7 +262,17 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
   };
   try {
     const jsm = await jetstreamManager(nc);
-    await ensureStream(jsm, { ...settings, url: o.url });
+    // A cluster still electing its leader answers "temporarily unavailable" for a few seconds.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ensureStream(jsm, { ...settings, url: o.url });
+        break;
+      } catch (e) {
+        if (o.signal.aborted || attempt >= STREAM_ATTEMPTS) throw e;
+        log.warn({ err: (e as Error).message, attempt }, `store: NATS stream ${settings.stream} not ready (${(e as Error).message}); trying again in 1 s`);
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
     const consumer = { durable_name: o.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: `${settings.subjectPrefix}.>`, max_ack_pending: MAX_ACK_PENDING, ack_wait: ACK_WAIT_NS };
     const exists = await jsm.consumers.info(settings.stream, o.durable).then(
       () => true,

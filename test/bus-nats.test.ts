@@ -12,10 +12,10 @@ import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { natsServerInstalled, type NatsServer, startNatsServer } from '../bench/nats-server.js';
+import { natsServerInstalled, type NatsServer, startNatsCluster, startNatsServer } from '../bench/nats-server.js';
 import { spawnSync } from 'node:child_process';
 import { ConfigError, loadConfig, redactedConfig } from '../collector/config.js';
-import { publishedPath } from '../publish/nats-publisher.js';
+import { finishedProgress, NatsPublisher, publishedPath } from '../publish/nats-publisher.js';
 import { HDR, recordHeaders } from '../publish/nats-stream.js';
 import { parseBusMessage, runBusStore } from '../publish/nats-store.js';
 import { ensureStream, recordSubject, SESSION_END } from '../publish/nats-stream.js';
@@ -373,6 +373,41 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
       await expect(ensureStream(jsm, { ...settings, retention: 'interest' })).rejects.toThrow(/has retention limits, not interest \(TICKTAPE_NATS_RETENTION\)/);
     } finally {
       await nc.close();
+    }
+  });
+
+  it('a JetStream cluster of three, one node stopped, with no change but the URL and the replicas', { timeout: 90_000 }, async () => {
+    const cluster = await startNatsCluster(join(tmp.root, 'cluster'));
+    const settings = { ...loadConfig({ env: {} }).nats, url: cluster.url, stream: 'CLUSTER', subjectPrefix: 'cluster', replicas: 3 };
+    const day = '2026-11-20';
+    const source = Journal.open(journalPath(join(tmp.root, 'cluster-collector'), day, 'a'), { log });
+    const ch = source.channel({ name: 'koscom.trades.kospi', vendor: 'koscom', endpoint: '/ws_ksp', kind: 'trades', market: 'kospi' });
+    for (const [i, f] of syntheticFrames(100).entries()) source.append(ch, FLAG.incoming, f, BigInt(i + 1));
+    source.close();
+    const stop = new AbortController();
+    const storeDir = join(tmp.root, 'cluster-store');
+    let store: Promise<void> | undefined;
+    try {
+      const publisher = new NatsPublisher({ settings, journalFile: source.file, day, collectorId: 'a', progress: finishedProgress(source.file), log });
+      expect(await publisher.run(() => ({ seal: true, deadline: Date.now() + 60_000 }))).toBe(true);
+      await publisher.close();
+      const nc = await connect({ servers: settings.url.split(',') });
+      const info = await (await jetstreamManager(nc)).streams.info('CLUSTER');
+      await nc.close();
+      expect(info.config.num_replicas).toBe(3);
+      expect(info.cluster?.replicas).toHaveLength(2);
+      // One node down: the replicas on the other two serve the store.
+      await cluster.servers[0].stop();
+      store = runBusStore({ config: { ...loadConfig({ env: { TICKTAPE_DATA_DIR: storeDir, TICKTAPE_MIN_FREE_BYTES: '0', TICKTAPE_BATCH_MS: '50ms' } }), nats: settings }, url: settings.url, durable: 'cluster', log, signal: stop.signal });
+      await storeHolds(storeDir, day, 5_000, 60_000);
+      expect(tradeRows(storeDir, day)).toHaveLength(5_000);
+      const file = journalPath(storeDir, day, 'a');
+      await waitFor(() => existsSync(`${file}.br`), 30_000);
+      expect(brotliDecompressSync(readFileSync(`${file}.br`)).equals(readFileSync(source.file))).toBe(true);
+    } finally {
+      stop.abort();
+      await store;
+      await cluster.stop();
     }
   });
 });
