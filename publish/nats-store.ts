@@ -175,8 +175,9 @@ class SourceCopy {
 
   /** The collector's session ended with its journal at `size`: finish once the copy has it all. */
   sessionEnd(m: JsMsg, end: Extract<BusMessage, { kind: 'end' }>): void {
-    // A later session's end supersedes an earlier one; the same one delivered again replaces it.
-    if (this.end !== undefined && this.end.msg.seq !== m.seq) this.end.msg.ack();
+    // A later session's end supersedes an earlier one (whose row is still written); the same one delivered again replaces it.
+    const earlier = this.end;
+    if (earlier !== undefined && earlier.msg.seq !== m.seq) void this.writeSession(earlier).then(() => earlier.msg.ack());
     this.end = { size: end.size, seal: end.seal, session: end.session, msg: m };
   }
 
