@@ -29,7 +29,13 @@ $(KOREAN_FONT):
 	@if [ -n "$$TICKTAPE_SKIP_BROWSER" ]; then echo "skipping fonts-noto-cjk install (TICKTAPE_SKIP_BROWSER)"; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null; fi
 
-test: build $(CHROMIUM) $(KOREAN_FONT)
+# The bus tests (test/bus-*.test.ts) and `make bench` start Debian's nats-server (JetStream) on a loopback port.
+NATS_SERVER := /usr/sbin/nats-server
+$(NATS_SERVER):
+	@if [ -n "$$TICKTAPE_SKIP_BROWSER" ]; then echo "skipping nats-server install (TICKTAPE_SKIP_BROWSER)"; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null; fi
+
+test: build $(CHROMIUM) $(KOREAN_FONT) $(NATS_SERVER)
 	npx vitest run
 
 # The fault and soak suite at full size (make test runs the same scenarios bounded). The soak runs
@@ -39,7 +45,7 @@ test-faults: build
 	TICKTAPE_FAULTS=full npx vitest run test/faults- --exclude test/faults-soak.test.ts
 	TICKTAPE_FAULTS=full npx vitest run test/faults-soak.test.ts
 
-bench: build
+bench: build $(NATS_SERVER)
 	node dist/bench/run.js
 
 check: $(INSTALLED)

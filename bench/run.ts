@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type Figure, table } from './figures.js';
 
-const PHASES = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['decode', 'sim', 'storage', 'arrow', 'capture', 'fan-out', 'replay', 'export', 'history'];
+const PHASES = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['decode', 'sim', 'storage', 'arrow', 'capture', 'fan-out', 'replay', 'export', 'history', 'bus'];
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 const all: Figure[] = [];

@@ -24,7 +24,7 @@ export function registerEnv(program: Command): void {
       .description('List the environment variables ticktape reads, with their defaults (a JSON file given with --config may set the collector\u2019s instead).')
       .action(() => {
         const width = Math.max(...[...CONFIG_VARIABLES, ...CLI_VARIABLES].map((v) => v.env.length)) + 2;
-        const lines = ['Collector (collect, daemon, demo):', ...CONFIG_VARIABLES.map((v) => `  ${v.env.padEnd(width)}${v.help}`), '', 'Every command:', ...CLI_VARIABLES.map((v) => `  ${v.env.padEnd(width)}${v.help}`)];
+        const lines = ['Collector (collect, daemon, demo; store reads the data, batch, store, retention and NATS ones):', ...CONFIG_VARIABLES.map((v) => `  ${v.env.padEnd(width)}${v.help}`), '', 'Every command:', ...CLI_VARIABLES.map((v) => `  ${v.env.padEnd(width)}${v.help}`)];
         process.stdout.write(lines.join('\n') + '\n');
       }),
     'ticktape env',

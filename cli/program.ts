@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   compact: async () => (await import('./compact.js')).registerCompact,
   query: async () => (await import('./query.js')).registerQuery,
   retain: async () => (await import('./retain.js')).registerRetain,
+  store: async () => (await import('./store.js')).registerStore,
   env: async () => (await import('./help.js')).registerEnv,
 };
 

@@ -7,6 +7,7 @@ import { KOSCOM_PATHS, type KoscomPaths, LS_PATHS, type LsPaths } from './endpoi
 import { BM_CODES } from '../protocol/ls.js';
 import { MARKETS, type Market } from '../protocol/market.js';
 import { KRX_CALENDAR, type KrxCalendar } from './calendar.js';
+import { NATS_DEFAULTS, type NatsSettings, redactUrl } from '../publish/nats-settings.js';
 
 /** A clock time `HH:MM` (KST), as minutes since midnight. */
 export type Minutes = number;
@@ -74,6 +75,8 @@ export interface CollectorConfig {
   watchlistPresets: DetailPreset[];
   /** Days kept per tier among the newest stored days (0 = for ever), and the low-disk floor. */
   retention: { sqliteDays: number; arrowDays: number; parquetDays: number; journalDays: number; minFreeBytes: number };
+  /** The NATS JetStream bus (publish/): with a URL, every journal record is published. */
+  nats: NatsSettings;
 }
 
 export interface WatchedSymbol {
@@ -212,6 +215,14 @@ const SETTINGS: Setting[] = [
   { path: 'publish.host', env: 'TICKTAPE_PUBLISH_HOST', schema: z.string().min(1, 'expected a host name or address'), help: 'live fan-out: address to listen on (default: 127.0.0.1)' },
   { path: 'publish.queueBytes', env: 'TICKTAPE_PUBLISH_QUEUE_BYTES', schema: count(64 * 1024, 2 ** 32), help: 'live fan-out: a subscriber with more bytes queued is disconnected (default: 16777216)' },
   { path: 'publish.queueFrames', env: 'TICKTAPE_PUBLISH_QUEUE_FRAMES', schema: count(16, 10_000_000), help: 'live fan-out: … or with more messages queued (default: 100000)' },
+  { path: 'nats.url', env: 'TICKTAPE_NATS_URL', schema: z.string().regex(/^(nats|tls):\/\/\S+$/, 'expected nats://host:port (several comma-separated for a cluster)'), help: 'publish every journal record to this NATS JetStream server or cluster, nats://host:port[,nats://…] (default: off; a password in the URL is never logged)' },
+  { path: 'nats.stream', env: 'TICKTAPE_NATS_STREAM', schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1–64 letters, digits, _ or -'), help: 'JetStream stream name (default: TICKTAPE)' },
+  { path: 'nats.subjectPrefix', env: 'TICKTAPE_NATS_SUBJECT_PREFIX', schema: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'expected subject tokens such as ticktape or acme.ticks'), help: 'subjects are <prefix>.<collector>.<day>.<channel> (default: ticktape)' },
+  { path: 'nats.maxAgeMs', env: 'TICKTAPE_NATS_MAX_AGE', schema: durationOrMs, help: 'messages older than this leave the stream (default: 168h; 0 = no limit)' },
+  { path: 'nats.replicas', env: 'TICKTAPE_NATS_REPLICAS', schema: count(1, 5), help: 'copies of the stream in a JetStream cluster (default: 1)' },
+  { path: 'nats.retention', env: 'TICKTAPE_NATS_RETENTION', schema: z.enum(['limits', 'interest'], { error: 'expected limits or interest' }), help: 'limits: kept until the max age; interest: removed once every consumer acknowledged it (default: limits)' },
+  { path: 'nats.duplicateWindowMs', env: 'TICKTAPE_NATS_DUPLICATE_WINDOW', schema: durationOrMs.pipe(z.number().min(1000, 'expected at least 1s')), help: 'how long JetStream drops a republished record by its message id (default: 2m)' },
+  { path: 'nats.backlog', env: 'TICKTAPE_NATS_BACKLOG', schema: count(1, 100_000), help: 'publishes awaiting acknowledgement at most; the journal holds the rest (default: 1000)' },
   { path: 'metricsPort', env: 'TICKTAPE_METRICS_PORT', schema: count(0, 65535), help: 'Prometheus /metrics and /healthz port on 127.0.0.1 (default: off for collect, 9464 for daemon)' },
 ];
 
@@ -236,6 +247,7 @@ const DEFAULTS = {
   watchlist: [],
   watchlistPresets: ['tick10'],
   retention: { sqliteDays: 20, arrowDays: 5, parquetDays: 0, journalDays: 0, minFreeBytes: 10 * 2 ** 30 },
+  nats: NATS_DEFAULTS,
 };
 
 export interface LoadConfigOptions {
@@ -330,6 +342,7 @@ function finish(m: Validated, problems: string[]): CollectorConfig {
     watchlist: [...new Set<string>(m.watchlist)].map((w) => ({ market: w.slice(0, w.indexOf(':')) as Market, symbol: w.slice(w.indexOf(':') + 1) })),
     watchlistPresets: [...new Set<DetailPreset>(m.watchlistPresets)],
     retention: m.retention,
+    nats: m.nats,
   };
 }
 
@@ -339,6 +352,7 @@ export function redactedConfig(c: CollectorConfig): Record<string, unknown> {
     ...c,
     koscom: { ...c.koscom, apiKey: c.koscom.apiKey === '' ? '(unset)' : '[redacted]' },
     ls: c.ls === undefined ? '(off: no LS credentials)' : { ...c.ls, appKey: '[redacted]', appSecret: '[redacted]' },
+    nats: { ...c.nats, url: c.nats.url === undefined ? '(off)' : redactUrl(c.nats.url) },
   };
 }
 
@@ -360,7 +374,7 @@ export function formatMinutes(m: Minutes): string {
 }
 
 function isSecret(s: Setting): boolean {
-  return s.path === 'koscom.apiKey' || s.path === 'ls.appKey' || s.path === 'ls.appSecret';
+  return s.path === 'koscom.apiKey' || s.path === 'ls.appKey' || s.path === 'ls.appSecret' || s.path === 'nats.url';
 }
 
 function durationMs(text: string): number {

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StoreLag } from '../followers/follower-thread.js';
 import type { FanOutStatus } from '../publish/fan-out.js';
+import type { PublishLag } from '../publish/nats-thread.js';
 import type { LiveSession } from './session.js';
 
 export class CollectorMetrics {
@@ -131,6 +132,13 @@ export class CollectorMetrics {
       });
     perEndpoint('ticktape_publish_messages_total', 'Messages the live fan-out sent, per endpoint, in the current session.', (e) => e.messages);
     perEndpoint('ticktape_publish_dropped_total', 'Subscribers disconnected for falling behind (TICKTAPE_PUBLISH_QUEUE_BYTES or _FRAMES), per endpoint, in the current session.', (e) => e.dropped);
+    // The NATS publisher, a follower of the journal like the stores (not in /healthz: a bus outage costs lag, not capture).
+    const perBus = (name: string, help: string, pick: (l: PublishLag) => number) =>
+      new Gauge({ name, help, labelNames: ['bus'], registers: [this.registry], collect() { this.reset(); for (const l of live()?.publishers?.() ?? []) this.set({ bus: l.bus }, pick(l)); } });
+    perBus('ticktape_bus_lag_frames', 'Journal records the publisher has yet to have acknowledged by the bus.', (l) => l.frames);
+    perBus('ticktape_bus_lag_bytes', 'Journal bytes the publisher has yet to have acknowledged by the bus.', (l) => l.bytes);
+    perBus('ticktape_bus_lag_seconds', 'Seconds since the bus last acknowledged everything durable in the journal (0 when caught up).', (l) => l.seconds);
+    perBus('ticktape_bus_connected', '1 while the publisher is connected to the bus.', (l) => (l.connected ? 1 : 0));
     new Gauge({
       name: 'ticktape_disk_free_bytes',
       help: 'Free bytes on the file system of the data directory (the low-disk floor is TICKTAPE_MIN_FREE_BYTES).',

@@ -17,6 +17,7 @@ import type { BatchTiming } from '../followers/store-follower.js';
 import { STORES } from '../followers/stores.js';
 import { kstDay, type TradingDay } from '../protocol/time.js';
 import type { FanOutStatus } from '../publish/fan-out.js';
+import { type PublishLag, PublisherThread } from '../publish/nats-thread.js';
 import { type DiskStatus, diskStatus } from '../storage/disk.js';
 import { journalPath, lockJournal } from '../storage/journal.js';
 import { type SessionRecord, SqliteSink } from '../storage/sqlite-sink.js';
@@ -62,6 +63,8 @@ export interface LiveSession {
   channels(): ChannelReport[];
   /** How far each store is behind the journal. */
   stores(): StoreLag[];
+  /** How far the NATS publisher is behind the journal (empty when TICKTAPE_NATS_URL is unset). */
+  publishers?(): PublishLag[];
   /** A store further behind than this (seconds) makes the collector unhealthy. */
   maxStoreLagSeconds: number;
   /** Free space where the data lives, against the low-disk floor (TICKTAPE_MIN_FREE_BYTES). */
@@ -182,6 +185,9 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       log.error(problems.at(-1));
     }
   });
+  // The bus: one more follower of the journal, on its own thread (publish/nats-worker.ts).
+  const natsUrl = config.nats.url;
+  const bus = natsUrl === undefined ? undefined : PublisherThread.start({ settings: { ...config.nats, url: natsUrl }, journalFile, day, collectorId: config.collectorId, progress: capture.progress.buffer }, log);
 
   // 3. Earlier days whose stores are behind catch up beside the session.
   const catchUpStop = new AbortController();
@@ -242,6 +248,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     rest: () => restClients(),
     channels: () => channelReports(capture.stats()),
     stores: () => stores.map((s) => s.lag(capture.progress)),
+    publishers: () => (bus === undefined ? [] : [bus.lag(capture.progress)]),
     maxStoreLagSeconds: config.stores.maxLagMs / 1000,
     disk: () => diskStatus(config.dataDir, config.retention.minFreeBytes),
     publish: () => publisher?.status(),
@@ -380,7 +387,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     const channels = channelReports(captured);
     const publish = await published;
     const sessionId = await Promise.race([sessionRow, Promise.resolve(undefined)]);
-    recordSession({
+    const record: SessionRecord = {
       id: sessionId,
       collector,
       day,
@@ -394,7 +401,10 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       reconciliation: Object.fromEntries(reconciliation.map((r) => [r.market, r])),
       stores: storeReports,
       clock: { offsetMs: capture.clockOffsetMs, steps: captured.clockSteps },
-    });
+    };
+    recordSession(record);
+    // The bus gets the journal's end and this session's row last (a store seals on it).
+    if (bus !== undefined) problems.push(...(await bus.finish(status === 'complete', catchUpMs, record)).problems);
     return {
       day,
       status,
