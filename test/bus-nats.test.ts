@@ -376,7 +376,7 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
     }
   });
 
-  it('a JetStream cluster of three, one node stopped, with no change but the URL and the replicas', { timeout: 90_000 }, async () => {
+  it('a JetStream cluster of three, one node stopped, with no change but the URL and the replicas', { timeout: 240_000 }, async () => {
     const cluster = await startNatsCluster(join(tmp.root, 'cluster'));
     const settings = { ...loadConfig({ env: {} }).nats, url: cluster.url, stream: 'CLUSTER', subjectPrefix: 'cluster', replicas: 3 };
     const day = '2026-11-20';
@@ -399,7 +399,7 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
       // One node down: the replicas on the other two serve the store.
       await cluster.servers[0].stop();
       store = runBusStore({ config: { ...loadConfig({ env: { TICKTAPE_DATA_DIR: storeDir, TICKTAPE_MIN_FREE_BYTES: '0', TICKTAPE_BATCH_MS: '50ms' } }), nats: settings }, url: settings.url, durable: 'cluster', log, signal: stop.signal });
-      await storeHolds(storeDir, day, 5_000, 60_000);
+      await storeHolds(storeDir, day, 5_000, 150_000);
       expect(tradeRows(storeDir, day)).toHaveLength(5_000);
       const file = journalPath(storeDir, day, 'a');
       await waitFor(() => existsSync(`${file}.br`), 30_000);

@@ -134,7 +134,7 @@ function help(...path: string[]): string {
 }
 
 describe('help', () => {
-  const commands = [['sim'], ['collect'], ['daemon'], ['demo'], ['inspect'], ['replay', 'print'], ['replay', 'stats'], ['replay', 'serve'], ['export'], ['report'], ['rebuild'], ['migrate'], ['compact'], ['query'], ['retain'], ['store'], ['env']];
+  const commands = [['sim'], ['collect'], ['daemon'], ['demo'], ['inspect'], ['replay', 'print'], ['replay', 'stats'], ['replay', 'serve'], ['export'], ['report'], ['rebuild'], ['migrate'], ['compact'], ['query'], ['retain'], ['store'], ['merge'], ['env']];
 
   it('every command shows examples and one default style: no duplicates, no JSON arrays, no bare "(default N"', () => {
     expect(commands.map((c) => c.join(' ')).sort()).toEqual(everything.commands.flatMap((c) => (c.commands.length > 0 ? c.commands.map((s) => `${c.name()} ${s.name()}`) : [c.name()])).sort());
