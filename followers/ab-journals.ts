@@ -20,6 +20,8 @@ export interface AbSource {
   /** The collector's name in reports (its collector id, or `a` / `b`). */
   name: string;
   dataDir: string;
+  /** The collector may have no journal of the day (it never ran): the other alone makes the day. */
+  optional?: boolean;
 }
 
 export interface AbJournalsOptions {
@@ -31,6 +33,8 @@ export interface AbJournalsOptions {
   log: Logger;
   /** How long a frame one collector holds waits for the other's copy (receive time), ms (default 2 s). */
   holdMs?: number;
+  /** A merged journal of the day left by an interrupted merge is replaced (default: refused). */
+  replace?: boolean;
 }
 
 export interface NamedGap extends Omit<GapFill, 'by'> {
@@ -46,13 +50,16 @@ export interface AbJournalsResult {
   rows: Record<string, number>;
 }
 
-/** The one journal of `day` in a collector's data directory (plain or archived). */
-function sourceJournal(src: AbSource, day: TradingDay): string {
+/** The one journal of `day` in a collector's data directory (plain or archived); undefined for an optional collector without one. */
+function sourceJournal(src: AbSource, day: TradingDay): string | undefined {
   const files = dayJournalFiles(src.dataDir, day);
+  if (files.length === 0 && src.optional) return undefined;
   if (files.length === 0) throw new Error(`no journal for ${day} in ${path.join(src.dataDir, 'journal')} (collector ${src.name})`);
   if (files.length > 1) throw new Error(`${path.join(src.dataDir, 'journal')} holds ${files.length} journals for ${day} (${files.map((f) => path.basename(f)).join(', ')}): give each collector's own data directory`);
   return files[0];
 }
+
+async function* noRecords(): AsyncGenerator<JournalRecord> {}
 
 /** Both journals' records in receive order (each journal is in its own receive order already). */
 async function* interleaved(a: AsyncGenerator<JournalRecord>, b: AsyncGenerator<JournalRecord>): AsyncGenerator<[Side, JournalRecord]> {
@@ -71,13 +78,16 @@ async function* interleaved(a: AsyncGenerator<JournalRecord>, b: AsyncGenerator<
 
 /**
  * Merges the day's journals of collectors A and B into `dataDir`'s journal of the day, then
- * builds its stores and seals the day. Stream frames are merged by content and order (ab-merge.ts); REST answers,
- * outgoing frames and events are taken from A, the primary.
+ * builds its stores and seals the day. Stream frames are merged by content and order
+ * (ab-merge.ts); REST answers, outgoing frames and events are taken from A, the primary.
  */
 export async function mergeAbJournals(o: AbJournalsOptions): Promise<AbJournalsResult> {
   const files = { a: sourceJournal(o.a, o.day), b: sourceJournal(o.b, o.day) };
-  const channels = { a: readChannels(archivedJournal(files.a)), b: readChannels(archivedJournal(files.b)) };
+  if (files.a === undefined && files.b === undefined) throw new Error(`neither ${o.a.name} nor ${o.b.name} has a journal of ${o.day}`);
+  const channels = { a: files.a === undefined ? [] : readChannels(archivedJournal(files.a)), b: files.b === undefined ? [] : readChannels(archivedJournal(files.b)) };
+  const records = (f: string | undefined) => (f === undefined ? noRecords() : readJournalRecords(f));
   const out = journalPath(o.dataDir, o.day);
+  if (o.replace) for (const f of [out, channelsPath(out)]) fs.rmSync(f, { force: true });
   if (fs.existsSync(out) || fs.existsSync(channelsPath(out))) throw new Error(`${out} exists: merge into a data directory that holds no journal of ${o.day}`);
   const journal = Journal.open(out, { fsync: 'off', log: o.log });
   const gaps: NamedGap[] = [];
@@ -106,7 +116,7 @@ export async function mergeAbJournals(o: AbJournalsOptions): Promise<AbJournalsR
     },
   });
   try {
-    for await (const [side, r] of interleaved(readJournalRecords(files.a), readJournalRecords(files.b))) {
+    for await (const [side, r] of interleaved(records(files.a), records(files.b))) {
       const ch = channels[side][r.channel];
       if (ch === undefined) throw new Error(`${files[side]}: record ${r.seq} on channel ${r.channel}, which its sidecar does not list`);
       const nowMs = Number(r.recvNs / 1_000_000n);
@@ -115,7 +125,8 @@ export async function mergeAbJournals(o: AbJournalsOptions): Promise<AbJournalsR
         merge.push(side, { channel: ch.name, recvNs: r.recvNs, bytes: Buffer.from(r.bytes) }, nowMs);
       } else {
         merge.tick(nowMs);
-        if (side === 'a') journal.append(outChannel(ch), r.flags as 0 | 1 | 2, r.bytes, r.recvNs);
+        // A's, or B's when A never ran.
+        if (side === 'a' || files.a === undefined) journal.append(outChannel(ch), r.flags as 0 | 1 | 2, r.bytes, r.recvNs);
       }
     }
     merge.flush();

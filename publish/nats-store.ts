@@ -10,6 +10,7 @@
 // One source copy per (day, collector): a later merge of two collectors' copies of the same feed
 // (A/B capture) sits between the messages of each source and the local journal.
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
@@ -20,7 +21,7 @@ import type { TradingDay } from '../protocol/time.js';
 import { type ChannelSpec, Journal, JOURNAL_START, journalPath, type RecordFlag } from '../storage/journal.js';
 import { archivePath } from '../storage/journal-archive.js';
 import { openReadOnly } from '../storage/reader-sqlite.js';
-import { databaseFile, type SessionRecord } from '../storage/sqlite-sink.js';
+import { databaseFile, type SessionRecord, SqliteSink } from '../storage/sqlite-sink.js';
 import { JournalProgress } from '../storage/journal-progress.js';
 import { redactUrl } from './nats-settings.js';
 import { connectionOptions, ensureStream, HDR, UNNAMED_COLLECTOR } from './nats-stream.js';
@@ -34,6 +35,17 @@ export interface BusStoreOptions {
   signal: AbortSignal;
   /** Called as each record is durable in the local journal, with its capture time (bench). */
   onDurable?(recvNs: bigint): void;
+  /**
+   * A/B capture: collectors `a` and `b` capture the same feed. Each one's copy is kept apart
+   * (abSideDir) with no stores of its own; once both sessions of a day ended (or one ended and
+   * the other did not within `waitMs`), the day is their merge (followers/ab-journals.ts).
+   */
+  ab?: { a: string; b: string; waitMs: number };
+}
+
+/** Where the copy of an A/B collector's journals lives: apart from the day's own (merged) journal. */
+export function abSideDir(dataDir: string, collector: string): string {
+  return path.join(dataDir, 'ab', collector);
 }
 
 /** Messages the consumer may hold unacknowledged (records waiting for an earlier one, and the batch being synced). */
@@ -127,10 +139,12 @@ class SourceCopy {
     readonly day: TradingDay,
     readonly collectorId: string | undefined,
     private readonly journal: Journal,
+    /** One side of an A/B pair: copied only, stored once merged with the other side. */
+    readonly abSide = false,
   ) {
     this.progress.appended(journal.size, journal.seq, 0n, true);
     const { config } = o;
-    this.stores = STORES.map((store) =>
+    this.stores = abSide ? [] : STORES.map((store) =>
       FollowerThread.start({
         follower: { store, dataDir: config.dataDir, day, journalFile: journal.file, collectorId, batchRows: config.batch.rows },
         progress: this.progress,
@@ -173,6 +187,11 @@ class SourceCopy {
     this.toAck.push({ m, recvNs: r.recvNs });
   }
 
+  /** The session-end message that finished this copy (an A/B side's, acknowledged after the merge). */
+  get endMessage(): JsMsg | undefined {
+    return this.end?.msg;
+  }
+
   /** The collector's session ended with its journal at `size`: finish once the copy has it all. */
   sessionEnd(m: JsMsg, end: Extract<BusMessage, { kind: 'end' }>): void {
     // A later session's end supersedes an earlier one (whose row is still written); the same one delivered again replaces it.
@@ -181,9 +200,16 @@ class SourceCopy {
     this.end = { size: end.size, seal: end.seal, session: end.session, msg: m };
   }
 
+  /** The A/B side's session rows, written with the merged day. */
+  readonly sessions: SessionRecord[] = [];
+
   /** Writes the session's row on SQLite's thread (once: a row delivered again updates the same one). */
   private writeSession(end: SessionEnd): Promise<unknown> {
     if (end.session === undefined) return Promise.resolve();
+    if (this.abSide) {
+      this.sessions.push(end.session);
+      return Promise.resolve();
+    }
     const r = end.session;
     const file = databaseFile(this.o.config.dataDir);
     let id: number | undefined;
@@ -234,6 +260,10 @@ class SourceCopy {
     const results = await Promise.all(this.stores.map((s) => s.finish(seal && s.store === 'sqlite', seal ? config.stores.catchUpMs : Math.min(config.stores.catchUpMs, 5_000))));
     for (const r of results) for (const p of r.problems) log.warn(`${this.journal.file}: ${p}`);
     this.journal.close();
+    if (this.abSide) {
+      // Its end is acknowledged once the merged day is stored (endMessage): a store killed before gets it again.
+      return seal && this.end !== undefined;
+    }
     const sealed = results.some((r) => r.sealed);
     if (sealed) {
       log.info({ day: this.day, collector: this.collectorId }, `${this.day}${this.collectorId ? ` (${this.collectorId})` : ''}: the collector's session ended; stored and sealed`);
@@ -254,9 +284,13 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
   const copies = new Map<string, SourceCopy>();
   let syncTimer: NodeJS.Timeout | undefined;
   let history = Promise.resolve();
+  // A/B capture: the sides of each day that ended, merged into the day once both have (or the wait ran out).
+  const abEnded = new Map<TradingDay, { sides: SourceCopy[]; timer?: NodeJS.Timeout }>();
+  const abSide = (collector: string | undefined): collector is string => o.ab !== undefined && (collector === o.ab.a || collector === o.ab.b);
+  const copyFile = (day: TradingDay, collector: string | undefined) => journalPath(abSide(collector) ? abSideDir(config.dataDir, collector) : config.dataDir, day, collector);
   const openCopy = (day: TradingDay, collector: string | undefined): SourceCopy => {
-    const file = journalPath(config.dataDir, day, collector);
-    const copy = new SourceCopy(o, day, collector, Journal.open(file, { log, fsync: 'off' }));
+    const file = copyFile(day, collector);
+    const copy = new SourceCopy(o, day, collector, Journal.open(file, { log, fsync: 'off' }), abSide(collector));
     copies.set(`${day}.${collector ?? UNNAMED_COLLECTOR}`, copy);
     log.info({ journal: file, size: copy.size }, `store: copying ${day}${collector ? ` of collector ${collector}` : ''} into ${file} from offset ${copy.size}`);
     return copy;
@@ -298,12 +332,50 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
           log.error({ err: e, day }, `compaction or retention after the seal of ${day} failed: ${(e as Error).message}; \`ticktape compact --day ${day}\` and \`ticktape retain\` run it by hand`);
         }
       }));
+    const mergeAb = (day: TradingDay) => {
+      const pending = abEnded.get(day);
+      if (pending === undefined || o.ab === undefined) return history;
+      abEnded.delete(day);
+      clearTimeout(pending.timer);
+      const { a, b } = o.ab;
+      const merged = history.then(async () => {
+        try {
+          const { mergeAbJournals } = await import('../followers/ab-journals.js');
+          const r = await mergeAbJournals({ day, a: { name: a, dataDir: abSideDir(config.dataDir, a), optional: true }, b: { name: b, dataDir: abSideDir(config.dataDir, b), optional: true }, dataDir: config.dataDir, log, replace: true });
+          const sink = SqliteSink.open({ dataDir: config.dataDir, log, walCheckpointMs: 0 });
+          try {
+            for (const side of pending.sides) for (const row of side.sessions) sink.writeSession(row);
+          } finally {
+            await sink.close();
+          }
+          for (const g of r.gaps) log.info({ day, ...g, fromNs: String(g.fromNs), toNs: String(g.toNs) }, `${day} ${g.channel}: ${g.filledBy} filled ${g.missedBy}'s gap, ${g.frames} frame(s)`);
+          log.info({ day, ...r.counts }, `${day}: A/B day merged from ${a} and ${b} (${r.counts.both} frames from both, ${r.counts.a} from ${a} alone, ${r.counts.b} from ${b} alone), stored and sealed`);
+          for (const side of pending.sides) side.endMessage?.ack();
+          return true;
+        } catch (e) {
+          log.error({ err: e, day }, `the A/B merge of ${day} failed: ${(e as Error).message}; \`ticktape merge --day ${day}\` runs it by hand`);
+          return false;
+        }
+      });
+      history = merged.then(() => undefined);
+      return merged.then((ok) => (ok ? afterSealed(day) : undefined));
+    };
+    const sideEnded = (copy: SourceCopy) => {
+      let pending = abEnded.get(copy.day);
+      if (pending === undefined) abEnded.set(copy.day, (pending = { sides: [] }));
+      pending.sides.push(copy);
+      if (pending.sides.length >= 2) return mergeAb(copy.day);
+      pending.timer = setTimeout(() => void mergeAb(copy.day), o.ab!.waitMs);
+      log.info({ day: copy.day, collector: copy.collectorId }, `${copy.day}: A/B collector ${copy.collectorId} ended; the day is merged when the other one ends (or in ${Math.round(o.ab!.waitMs / 1000)} s)`);
+      return history;
+    };
     const sync = () => {
       for (const [key, copy] of copies) {
         if (copy.finishing !== undefined || !copy.sync()) continue;
         copy.finishing = copy.finish(true).then(async (sealed) => {
           copies.delete(key);
-          if (sealed) await afterSealed(copy.day);
+          if (sealed && copy.abSide) await sideEnded(copy);
+          else if (sealed) await afterSealed(copy.day);
         });
       }
     };
@@ -331,9 +403,10 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
         copy = undefined;
       }
       if (copy === undefined) {
-        const file = journalPath(config.dataDir, day, collector);
+        const file = copyFile(day, collector);
         // A day already sealed and compacted here: a record republished later is nothing new.
-        if (!fs.existsSync(file) && fs.existsSync(archivePath(file))) {
+        const done = abSide(collector) ? fs.existsSync(archivePath(journalPath(config.dataDir, day))) : !fs.existsSync(file) && fs.existsSync(archivePath(file));
+        if (done) {
           m.ack();
           continue;
         }
@@ -344,6 +417,8 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
     }
   } finally {
     clearInterval(syncTimer);
+    // A side still waiting for the other is merged by the next start (its end comes again, unacknowledged).
+    for (const p of abEnded.values()) clearTimeout(p.timer);
     // Stopped: what is durable is acknowledged; the stores catch up (no seal) and close.
     await Promise.all([...copies.values()].map((c) => c.finishing ?? c.finish(false)));
     await history;

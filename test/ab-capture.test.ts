@@ -1,21 +1,48 @@
 // A/B capture: two real collectors on the same simulated feed, each behind a TCP path of its own
 // that is cut for 5 s at a different moment (a network losing a machine). Each alone misses its
-// window; `ticktape merge` (the real CLI) makes a day holding every trade the exchange sent once,
-// and names who filled each gap.
+// window. Both publish to a real nats-server: `ticktape store --from nats://… --ab` on the "store
+// machine" merges them as they end, and `ticktape merge` merges their own journals after the fact;
+// each makes a day holding every trade the exchange sent once, and names who filled each gap.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { natsServerInstalled, startNatsServer, type NatsServer } from '../bench/nats-server.js';
 import { startExchange } from '../sim/exchange.js';
 import type { TruthTrade } from '../sim/truth.js';
 import { tempRoot } from './collector-capture.js';
-import { type Child, ensureBuilt, expectExactlyOnce, journalTrades, sleep, spawnCollect } from './faults-run.js';
+import { type Child, collectEnv, ensureBuilt, expectExactlyOnce, journalTrades, sleep, spawnChild, spawnCollect } from './faults-run.js';
 
 const tmp = tempRoot('ab');
-beforeAll(() => ensureBuilt(), 180_000);
-afterAll(() => tmp.remove());
+let nats: NatsServer | undefined;
+beforeAll(async () => {
+  ensureBuilt();
+  if (natsServerInstalled()) nats = await startNatsServer(join(tmp.root, 'jetstream'));
+}, 180_000);
+afterAll(async () => {
+  await nats?.stop();
+  tmp.remove();
+});
+
+const COLLECTORS = ['seoul', 'busan'] as const;
+
+/** The day's trades in a data directory's SQLite, one text line each, sorted (receive times included). */
+function storedTrades(dataDir: string, day: string): string[] {
+  const file = join(dataDir, 'ticktape.db');
+  if (!existsSync(file)) return [];
+  const db = new Database(file, { readonly: true });
+  try {
+    db.defaultSafeIntegers(true);
+    if (db.prepare('SELECT 1 FROM sealed_days WHERE day = ?').get(day) === undefined) return [];
+    const rows = db.prepare('SELECT market, symbol, price, qty, trd_vol, kind, recv_ns, src_seq, src_idx FROM trades WHERE day = ?').all(day) as Record<string, unknown>[];
+    return rows.map((r) => Object.values(r).join('|')).sort();
+  } finally {
+    db.close();
+  }
+}
 
 const CUT_MS = 5_000;
 const DAY_MS = 22_000;
@@ -50,14 +77,19 @@ async function cuttablePath(port: number): Promise<{ url: string; cut(ms: number
   };
 }
 
-it('merges two collectors cut off at different moments into a day holding every trade once, naming who filled each gap', { timeout: DAY_MS + 120_000 }, async () => {
+it('merges two collectors cut off at different moments into a day holding every trade once, naming who filled each gap', { timeout: DAY_MS + 240_000 }, async () => {
   const exchange = await startExchange({ dayLengthMs: DAY_MS, preOpenMs: 6_000, kospiSymbols: 20, kosdaqSymbols: 20, tradesPerDay: 30_000, seed: 77, stepMs: 10 });
   const paths = [await cuttablePath(exchange.port), await cuttablePath(exchange.port)];
-  const dirs = ['a', 'b'].map((n) => join(tmp.root, n));
+  const dirs = COLLECTORS.map((n) => join(tmp.root, n));
+  const storeDir = join(tmp.root, 'store');
+  const bus: Record<string, string> = nats === undefined ? {} : { TICKTAPE_NATS_URL: nats.url, TICKTAPE_NATS_STREAM: 'AB', TICKTAPE_NATS_SUBJECT_PREFIX: 'ab' };
   const children: Child[] = [];
+  let store: Child | undefined;
   try {
-    for (const [i, dir] of dirs.entries()) children.push(spawnCollect({ ...exchange, koscomWsUrl: paths[i].url }, dir, exchange.closeAt + 1_500 - Date.now(), { TICKTAPE_BM_CODES: 'none' }));
-    // A loses its network 4 s into the day, B 13 s in: never both at once (reconnects take < 1 s).
+    // The store machine: it keeps each collector's copy apart and stores their merge.
+    if (nats !== undefined) store = spawnChild(['bin/ticktape.js', 'store', '--from', nats.url, '--data-dir', storeDir, '--ab', COLLECTORS.join(',')], collectEnv(exchange, storeDir, bus));
+    for (const [i, dir] of dirs.entries()) children.push(spawnCollect({ ...exchange, koscomWsUrl: paths[i].url }, dir, exchange.closeAt + 1_500 - Date.now(), { TICKTAPE_BM_CODES: 'none', TICKTAPE_COLLECTOR_ID: COLLECTORS[i], ...bus }));
+    // seoul loses its network 4 s into the day, busan 13 s in: never both at once (reconnects take < 1 s).
     await sleep(exchange.openAt + 4_000 - Date.now());
     paths[0].cut(CUT_MS);
     await sleep(exchange.openAt + 13_000 - Date.now());
@@ -72,8 +104,7 @@ it('merges two collectors cut off at different moments into a day holding every 
   const truth = exchange.truth().filter((r): r is TruthTrade => r.ch === 'trade' && r.sent !== false);
   // Each collector alone lacks its 5 s.
   const sent = truth.length;
-  const held = dirs.map((d) => journalTrades(d, day).length);
-  for (const n of held) expect(n).toBeLessThan(sent * 0.9);
+  for (const [i, d] of dirs.entries()) expect(journalTrades(d, day, COLLECTORS[i]).length).toBeLessThan(sent * 0.9);
 
   const merged = join(tmp.root, 'merged');
   const { stdout } = await promisify(execFile)(process.execPath, ['bin/ticktape.js', 'merge', '--day', day, '--a', `seoul=${dirs[0]}`, '--b', `busan=${dirs[1]}`, '--data-dir', merged], { env: { ...process.env, TICKTAPE_LOG_LEVEL: 'warn' } });
@@ -96,4 +127,18 @@ it('merges two collectors cut off at different moments into a day holding every 
   expect(html).toContain('A/B capture: gaps filled');
   expect(html).toMatch(/<tr><td>koscom\.trades\.kospi<\/td><td>seoul<\/td><td>busan<\/td><td>[\d,]+<\/td>/);
   expect(html).toMatch(/<tr><td>koscom\.trades\.kospi<\/td><td>busan<\/td><td>seoul<\/td><td>[\d,]+<\/td>/);
+
+  // Over the bus: the store merged the two collectors as their sessions ended — the same day.
+  if (store !== undefined) {
+    try {
+      const want = storedTrades(merged, day);
+      expect(want).toHaveLength(sent);
+      for (const deadline = Date.now() + 120_000; Date.now() < deadline && storedTrades(storeDir, day).length < sent; ) await sleep(250);
+      expect(storedTrades(storeDir, day)).toEqual(want);
+      expect(store.out() + store.err()).toMatch(/busan filled seoul's gap/);
+    } finally {
+      store.proc.kill('SIGTERM');
+      await store.exited;
+    }
+  }
 });

@@ -160,8 +160,8 @@ export function sqliteTrades(dataDir: string, day: string): StoredTrade[] {
 }
 
 /** Trades decoded from the journal's frames, each tagged with its frame's number and its place in it. */
-export function journalTrades(dataDir: string, day: string): StoredTrade[] {
-  const file = journalPath(dataDir, day);
+export function journalTrades(dataDir: string, day: string, collectorId?: string): StoredTrade[] {
+  const file = journalPath(dataDir, day, collectorId);
   const channels = readChannels(file);
   const decoder = new FrameDecoder(day);
   const batch = emptyBatch(day, file, 0, 0, 1 << 16);
