@@ -218,10 +218,80 @@ function nullsOf(batches: readonly RecordBatch[], name: string, rows: number): U
 }
 
 /**
- * The receive order of a window: its maximal ascending runs (the clusters; one run for a file in
- * receive order) merged on (recv_ns, src_seq, src_idx) with a binary heap of run heads.
+ * The receive order of a window. Usually by frames: a trade frame's rows share recv_ns and src_seq
+ * (the frame's number on its market's channel), so when each (market, src_seq) has one recv_ns,
+ * the frames are sorted once on (recv_ns, src_seq) and their rows placed by a counting sort, then
+ * ordered by src_idx within a frame (or within frames tied on both). Otherwise (several collectors'
+ * journals) the window's maximal ascending runs — its clusters — are merged with a heap.
  */
-export function receiveOrder(recv: BigInt64Array, seq: BigInt64Array, idx: Int32Array): Int32Array {
+export function receiveOrder(recv: BigInt64Array, seq: BigInt64Array, idx: Int32Array, market: Uint16Array): Int32Array {
+  return frameOrder(recv, seq, idx, market) ?? mergedOrder(recv, seq, idx);
+}
+
+function frameOrder(recv: BigInt64Array, seq: BigInt64Array, idx: Int32Array, market: Uint16Array): Int32Array | null {
+  const n = recv.length;
+  const r32 = new Int32Array(recv.buffer, recv.byteOffset, 2 * n);
+  const s32 = new Int32Array(seq.buffer, seq.byteOffset, 2 * n);
+  let min = Infinity;
+  let max = -Infinity;
+  let markets = 0;
+  for (let i = 0; i < n; i++) {
+    const s = s32[2 * i + 1] * 4294967296 + (s32[2 * i] >>> 0);
+    if (s < min) min = s;
+    if (s > max) max = s;
+    if (market[i] >= markets) markets = market[i] + 1;
+  }
+  const span = max - min + 1;
+  if (n === 0 || markets * span > 8 * n + 65_536) return null;
+  // Slot of a row: its (market, src_seq); each slot must have one recv_ns.
+  const slotOf = new Int32Array(n);
+  const count = new Int32Array(markets * span);
+  const hi = new Int32Array(markets * span);
+  const lo = new Uint32Array(markets * span);
+  for (let i = 0; i < n; i++) {
+    const f = market[i] * span + (s32[2 * i + 1] * 4294967296 + (s32[2 * i] >>> 0) - min);
+    slotOf[i] = f;
+    if (count[f]++ === 0) {
+      hi[f] = r32[2 * i + 1];
+      lo[f] = r32[2 * i];
+    } else if (hi[f] !== r32[2 * i + 1] || lo[f] !== r32[2 * i] >>> 0) return null;
+  }
+  const used: number[] = [];
+  for (let f = 0; f < count.length; f++) if (count[f] > 0) used.push(f);
+  const frames = Int32Array.from(used).sort((x, y) => hi[x] - hi[y] || lo[x] - lo[y] || (x % span) - (y % span));
+  const next = new Int32Array(count.length);
+  // Frames tied on (recv_ns, src_seq) form one bucket, its rows ordered by src_idx.
+  const bucketEnds: number[] = [];
+  let at = 0;
+  for (let k = 0; k < frames.length; k++) {
+    const f = frames[k];
+    if (k > 0) {
+      const p = frames[k - 1];
+      if (hi[p] !== hi[f] || lo[p] !== lo[f] || p % span !== f % span) bucketEnds.push(at);
+    }
+    next[f] = at;
+    at += count[f];
+  }
+  bucketEnds.push(at);
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[next[slotOf[i]]++] = i;
+  let from = 0;
+  for (const end of bucketEnds) {
+    for (let k = from + 1; k < end; k++) {
+      const i = order[k];
+      let j = k - 1;
+      while (j >= from && idx[order[j]] > idx[i]) {
+        order[j + 1] = order[j];
+        j--;
+      }
+      order[j + 1] = i;
+    }
+    from = end;
+  }
+  return order;
+}
+
+function mergedOrder(recv: BigInt64Array, seq: BigInt64Array, idx: Int32Array): Int32Array {
   const n = recv.length;
   const order = new Int32Array(n);
   if (n === 0) return order;
@@ -307,9 +377,10 @@ export async function* readTradeWindows(file: string, windowRows: number | undef
           at += d.length;
         }
       }
+      const market = stringCodes(batches, 'market', rows);
       yield {
         rows,
-        market: stringCodes(batches, 'market', rows),
+        market,
         symbol: stringCodes(batches, 'symbol', rows),
         exch: int64s(batches, 'exch_ts', rows),
         exchNull: nullsOf(batches, 'exch_ts', rows),
@@ -318,7 +389,7 @@ export async function* readTradeWindows(file: string, windowRows: number | undef
         recv,
         seq,
         idx,
-        order: receiveOrder(recv, seq, idx),
+        order: receiveOrder(recv, seq, idx, market.codes),
       };
     }
   } finally {

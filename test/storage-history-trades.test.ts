@@ -114,15 +114,26 @@ describe('history trades layout', () => {
     expect(fromParquet).toEqual(await events('sqlite'));
   });
 
-  it('merges runs into receive order: ties on recv_ns broken by src_seq then src_idx', () => {
-    // Random rows, dealt into runs each sorted on the key, then concatenated: the merge equals a full sort.
+  it('puts clusters back into receive order: by frames, else by merging runs on (recv_ns, src_seq, src_idx)', () => {
     let seed = 7;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
-    const rows = Array.from({ length: 5000 }, () => ({ recv: 1_780_000_000_000_000_000n + BigInt(rand(50)) * 1_000_000n, seq: rand(40), idx: rand(50) }));
-    const cmp = (a: (typeof rows)[0], b: (typeof rows)[0]) => (a.recv !== b.recv ? (a.recv < b.recv ? -1 : 1) : a.seq - b.seq || a.idx - b.idx);
-    const runs = Array.from({ length: 9 }, (_, r) => rows.filter((_, i) => i % 9 === r).sort(cmp)).flat();
-    const order = receiveOrder(BigInt64Array.from(runs.map((x) => x.recv)), BigInt64Array.from(runs.map((x) => BigInt(x.seq))), Int32Array.from(runs.map((x) => x.idx)));
-    expect(new Set(order).size).toBe(runs.length);
-    expect([...order].map((i) => runs[i])).toEqual([...runs].sort(cmp));
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    type Row = { recv: bigint; seq: number; idx: number; market: number };
+    const cmp = (a: Row, b: Row) => (a.recv !== b.recv ? (a.recv < b.recv ? -1 : 1) : a.seq - b.seq || a.idx - b.idx);
+    // Rows tied on all three (two markets' frames) have no order between them.
+    const keyOf = (r: Row) => `${r.recv}/${r.seq}/${r.idx}`;
+    // Rows dealt into 9 clusters, each kept in receive order, concatenated: the order must equal a full sort.
+    const check = (rows: Row[]) => {
+      const runs = Array.from({ length: 9 }, (_, r) => rows.filter((_, i) => i % 9 === r).sort(cmp)).flat();
+      const order = receiveOrder(BigInt64Array.from(runs.map((x) => x.recv)), BigInt64Array.from(runs.map((x) => BigInt(x.seq))), Int32Array.from(runs.map((x) => x.idx)), Uint16Array.from(runs.map((x) => x.market)));
+      expect(new Set(order).size).toBe(runs.length);
+      expect([...order].map((i) => keyOf(runs[i]))).toEqual([...runs].sort(cmp).map(keyOf));
+    };
+    const base = 1_780_000_000_000_000_000n;
+    // Frames as one journal has them: per market a src_seq and its recv_ns, up to 50 trades each;
+    // the two markets' frames numbered alike, some received at the same instant.
+    const frames = (market: number) => Array.from({ length: 300 }, (_, seq) => Array.from({ length: 1 + rand(50) }, (_, idx) => ({ recv: base + BigInt(seq * 2 + rand(3)) * 1_000_000n, seq, idx, market }))).flat();
+    check([...frames(0), ...frames(1)]);
+    // A src_seq of a market under two receive times (two collectors' journals): the merge.
+    check(Array.from({ length: 5000 }, () => ({ recv: base + BigInt(rand(50)) * 1_000_000n, seq: rand(40), idx: rand(50), market: 0 })));
   });
 });
