@@ -83,7 +83,8 @@ export async function writeHistoryDays(dataDir: string, names: readonly TradingD
   const trades: number[] = [];
   for (const [i, day] of names.entries()) {
     if (i < distinct) {
-      trades.push(await writeHistoryDay(dataDir, day, 11 + i, tradesPerDay));
+      // One seed (one symbol universe), a different activity per day.
+      trades.push(await writeHistoryDay(dataDir, day, 11, Math.round(tradesPerDay * (1 + i * 0.01))));
       continue;
     }
     const src = names[i % distinct];

@@ -25,7 +25,7 @@ import type { ResolvedQuery, TradeRow } from './reader-query.js';
 /** Rows of a receive-time window (a multiple of the cluster size). */
 export const HISTORY_WINDOW_ROWS = 1 << 20;
 /** Rows of a symbol-range cluster, and of a row group of the trades file. */
-export const HISTORY_CLUSTER_ROWS = 1 << 15;
+export const HISTORY_CLUSTER_ROWS = 1 << 13;
 
 /** A column buffered compactly: strings as codes into a table, numbers in typed arrays, a null mask. */
 class BufferedColumn {
