@@ -160,6 +160,8 @@ export interface TradeWindow {
 }
 
 const decoder = new TextDecoder();
+/** Rows per record batch decoded (the reader's default, 1,024, makes a thousand batches of a window). */
+const READ_BATCH_ROWS = 65_536;
 
 /** Codes of a Utf8 column over batches, with one string per distinct value (the values are short codes). */
 function stringCodes(batches: readonly RecordBatch[], name: string, rows: number): { codes: Uint16Array; names: string[] } {
@@ -167,6 +169,8 @@ function stringCodes(batches: readonly RecordBatch[], name: string, rows: number
   const names: string[] = [];
   const byKey = new Map<number, number>();
   const long = new Map<string, number>();
+  let lastKey = -1;
+  let lastCode = 0;
   let at = 0;
   for (const b of batches) {
     for (const d of b.getChild(name)!.data) {
@@ -179,8 +183,13 @@ function stringCodes(batches: readonly RecordBatch[], name: string, rows: number
         if (to - from <= 6) {
           let key = to - from;
           for (let k = from; k < to; k++) key = key * 256 + bytes[k];
-          c = byKey.get(key);
-          if (c === undefined) byKey.set(key, (c = names.push(decoder.decode(bytes.subarray(from, to))) - 1));
+          if (key === lastKey) c = lastCode;
+          else {
+            c = byKey.get(key);
+            if (c === undefined) byKey.set(key, (c = names.push(decoder.decode(bytes.subarray(from, to))) - 1));
+            lastKey = key;
+            lastCode = c;
+          }
         } else {
           const s = decoder.decode(bytes.subarray(from, to));
           c = long.get(s);
@@ -243,11 +252,14 @@ function frameOrder(recv: BigInt64Array, seq: BigInt64Array, idx: Int32Array, ma
   }
   const span = max - min + 1;
   if (n === 0 || markets * span > 8 * n + 65_536) return null;
-  // Slot of a row: its (market, src_seq); each slot must have one recv_ns.
+  // Slot of a row: its (market, src_seq); each slot must have one recv_ns, and its src_idx values
+  // must be distinct and contiguous (a frame's positions, or part of them where a window cuts it).
+  const slots = markets * span;
   const slotOf = new Int32Array(n);
-  const count = new Int32Array(markets * span);
-  const hi = new Int32Array(markets * span);
-  const lo = new Uint32Array(markets * span);
+  const count = new Int32Array(slots);
+  const hi = new Int32Array(slots);
+  const lo = new Uint32Array(slots);
+  const firstIdx = new Int32Array(slots).fill(0x7fffffff);
   for (let i = 0; i < n; i++) {
     const f = market[i] * span + (s32[2 * i + 1] * 4294967296 + (s32[2 * i] >>> 0) - min);
     slotOf[i] = f;
@@ -255,39 +267,36 @@ function frameOrder(recv: BigInt64Array, seq: BigInt64Array, idx: Int32Array, ma
       hi[f] = r32[2 * i + 1];
       lo[f] = r32[2 * i];
     } else if (hi[f] !== r32[2 * i + 1] || lo[f] !== r32[2 * i] >>> 0) return null;
+    if (idx[i] < firstIdx[f]) firstIdx[f] = idx[i];
   }
   const used: number[] = [];
-  for (let f = 0; f < count.length; f++) if (count[f] > 0) used.push(f);
+  for (let f = 0; f < slots; f++) if (count[f] > 0) used.push(f);
   const frames = Int32Array.from(used).sort((x, y) => hi[x] - hi[y] || lo[x] - lo[y] || (x % span) - (y % span));
-  const next = new Int32Array(count.length);
-  // Frames tied on (recv_ns, src_seq) form one bucket, its rows ordered by src_idx.
-  const bucketEnds: number[] = [];
+  const base = new Int32Array(slots);
+  // Frames tied on (recv_ns, src_seq) (two markets' frames stamped alike) form one bucket, its
+  // rows interleaved by src_idx afterwards: [from, to) ranges of such buckets.
+  const tied: number[] = [];
+  let bucket = 0;
   let at = 0;
   for (let k = 0; k < frames.length; k++) {
     const f = frames[k];
-    if (k > 0) {
-      const p = frames[k - 1];
-      if (hi[p] !== hi[f] || lo[p] !== lo[f] || p % span !== f % span) bucketEnds.push(at);
+    const p = k > 0 ? frames[k - 1] : -1;
+    if (p >= 0 && !(hi[p] === hi[f] && lo[p] === lo[f] && p % span === f % span)) {
+      if (base[p] !== bucket) tied.push(bucket, at);
+      bucket = at;
     }
-    next[f] = at;
+    base[f] = at;
     at += count[f];
   }
-  bucketEnds.push(at);
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[next[slotOf[i]]++] = i;
-  let from = 0;
-  for (const end of bucketEnds) {
-    for (let k = from + 1; k < end; k++) {
-      const i = order[k];
-      let j = k - 1;
-      while (j >= from && idx[order[j]] > idx[i]) {
-        order[j + 1] = order[j];
-        j--;
-      }
-      order[j + 1] = i;
-    }
-    from = end;
+  if (frames.length > 0 && base[frames[frames.length - 1]] !== bucket) tied.push(bucket, at);
+  const order = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const f = slotOf[i];
+    const k = idx[i] - firstIdx[f];
+    if (k >= count[f] || order[base[f] + k] !== -1) return null;
+    order[base[f] + k] = i;
   }
+  for (let k = 0; k < tied.length; k += 2) order.subarray(tied[k], tied[k + 1]).sort((x, y) => idx[x] - idx[y]);
   return order;
 }
 
@@ -366,7 +375,7 @@ export async function* readTradeWindows(file: string, windowRows: number | undef
         g++;
       } while (g < groups && windowRows !== undefined && rows < windowRows);
       if (windowRows !== undefined && rows !== windowRows && g < groups) throw new Error(`${file}: row groups do not end at a window of ${windowRows} rows (${rows})`);
-      const batches = tableFromIPC((await pf.read({ rowGroups: take })).intoIPCStream()).batches;
+      const batches = tableFromIPC((await pf.read({ rowGroups: take, batchSize: READ_BATCH_ROWS })).intoIPCStream()).batches;
       const recv = int64s(batches, 'recv_ns', rows);
       const seq = int64s(batches, 'src_seq', rows);
       const idx = new Int32Array(rows);
