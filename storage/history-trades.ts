@@ -7,12 +7,13 @@
 //   - each row group holds a narrow symbol range: its min/max statistics let DuckDB (and any
 //     Parquet reader) skip the row groups of other symbols — one symbol's trades over 20 days read
 //     a few row groups a day instead of every row;
-//   - a window is a few dozen runs in receive order, which a reader merges back cheaply
-//     (readTradeWindows) — the whole day never has to be held or sorted;
-//   - a column of one symbol range compresses better than the whole market interleaved (prices
-//     of few issues; times delta-encoded, ascending within a cluster).
+//   - a reader puts a window back into receive order by its frames (receiveOrder, a counting sort)
+//     — the whole day is never held or sorted.
+// The price: ~2 B/trade more than a file in receive order (7.2 against 5.2 on a 5 M-trade day),
+// as recv_ns, src_seq and src_idx no longer run in long equal or ascending stretches (the first
+// two are delta-encoded, ascending within a cluster).
 // Files written before this layout (no `windowRows` in the manifest) are in receive order already:
-// every row group is then a window of one run.
+// every row group is then a window of its own.
 import fs from 'node:fs';
 import { makeData, RecordBatch, Struct, tableFromIPC, type Data, type DataType, type Schema } from 'apache-arrow';
 import { ParquetFile } from 'parquet-wasm';
