@@ -134,9 +134,12 @@ export async function run(): Promise<Figure[]> {
     const vwapSql = 'SELECT count(*) FROM (SELECT day, minute, symbol, vwap FROM bars_1m)';
     const vwapBaseSql = "SELECT count(*) FROM (SELECT day, date_trunc('minute', coalesce(exch_ts, recv_ns)) AS minute, symbol, sum(price * qty)::DOUBLE / sum(qty) AS vwap FROM trades GROUP BY ALL)";
     const q = await openStoreQuery(qs.dir, `${symbolSql} ${vwapSql} ${vwapBaseSql}`);
+    // Warm: after one run, the best of three (the machine is shared; the best is the query's own cost).
     const warm = async (sql: string) => {
       await q.con.run(sql);
-      return (await timed(() => q.con.run(sql))).seconds * 1000;
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) best = Math.min(best, (await timed(() => q.con.run(sql))).seconds * 1000);
+      return best;
     };
     let symbolMs: number;
     let fullScanMs: number;
@@ -157,8 +160,8 @@ export async function run(): Promise<Figure[]> {
       { name: 'bytes per trade at rest, compacted day (Parquet history + compressed journal)', value: restBytes / restTrades, unit: 'B', higherIsBetter: false, baseline: { name: 'journal + SQLite + Arrow, before compaction', value: fullBytes / trades }, note: `days at ${rate / 1e6} M trades a day, the session's first ${minutes} min; journal ${(restJournal / restTrades).toFixed(1)} B, trades file ${(restTradesFile / restTrades).toFixed(1)} B, other channels and bars the rest` },
       { name: 'journal archive, Brotli q5', value: brotliBytes / tradesOf[day0], unit: 'B/trade', higherIsBetter: false, baseline: { name: 'gzip -6', value: gzipBytes / tradesOf[day0] }, note: `raw ${(raw.length / tradesOf[day0]).toFixed(1)} B/trade` },
       { name: 'compaction (all channels, bars, journal, read-back checks)', value: compactRate, unit: 'trades/s', baseline: { name: 'ticktape export --format parquet, same day', value: exportRate } },
-      { name: `query: one symbol's trades (${store}; ${symbol}: ${symbolTrades} trades a day), warm`, value: symbolMs, unit: 'ms', higherIsBetter: false, baseline: { name: 'count + sum over every trade', value: fullScanMs }, note: `${Math.min(distinct, queryDays)} synthetic days written in compaction's layout, hard-linked under ${queryDays} day names` },
-      { name: `query: whole-market 1-minute VWAP from bars_1m (${store}), warm`, value: vwapMs, unit: 'ms', higherIsBetter: false, baseline: { name: 'the same from the trades', value: vwapBaseMs } },
+      { name: `query: one symbol's trades (${store}; ${symbol}: ${symbolTrades} trades a day), warm (best of 3)`, value: symbolMs, unit: 'ms', higherIsBetter: false, baseline: { name: 'count + sum over every trade', value: fullScanMs }, note: `${Math.min(distinct, queryDays)} synthetic days written in compaction's layout, hard-linked under ${queryDays} day names` },
+      { name: `query: whole-market 1-minute VWAP from bars_1m (${store}), warm (best of 3)`, value: vwapMs, unit: 'ms', higherIsBetter: false, baseline: { name: 'the same from the trades', value: vwapBaseMs } },
       { name: `range replay, speed max, ${older.length} days across boundaries (Parquet, ${(restTrades / 1e6).toFixed(1)} M trades)`, value: rangeRate, unit: 'events/s', baseline: { name: 'one day, same tier', value: oneDayRate } },
     ];
   } finally {
