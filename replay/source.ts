@@ -8,7 +8,9 @@ import path from 'node:path';
 import type { Listing, Market } from '../protocol/market.js';
 import type { TradingDay } from '../protocol/time.js';
 import { dayDir } from '../storage/arrow-format.js';
-import { readManifest } from '../storage/history-format.js';
+import { historyFile, readManifest } from '../storage/history-format.js';
+import { readTradeWindows, windowTrades, type WindowTrade } from '../storage/history-trades.js';
+import type { ResolvedQuery } from '../storage/reader-query.js';
 import { databasePath, TickReader, type TimeBasis } from '../storage/reader.js';
 import { openReadOnly } from '../storage/reader-sqlite.js';
 import { FLAG, readChannels } from '../storage/journal.js';
@@ -77,11 +79,33 @@ export function storedChannel(reader: TickReader, channel: Exclude<ReplayChannel
   const rq = { day: q.day, from: q.from, to: q.to, time: q.time, symbols: q.symbols, markets: q.markets };
   switch (channel) {
     case 'trades':
-      return (reader.source === 'arrow' ? arrowTradeStream(q) : undefined) ?? tradeEvents(reader.tradeChunks(rq));
+      return (reader.source === 'arrow' ? arrowTradeStream(q) : reader.source === 'parquet' && q.time === 'receive' ? parquetTradeStream(q) : undefined) ?? tradeEvents(reader.tradeChunks(rq));
     case 'snapshots':
       return snapshotEvents(reader.snapshotChunks(rq));
     case 'sector_flows':
       return flowEvents(reader.sectorFlowChunks({ day: q.day, from: q.from, to: q.to, time: q.time }));
+  }
+}
+
+const SLICE_ROWS = 4096;
+
+/**
+ * A compacted day's trades on the receive clock, straight from the history file's windows into
+ * events (built with their `type`, in slices: few alive at once), stopping at the query's end.
+ */
+async function* parquetTradeStream(q: ChannelQuery): AsyncGenerator<readonly TradeEvent[]> {
+  const file = historyFile(q.dataDir, q.day, 'trades');
+  if (!fs.existsSync(file)) return;
+  const rq: ResolvedQuery = { day: q.day, symbols: q.symbols && q.symbols.length > 0 ? new Set(q.symbols) : null, markets: q.markets && q.markets.length > 0 ? new Set(q.markets) : null, from: q.from ?? null, to: q.to ?? null, time: 'receive' };
+  const windowRows = readManifest(q.dataDir, q.day)?.channels.find((c) => c.channel === 'trades')?.windowRows;
+  for await (const w of readTradeWindows(file, windowRows)) {
+    for (let at = 0; at < w.rows; at += SLICE_ROWS) {
+      const end = Math.min(w.rows, at + SLICE_ROWS);
+      const events: TradeEvent[] = [];
+      const past = windowTrades(w, rq, at, end, events as WindowTrade[], true);
+      if (events.length > 0) yield events;
+      if (past === end - at) return;
+    }
   }
 }
 

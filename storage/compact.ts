@@ -11,9 +11,10 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { TradingDay } from '../protocol/time.js';
 import { minuteBars, type BarTrade } from './bars.js';
-import { writeParquetFile } from './export-parquet.js';
+import { writeParquetFile, type ParquetOptions } from './export-parquet.js';
 import { checksumBatch, checksumRecord, checksums, RowBatchBuilder, type CellValue } from './history-columns.js';
 import { HISTORY_BLOCK_ROWS, HISTORY_CHANNELS, historyFile, historySchema, readManifest, writeManifest, type ChannelManifest, type ChannelSpec, type DayManifest, type JournalManifest } from './history-format.js';
+import { clusteredTradeBatches, HISTORY_CLUSTER_ROWS, HISTORY_WINDOW_ROWS } from './history-trades.js';
 import { archiveJournal, dayJournalFiles, isArchive } from './journal-archive.js';
 import { readParquetBatches } from './parquet-read.js';
 import { databasePath } from './reader.js';
@@ -21,9 +22,28 @@ import { openReadOnly } from './reader-sqlite.js';
 import type Database from 'better-sqlite3';
 import { type RecordBatch, Schema } from 'apache-arrow';
 
+/** Trades: times and sequence numbers, ascending within a cluster, delta-encoded. */
+const TRADE_DELTA_COLUMNS = ['exch_ts', 'recv_ns', 'src_seq'];
+
+/** How the trades file is laid out (history-trades.ts). */
+export interface TradeLayout {
+  windowRows: number;
+  /** Rows of a cluster and of a row group; divides windowRows. */
+  clusterRows: number;
+}
+
+export const DEFAULT_TRADE_LAYOUT: TradeLayout = { windowRows: HISTORY_WINDOW_ROWS, clusterRows: HISTORY_CLUSTER_ROWS };
+
+/** How the trades file is written: a row group per cluster, the ascending columns delta-encoded. */
+export function tradeParquetOptions(layout: TradeLayout): ParquetOptions {
+  return { rowGroupRows: layout.clusterRows, deltaColumns: TRADE_DELTA_COLUMNS };
+}
+
 export interface CompactOptions {
   /** Compact again even if the day's manifest exists. */
   force?: boolean;
+  /** Smaller windows and clusters than the default (tests exercise the layout on small days). */
+  tradeLayout?: TradeLayout;
 }
 
 export interface CompactResult {
@@ -52,7 +72,7 @@ function* tradesBySymbol(db: Database.Database, day: TradingDay): Generator<BarT
 }
 
 /** Writes one channel's rows to its Parquet file (checked), returning its manifest entry. */
-async function writeChannel(dataDir: string, day: TradingDay, spec: ChannelSpec, rows: Iterable<CellValue[]>): Promise<ChannelManifest> {
+async function writeChannel(dataDir: string, day: TradingDay, spec: ChannelSpec, rows: Iterable<CellValue[]>, layout: TradeLayout): Promise<ChannelManifest> {
   const file = historyFile(dataDir, day, spec.channel);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp`);
@@ -63,27 +83,43 @@ async function writeChannel(dataDir: string, day: TradingDay, spec: ChannelSpec,
   const key = keyColumns(spec);
   const blockMin: bigint[] = [];
   let count = 0;
-  async function* batches() {
-    const builder = new RowBatchBuilder(schema, spec.columns);
-    let low: bigint | null = null;
+  // Every row passes here once, in the SQLite order: the checksums and the count.
+  function* counted(): Generator<CellValue[]> {
     for (const r of rows) {
       for (let k = 0; k < r.length; k++) sums[k].add(r[k]);
-      if (key) {
-        const recv = r[key[1]] as bigint;
-        const exch = r[key[0]] as bigint | null;
-        const k = exch !== null && exch < recv ? exch : recv;
-        if (low === null || k < low) low = k;
-      }
-      builder.push(r);
       count++;
-      if (builder.length === HISTORY_BLOCK_ROWS) {
-        if (low !== null) blockMin.push(low);
-        low = null;
-        yield builder.take();
-      }
+      yield r;
     }
-    if (low !== null) blockMin.push(low);
+  }
+  async function* plainBatches(): AsyncGenerator<RecordBatch> {
+    const builder = new RowBatchBuilder(schema, spec.columns);
+    for (const r of counted()) {
+      builder.push(r);
+      if (builder.length === HISTORY_BLOCK_ROWS) yield builder.take();
+    }
     if (builder.length > 0) yield builder.take();
+  }
+  // The lowest exchange-or-receive time of each HISTORY_BLOCK_ROWS rows in file order.
+  let written = 0;
+  function boundBlocks(b: RecordBatch): void {
+    if (!key) return;
+    const exch = b.getChildAt(key[0])!.data[0];
+    const recv = b.getChildAt(key[1])!.data[0].values as BigInt64Array;
+    const exchValues = exch.values as BigInt64Array;
+    for (let i = 0; i < b.numRows; i++, written++) {
+      const r = recv[i];
+      const k = exch.getValid(i) && exchValues[i] < r ? exchValues[i] : r;
+      const block = Math.floor(written / HISTORY_BLOCK_ROWS);
+      if (block === blockMin.length) blockMin.push(k);
+      else if (k < blockMin[block]) blockMin[block] = k;
+    }
+  }
+  async function* batches(): AsyncGenerator<RecordBatch> {
+    const source = spec.channel === 'trades' ? clusteredTradeBatches(counted(), schema, spec.columns, layout.windowRows, layout.clusterRows) : plainBatches();
+    for await (const b of source) {
+      boundBlocks(b);
+      yield b;
+    }
   }
   try {
     const it = batches();
@@ -97,7 +133,7 @@ async function writeChannel(dataDir: string, day: TradingDay, spec: ChannelSpec,
       yield first.value as RecordBatch;
       yield* it;
     }
-    const written = await writeParquetFile(tmp, all(), { rowGroupRows: HISTORY_BLOCK_ROWS });
+    const out = await writeParquetFile(tmp, all(), spec.channel === 'trades' ? tradeParquetOptions(layout) : { rowGroupRows: HISTORY_BLOCK_ROWS });
     const expected = checksumRecord(spec.columns, sums);
     const back = checksums(spec.columns);
     let readRows = 0;
@@ -109,7 +145,7 @@ async function writeChannel(dataDir: string, day: TradingDay, spec: ChannelSpec,
     const bad = spec.columns.filter((c) => got[c.name] !== expected[c.name]).map((c) => c.name);
     if (readRows !== count || bad.length > 0) throw new Error(`compaction of ${day} ${spec.channel}: the Parquet file read back differs (rows ${readRows} of ${count}; columns ${bad.join(', ') || 'none'})`);
     fs.renameSync(tmp, file);
-    return { channel: spec.channel, rows: count, bytes: written.bytes, checksums: expected, ...(key ? { blockMinKeyNs: blockMin.map(String) } : {}) };
+    return { channel: spec.channel, rows: count, bytes: out.bytes, checksums: expected, ...(key ? { blockMinKeyNs: blockMin.map(String) } : {}), ...(spec.channel === 'trades' ? { windowRows: layout.windowRows } : {}) };
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     throw e;
@@ -118,6 +154,8 @@ async function writeChannel(dataDir: string, day: TradingDay, spec: ChannelSpec,
 
 export async function compactDay(dataDir: string, day: TradingDay, log: Logger, opts: CompactOptions = {}): Promise<CompactResult> {
   const started = performance.now();
+  const layout = opts.tradeLayout ?? DEFAULT_TRADE_LAYOUT;
+  if (layout.windowRows % layout.clusterRows !== 0) throw new RangeError(`trade layout: windowRows (${layout.windowRows}) must be a multiple of clusterRows (${layout.clusterRows})`);
   const existing = readManifest(dataDir, day);
   if (existing && !opts.force) return { day, compacted: false, manifest: existing, seconds: 0 };
   const dbFile = databasePath(dataDir);
@@ -128,7 +166,7 @@ export async function compactDay(dataDir: string, day: TradingDay, log: Logger, 
     if (db.prepare('SELECT 1 FROM sealed_days WHERE day = ?').get(day) === undefined) throw new Error(`${day} is not sealed in ${dbFile}: compaction takes sealed days only (the collector seals a day at session end)`);
     for (const spec of HISTORY_CHANNELS) {
       const rows = spec.table === null ? minuteBars(tradesBySymbol(db, day)) : rowsOf(db, spec, day);
-      const m = await writeChannel(dataDir, day, spec, rows);
+      const m = await writeChannel(dataDir, day, spec, rows, layout);
       channels.push(m);
       log.debug({ day, channel: spec.channel, rows: m.rows, bytes: m.bytes }, 'compact: channel written');
     }

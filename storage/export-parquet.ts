@@ -4,11 +4,13 @@
 // memory, the writer holds at most one row group, and the file is written as it is encoded.
 import fsp from 'node:fs/promises';
 import { Data, DataType, Field, Int64, makeData, RecordBatch, Schema, Struct, Table, Utf8, tableToIPC, type Vector } from 'apache-arrow';
-import { Compression, EnabledStatistics, Table as WasmTable, WriterPropertiesBuilder, transformParquetStream, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
+import { Compression, EnabledStatistics, Encoding, Table as WasmTable, WriterPropertiesBuilder, transformParquetStream, type RecordBatch as WasmRecordBatch } from 'parquet-wasm';
 
 export interface ParquetOptions {
   /** Rows per row group (default 524,288: large enough for zstd and scans, small enough to buffer). */
   rowGroupRows?: number;
+  /** Integer or timestamp columns to write DELTA_BINARY_PACKED (no dictionary): ascending values. */
+  deltaColumns?: readonly string[];
 }
 
 export const DEFAULT_ROW_GROUP_ROWS = 524_288;
@@ -101,12 +103,13 @@ export interface ParquetWritten {
  * footer. Batches are pulled one at a time.
  */
 export async function writeParquetFile(file: string, batches: AsyncIterable<RecordBatch>, opts: ParquetOptions = {}): Promise<ParquetWritten> {
-  const props = new WriterPropertiesBuilder()
+  let builder = new WriterPropertiesBuilder()
     .setCompression(Compression.ZSTD)
     .setMaxRowGroupSize(opts.rowGroupRows ?? DEFAULT_ROW_GROUP_ROWS)
     .setStatisticsEnabled(EnabledStatistics.Chunk)
-    .setCreatedBy('ticktape')
-    .build();
+    .setCreatedBy('ticktape');
+  for (const c of opts.deltaColumns ?? []) builder = builder.setColumnDictionaryEnabled(c, false).setColumnEncoding(c, Encoding.DELTA_BINARY_PACKED);
+  const props = builder.build();
   const it = batches[Symbol.asyncIterator]();
   let rows = 0;
   // highWaterMark 0: the writer asks for the next batch only when it has taken the previous one.

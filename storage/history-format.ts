@@ -38,7 +38,8 @@ export const HISTORY_CHANNELS: readonly ChannelSpec[] = [
   {
     channel: 'trades',
     table: 'trades',
-    // Receive order, the replay's order: a day's file streams straight into a replay.
+    // Receive order, as compaction reads them; the file clusters them by symbol range within
+    // receive-time windows (history-trades.ts), which readers merge back into this order.
     orderBy: 'recv_ns, src_seq, src_idx',
     columns: [col('market', 'str'), col('symbol', 'str'), col('exch_ts', 'ts', true), col('price', 'i64'), col('qty', 'i64'), col('recv_ns', 'ts'), col('src_seq', 'i64'), col('src_idx', 'i32'), col('trd_vol', 'i64'), col('kind', 'str')],
   },
@@ -144,8 +145,13 @@ export interface ChannelManifest {
   bytes: number;
   /** Per column: an order-independent 64-bit checksum of its values (hex), see column-checksum.ts. */
   checksums: Record<string, string>;
-  /** Trades and sector flows: the lowest exchange-or-receive time of each 65,536 rows (for ordered reads on the exchange clock). */
+  /** Trades and sector flows: the lowest exchange-or-receive time of each 65,536 rows in file order (for ordered reads on the exchange clock). */
   blockMinKeyNs?: string[];
+  /**
+   * Trades: rows per receive-time window, within which rows are clustered by symbol range (each
+   * cluster in receive order; history-trades.ts). Absent: the file is in receive order.
+   */
+  windowRows?: number;
 }
 
 export interface JournalManifest {
@@ -184,5 +190,5 @@ export function listHistoryDays(dataDir: string): TradingDay[] {
     .sort();
 }
 
-/** Rows per block of the exchange-time bounds in the manifest (and per Parquet row group). */
+/** Rows per block of the exchange-time bounds in the manifest, in file order (and per Parquet row group of the channels other than trades). */
 export const HISTORY_BLOCK_ROWS = 65_536;

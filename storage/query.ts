@@ -86,6 +86,9 @@ export async function openStoreQuery(dataDir: string, sql: string, opts: StoreQu
   const con = await instance.connect();
   try {
     await con.run("SET TimeZone = 'Asia/Seoul'");
+    // Parquet footers parsed once per connection, not per query: a day's trades file has thousands
+    // of row groups (one per symbol-range cluster), and their statistics are what prunes.
+    await con.run('SET parquet_metadata_cache = true');
     const historyDays = listHistoryDays(dataDir);
     const history = new Set(historyDays);
     const dbFile = databasePath(dataDir);

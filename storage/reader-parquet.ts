@@ -8,8 +8,8 @@ import type { Market, SnapshotKind } from '../protocol/market.js';
 import { FLOW_INT_COLUMNS, int32View, int64At, type ArrowChannel } from './arrow-format.js';
 import { HISTORY_BLOCK_ROWS, historyFile, listHistoryDays, readManifest } from './history-format.js';
 import { readParquetBatches } from './parquet-read.js';
+import { readTradeWindows, windowTrades } from './history-trades.js';
 import { inWindow, release } from './reader-arrow.js';
-import type { TradeKind } from './batch.js';
 import { CHUNK_ROWS, compareExchange, exchangeKey, type ResolvedQuery, type SectorFlowRow, type StoredSnapshotRow, type TradeRow } from './reader-query.js';
 
 const STORED: readonly ArrowChannel[] = ['trades', 'snapshots', 'sector_flows'];
@@ -49,20 +49,6 @@ function strColumn(b: RecordBatch, name: string): (i: number) => string {
 
 const decoder = new TextDecoder();
 
-/** The trade kind column: nearly every row is 'regular' (read by its first byte), block trades are decoded. */
-function kindColumn(b: RecordBatch): (i: number) => TradeKind {
-  const d = b.getChild('kind')?.data[0];
-  // Days compacted before the column existed: every trade regular.
-  if (d === undefined) return () => 'regular';
-  const offsets = d.valueOffsets as Int32Array;
-  const bytes = d.values as Uint8Array;
-  const R = 'r'.charCodeAt(0);
-  return (i) => {
-    const from = offsets[d.offset + i];
-    return bytes[from] === R ? 'regular' : (decoder.decode(bytes.subarray(from, offsets[d.offset + i + 1])) as TradeKind);
-  };
-}
-
 export class ParquetStore {
   constructor(readonly dataDir: string) {}
 
@@ -76,30 +62,22 @@ export class ParquetStore {
   }
 
   trades(q: ResolvedQuery): AsyncGenerator<TradeRow[]> {
-    return this.ordered<TradeRow>(q, 'trades', (b, out) => {
-      const market = strColumn(b, 'market');
-      const symbol = strColumn(b, 'symbol');
-      const exch = nsColumn(b, 'exch_ts');
-      const recv = nsColumn(b, 'recv_ns');
-      const [price, qty, seq] = ['price', 'qty', 'src_seq'].map((n) => intColumn(b, n));
-      const trdVol = b.getChild('trd_vol') === null ? qty : intColumn(b, 'trd_vol');
-      const kind = kindColumn(b);
-      const idx = b.getChild('src_idx')!.data[0];
-      const idxValues = idx.values as Int32Array;
-      for (let i = 0; i < b.numRows; i++) {
-        const s = symbol(i);
-        const m = market(i) as Market;
-        if ((q.symbols && !q.symbols.has(s)) || (q.markets && !q.markets.has(m))) continue;
-        const recvNs = recv(i)!;
-        const exchNs = exch(i);
-        if (!inWindow(q.time === 'exchange' ? (exchNs ?? recvNs) : recvNs, q)) continue;
-        out.push({ day: q.day, market: m, symbol: s, exchNs, price: price(i), qty: qty(i), recvNs, srcSeq: seq(i), srcIdx: idxValues[idx.offset + i], trdVol: trdVol(i), kind: kind(i) });
+    const windowRows = this.manifest(q.day, 'trades')?.windowRows;
+    return this.ordered<TradeRow>(q, 'trades', async function* (file) {
+      for await (const w of readTradeWindows(file, windowRows)) {
+        for (let at = 0; at < w.rows; at += HISTORY_BLOCK_ROWS) {
+          const end = Math.min(w.rows, at + HISTORY_BLOCK_ROWS);
+          const rows: TradeRow[] = [];
+          windowTrades(w, q, at, end, rows, false);
+          // The window's rows lie anywhere in its file span: it counts as read once all of it is.
+          yield { read: end === w.rows ? w.rows : 0, rows };
+        }
       }
     });
   }
 
   snapshots(q: ResolvedQuery): AsyncGenerator<StoredSnapshotRow[]> {
-    return this.ordered<StoredSnapshotRow>({ ...q, time: 'receive' }, 'snapshots', (b, out) => {
+    return this.ordered<StoredSnapshotRow>({ ...q, time: 'receive' }, 'snapshots', batchRows((b, out) => {
       const kind = strColumn(b, 'kind');
       const market = strColumn(b, 'market');
       const symbol = strColumn(b, 'symbol');
@@ -113,11 +91,11 @@ export class ParquetStore {
         if (!inWindow(takenNs, q)) continue;
         out.push({ day: q.day, takenNs, kind: kind(i) as SnapshotKind, market: m, symbol: s, price: price(i), open: open(i), high: high(i), low: low(i), accVolume: accVolume(i), accValue: accValue(i), srcSeq: seq(i) });
       }
-    });
+    }));
   }
 
   sectorFlows(q: ResolvedQuery): AsyncGenerator<SectorFlowRow[]> {
-    return this.ordered<SectorFlowRow>(q, 'sector_flows', (b, out) => {
+    return this.ordered<SectorFlowRow>(q, 'sector_flows', batchRows((b, out) => {
       const recv = nsColumn(b, 'recv_ns');
       const exch = nsColumn(b, 'exch_ts');
       const [upcode, tjjcode, tjjtime] = ['upcode', 'tjjcode', 'tjjtime'].map((n) => strColumn(b, n));
@@ -131,37 +109,52 @@ export class ParquetStore {
         for (let c = 0; c < FLOW_INT_COLUMNS.length; c++) row[FLOW_INT_COLUMNS[c]] = ints[c](i);
         out.push(row);
       }
-    });
+    }));
+  }
+
+  private manifest(day: string, channel: ArrowChannel) {
+    return readManifest(this.dataDir, day)?.channels.find((c) => c.channel === channel);
   }
 
   /**
-   * The file's rows through `extract`. In file order on the receive clock; on the exchange clock
-   * sorted, releasing rows below the lowest bound of the blocks not yet read.
+   * The file's rows, as `decode` gives them (with how many file rows each piece covers). On the
+   * receive clock in that order; on the exchange clock sorted, releasing rows below the lowest
+   * bound of the blocks not yet read.
    */
-  private async *ordered<R>(q: ResolvedQuery, channel: ArrowChannel, extract: (b: RecordBatch, out: R[]) => void): AsyncGenerator<R[]> {
+  private async *ordered<R>(q: ResolvedQuery, channel: ArrowChannel, decode: (file: string) => AsyncIterable<{ read: number; rows: R[] }>): AsyncGenerator<R[]> {
     // Only trades and sector flows (which have both stamps) are read on the exchange clock.
     const byExchange = compareExchange as (a: R, b: R) => number;
     const file = historyFile(this.dataDir, q.day, channel);
     if (!fs.existsSync(file)) return;
     const exchange = q.time === 'exchange' && channel !== 'snapshots';
-    const blocks = (readManifest(this.dataDir, q.day)?.channels.find((c) => c.channel === channel)?.blockMinKeyNs ?? []).map(BigInt);
+    const blocks = (this.manifest(q.day, channel)?.blockMinKeyNs ?? []).map(BigInt);
     if (exchange && blocks.length === 0) throw new Error(`${q.day} ${channel}: the history manifest lacks the block bounds an exchange-clock read needs`);
     // floor[k] = the lowest key of blocks k… (rows from position k·B on).
     const floor = new Array<bigint | null>(blocks.length + 1).fill(null);
     for (let k = blocks.length - 1; k >= 0; k--) floor[k] = floor[k + 1] === null || blocks[k] < floor[k + 1]! ? blocks[k] : floor[k + 1];
     let pending: R[] = [];
     let read = 0;
-    for await (const b of readParquetBatches(file, { batchSize: HISTORY_BLOCK_ROWS })) {
-      extract(b, pending);
-      read += b.numRows;
+    for await (const piece of decode(file)) {
+      read += piece.read;
       if (!exchange) {
-        for (let at = 0; at < pending.length; at += CHUNK_ROWS) yield pending.slice(at, at + CHUNK_ROWS);
-        pending = [];
+        for (let at = 0; at < piece.rows.length; at += CHUNK_ROWS) yield piece.rows.slice(at, at + CHUNK_ROWS);
         continue;
       }
+      pending = pending.length === 0 ? piece.rows : pending.concat(piece.rows);
       // The rows still to come are those from position `read` on: blocks floor(read / B)….
       pending = yield* release(pending, floor[Math.min(Math.floor(read / HISTORY_BLOCK_ROWS), blocks.length)], byExchange, exchangeKey as (r: R) => bigint);
     }
     if (pending.length > 0) yield* release(pending, null, byExchange, exchangeKey as (r: R) => bigint);
   }
+}
+
+/** A channel's rows from its file's record batches (the channels stored in their read order). */
+function batchRows<R>(extract: (b: RecordBatch, out: R[]) => void): (file: string) => AsyncGenerator<{ read: number; rows: R[] }> {
+  return async function* (file) {
+    for await (const b of readParquetBatches(file, { batchSize: HISTORY_BLOCK_ROWS })) {
+      const rows: R[] = [];
+      extract(b, rows);
+      yield { read: b.numRows, rows };
+    }
+  };
 }
