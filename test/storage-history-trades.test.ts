@@ -34,8 +34,8 @@ const key = (t: { recvNs: bigint; srcSeq: number; srcIdx: number }) => `${t.recv
 function sqliteTrades(day: string, order: string): TradeRow[] {
   const db = new Database(databasePath(dir), { readonly: true });
   try {
-    const rows = db.prepare(`SELECT market, symbol, exch_ts, price, qty, recv_ns, src_seq, src_idx FROM trades WHERE day = ? ORDER BY ${order}`).raw(true).safeIntegers(true).all(day) as [string, string, bigint | null, bigint, bigint, bigint, bigint, number][];
-    return rows.map((r) => ({ day, market: r[0], symbol: r[1], exchNs: r[2], price: Number(r[3]), qty: Number(r[4]), recvNs: r[5], srcSeq: Number(r[6]), srcIdx: Number(r[7]) }) as TradeRow);
+    const rows = db.prepare(`SELECT market, symbol, exch_ts, price, qty, recv_ns, src_seq, src_idx, trd_vol, kind FROM trades WHERE day = ? ORDER BY ${order}`).raw(true).safeIntegers(true).all(day) as [string, string, bigint | null, bigint, bigint, bigint, bigint, number, bigint, string][];
+    return rows.map((r) => ({ day, market: r[0], symbol: r[1], exchNs: r[2], price: Number(r[3]), qty: Number(r[4]), recvNs: r[5], srcSeq: Number(r[6]), srcIdx: Number(r[7]), trdVol: Number(r[8]), kind: r[9] }) as TradeRow);
   } finally {
     db.close();
   }
