@@ -374,9 +374,11 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     o.signal?.removeEventListener('abort', stopSeals);
     const storeReports: StoreReport[] = finished.map((f, i) => ({ ...stores[i].lag(capture.progress), caughtUp: f.caughtUp, sealed: f.sealed }));
     for (const f of finished) problems.push(...f.problems);
-    // What the earlier days still lack is finished by the next start.
-    catchUpStop.abort();
+    // Earlier days still catching up get as long as today's stores did; what they lack then is
+    // finished by the next start (a stop, SIGTERM, ends their catch-up at once).
+    const catchUpTimer = setTimeout(() => catchUpStop.abort(), catchUpMs);
     problems.push(...(await catchUp));
+    clearTimeout(catchUpTimer);
     let reconciliation: MarketReconciliation[] = [];
     if (status !== 'failed') {
       reconciliation = reconcileAll();
