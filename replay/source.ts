@@ -9,8 +9,7 @@ import type { Listing, Market } from '../protocol/market.js';
 import type { TradingDay } from '../protocol/time.js';
 import { dayDir } from '../storage/arrow-format.js';
 import { historyFile, readManifest } from '../storage/history-format.js';
-import { windowTrades, type WindowTrade } from '../storage/history-trades.js';
-import { tradeWindowsAhead } from '../storage/history-windows.js';
+import { readTradeWindows, windowTrades, type WindowTrade } from '../storage/history-trades.js';
 import type { ResolvedQuery } from '../storage/reader-query.js';
 import { databasePath, TickReader, type TimeBasis } from '../storage/reader.js';
 import { openReadOnly } from '../storage/reader-sqlite.js';
@@ -99,7 +98,7 @@ async function* parquetTradeStream(q: ChannelQuery): AsyncGenerator<readonly Tra
   if (!fs.existsSync(file)) return;
   const rq: ResolvedQuery = { day: q.day, symbols: q.symbols && q.symbols.length > 0 ? new Set(q.symbols) : null, markets: q.markets && q.markets.length > 0 ? new Set(q.markets) : null, from: q.from ?? null, to: q.to ?? null, time: 'receive' };
   const windowRows = readManifest(q.dataDir, q.day)?.channels.find((c) => c.channel === 'trades')?.windowRows;
-  for await (const w of tradeWindowsAhead(file, windowRows)) {
+  for await (const w of readTradeWindows(file, windowRows)) {
     for (let at = 0; at < w.rows; at += SLICE_ROWS) {
       const end = Math.min(w.rows, at + SLICE_ROWS);
       const events: TradeEvent[] = [];

@@ -8,8 +8,7 @@ import type { Market, SnapshotKind } from '../protocol/market.js';
 import { FLOW_INT_COLUMNS, int32View, int64At, type ArrowChannel } from './arrow-format.js';
 import { HISTORY_BLOCK_ROWS, historyFile, listHistoryDays, readManifest } from './history-format.js';
 import { readParquetBatches } from './parquet-read.js';
-import { windowTrades } from './history-trades.js';
-import { tradeWindowsAhead } from './history-windows.js';
+import { readTradeWindows, windowTrades } from './history-trades.js';
 import { inWindow, release } from './reader-arrow.js';
 import { CHUNK_ROWS, compareExchange, exchangeKey, type ResolvedQuery, type SectorFlowRow, type StoredSnapshotRow, type TradeRow } from './reader-query.js';
 
@@ -65,7 +64,7 @@ export class ParquetStore {
   trades(q: ResolvedQuery): AsyncGenerator<TradeRow[]> {
     const windowRows = this.manifest(q.day, 'trades')?.windowRows;
     return this.ordered<TradeRow>(q, 'trades', async function* (file) {
-      for await (const w of tradeWindowsAhead(file, windowRows)) {
+      for await (const w of readTradeWindows(file, windowRows)) {
         for (let at = 0; at < w.rows; at += HISTORY_BLOCK_ROWS) {
           const end = Math.min(w.rows, at + HISTORY_BLOCK_ROWS);
           const rows: TradeRow[] = [];
