@@ -297,24 +297,26 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
   };
   try {
     const jsm = await jetstreamManager(nc);
-    // A cluster still electing its leader answers "temporarily unavailable" for a few seconds.
+    // A cluster electing a leader (at start, or after a node stopped) answers "temporarily
+    // unavailable", or not at all (the request times out), for a few seconds: the stream and the
+    // consumer are set up again until it answers.
+    const consumer = { durable_name: o.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: `${settings.subjectPrefix}.>`, max_ack_pending: MAX_ACK_PENDING, ack_wait: ACK_WAIT_NS };
     for (let attempt = 1; ; attempt++) {
       try {
         await ensureStream(jsm, { ...settings, url: o.url });
+        const exists = await jsm.consumers.info(settings.stream, o.durable).then(
+          () => true,
+          () => false,
+        );
+        if (!exists) await jsm.consumers.add(settings.stream, consumer);
+        else await jsm.consumers.update(settings.stream, o.durable, { ack_wait: ACK_WAIT_NS, max_ack_pending: MAX_ACK_PENDING });
         break;
       } catch (e) {
         if (o.signal.aborted || attempt >= STREAM_ATTEMPTS) throw e;
-        log.warn({ err: (e as Error).message, attempt }, `store: NATS stream ${settings.stream} not ready (${(e as Error).message}); trying again in 1 s`);
+        log.warn({ err: (e as Error).message, attempt }, `store: NATS stream ${settings.stream} or its consumer ${o.durable} not ready (${(e as Error).message}); trying again in 1 s`);
         await new Promise((r) => setTimeout(r, 1_000));
       }
     }
-    const consumer = { durable_name: o.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: `${settings.subjectPrefix}.>`, max_ack_pending: MAX_ACK_PENDING, ack_wait: ACK_WAIT_NS };
-    const exists = await jsm.consumers.info(settings.stream, o.durable).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) await jsm.consumers.add(settings.stream, consumer);
-    else await jsm.consumers.update(settings.stream, o.durable, { ack_wait: ACK_WAIT_NS, max_ack_pending: MAX_ACK_PENDING });
     // Journals whose stores fell behind (a store killed before they caught up) catch up now, not at their next message.
     const { journalsBehind } = await import('../followers/catch-up.js');
     for (const j of journalsBehind(config.dataDir)) if (j.behind.length > 0) openCopy(j.day, j.collectorId);
