@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { connect } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, type Consumer, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { CollectorConfig } from '../collector/config.js';
 import { FollowerThread } from '../followers/follower-thread.js';
 import { STORES } from '../followers/stores.js';
@@ -296,13 +296,14 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
     return copy;
   };
   try {
-    const jsm = await jetstreamManager(nc);
     // A cluster electing a leader (at start, or after a node stopped) answers "temporarily
     // unavailable", or not at all (the request times out), for a few seconds: the stream and the
     // consumer are set up again until it answers.
+    let messages: Awaited<ReturnType<Consumer['consume']>>;
     const consumer = { durable_name: o.durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: `${settings.subjectPrefix}.>`, max_ack_pending: MAX_ACK_PENDING, ack_wait: ACK_WAIT_NS };
     for (let attempt = 1; ; attempt++) {
       try {
+        const jsm = await jetstreamManager(nc);
         await ensureStream(jsm, { ...settings, url: o.url });
         const exists = await jsm.consumers.info(settings.stream, o.durable).then(
           () => true,
@@ -310,6 +311,7 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
         );
         if (!exists) await jsm.consumers.add(settings.stream, consumer);
         else await jsm.consumers.update(settings.stream, o.durable, { ack_wait: ACK_WAIT_NS, max_ack_pending: MAX_ACK_PENDING });
+        messages = await jetstream(nc).consumers.get(settings.stream, o.durable).then((c) => c.consume({ max_messages: 1_000 }));
         break;
       } catch (e) {
         if (o.signal.aborted || attempt >= STREAM_ATTEMPTS) throw e;
@@ -320,7 +322,6 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
     // Journals whose stores fell behind (a store killed before they caught up) catch up now, not at their next message.
     const { journalsBehind } = await import('../followers/catch-up.js');
     for (const j of journalsBehind(config.dataDir)) if (j.behind.length > 0) openCopy(j.day, j.collectorId);
-    const messages = await jetstream(nc).consumers.get(settings.stream, o.durable).then((c) => c.consume({ max_messages: 1_000 }));
     o.signal.addEventListener('abort', () => void messages.close(), { once: true });
 
     // Compaction and retention, one at a time, once the last collector of a day copied here has ended.
