@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StoreLag } from '../followers/follower-thread.js';
-import type { FanOutStatus } from '../publish/fan-out.js';
 import type { PublishLag } from '../publish/nats-thread.js';
 import type { LiveSession } from './session.js';
 
@@ -27,114 +26,49 @@ export class CollectorMetrics {
     // prom-client calls collect() with the metric as `this`: reach the collector through closures.
     const live = () => this.live;
     const sessionsRun = () => this.sessionsRun;
-    const perChannel = (name: string, help: string, pick: (c: ReturnType<LiveSession['channels']>[number]) => number) =>
-      new Counter({
+    // One series per row of the live session (a channel, a stream, a store…), under one label; a
+    // row whose value is undefined has no series.
+    const labelled = <T>(Metric: typeof Gauge | typeof Counter, name: string, help: string, label: string, rows: () => readonly T[] | undefined, key: (r: T) => string, value: (r: T) => number | undefined) =>
+      new Metric({
         name,
         help,
-        labelNames: ['channel'],
+        labelNames: [label],
         registers: [this.registry],
         collect() {
           this.reset();
-          for (const c of live()?.channels() ?? []) this.inc({ channel: c.name }, pick(c));
+          for (const r of rows() ?? []) {
+            const v = value(r);
+            if (v === undefined) continue;
+            if (this instanceof Gauge) this.set({ [label]: key(r) }, v);
+            else this.inc({ [label]: key(r) }, v);
+          }
         },
       });
+    type Channel = ReturnType<LiveSession['channels']>[number];
+    const perChannel = (name: string, help: string, pick: (c: Channel) => number) => labelled(Counter, name, help, 'channel', () => live()?.channels(), (c) => c.name, pick);
     perChannel('ticktape_frames_total', 'Frames journaled per channel in the current session.', (c) => c.frames);
     perChannel('ticktape_bytes_total', 'Bytes journaled per channel in the current session.', (c) => c.bytes);
     perChannel('ticktape_rows_total', 'Rows stored per channel in the current session.', (c) => c.rows);
     perChannel('ticktape_decode_failures_total', 'Frames quarantined (failed to decode) per channel.', (c) => c.quarantined);
-    new Counter({
-      name: 'ticktape_reconnects_total',
-      help: 'WebSocket reconnects per stream in the current session.',
-      labelNames: ['stream'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const s of live()?.streams() ?? []) this.inc({ stream: s.name }, s.reconnects);
-      },
-    });
-    new Gauge({
-      name: 'ticktape_stream_downtime_seconds',
-      help: 'Time each stream spent disconnected in the current session (closed outages).',
-      labelNames: ['stream'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const s of live()?.streams() ?? []) this.set({ stream: s.name }, s.downtimeMs / 1000);
-      },
-    });
-    new Gauge({
-      name: 'ticktape_last_message_age_seconds',
-      help: 'Seconds since the last frame on each stream (absent before the first frame).',
-      labelNames: ['stream'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const s of live()?.streams() ?? []) if (s.lastFrameMs > 0) this.set({ stream: s.name }, (Date.now() - s.lastFrameMs) / 1000);
-      },
-    });
-    new Gauge({
-      name: 'ticktape_rest_quota_remaining',
-      help: 'Daily REST calls left, as announced by the vendor (X-RateLimit-Remaining-Day).',
-      labelNames: ['vendor'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const r of live()?.rest() ?? []) if (r.client.stats.quotaRemaining !== undefined) this.set({ vendor: r.vendor }, r.client.stats.quotaRemaining);
-      },
-    });
-    new Gauge({
-      name: 'ticktape_rest_queue_depth',
-      help: 'REST calls waiting in the per-vendor rate-limit queue.',
-      labelNames: ['vendor'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const r of live()?.rest() ?? []) this.set({ vendor: r.vendor }, r.client.queue.size + r.client.queue.pending);
-      },
-    });
-    const perStore = (name: string, help: string, pick: (l: StoreLag) => number) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['store'],
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          for (const l of live()?.stores() ?? []) this.set({ store: l.store }, pick(l));
-        },
-      });
+    const streams = () => live()?.streams();
+    labelled(Counter, 'ticktape_reconnects_total', 'WebSocket reconnects per stream in the current session.', 'stream', streams, (s) => s.name, (s) => s.reconnects);
+    labelled(Gauge, 'ticktape_stream_downtime_seconds', 'Time each stream spent disconnected in the current session (closed outages).', 'stream', streams, (s) => s.name, (s) => s.downtimeMs / 1000);
+    labelled(Gauge, 'ticktape_last_message_age_seconds', 'Seconds since the last frame on each stream (absent before the first frame).', 'stream', streams, (s) => s.name, (s) => (s.lastFrameMs > 0 ? (Date.now() - s.lastFrameMs) / 1000 : undefined));
+    const rest = () => live()?.rest();
+    labelled(Gauge, 'ticktape_rest_quota_remaining', 'Daily REST calls left, as announced by the vendor (X-RateLimit-Remaining-Day).', 'vendor', rest, (r) => r.vendor, (r) => r.client.stats.quotaRemaining);
+    labelled(Gauge, 'ticktape_rest_queue_depth', 'REST calls waiting in the per-vendor rate-limit queue.', 'vendor', rest, (r) => r.vendor, (r) => r.client.queue.size + r.client.queue.pending);
+    const perStore = (name: string, help: string, pick: (l: StoreLag) => number) => labelled(Gauge, name, help, 'store', () => live()?.stores(), (l) => l.store, pick);
     perStore('ticktape_store_lag_frames', 'Journal records a store has yet to store.', (l) => l.frames);
     perStore('ticktape_store_lag_bytes', 'Journal bytes a store has yet to store.', (l) => l.bytes);
     perStore('ticktape_store_lag_seconds', 'Seconds since a store last held everything the journal let it read (0 when it holds the whole journal).', (l) => l.seconds);
     perStore('ticktape_store_errors', 'Store errors in the current session (each retried from the checkpoint).', (l) => l.errors);
     // The live fan-out (TICKTAPE_PUBLISH_PORT), per endpoint; absent when it is off.
-    const endpoints = () => live()?.publish?.()?.endpoints ?? [];
-    new Gauge({
-      name: 'ticktape_publish_subscribers',
-      help: 'Live fan-out subscribers connected, per endpoint.',
-      labelNames: ['endpoint'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const e of endpoints()) this.set({ endpoint: e.endpoint }, e.subscribers);
-      },
-    });
-    const perEndpoint = (name: string, help: string, pick: (e: FanOutStatus['endpoints'][number]) => number) =>
-      new Counter({
-        name,
-        help,
-        labelNames: ['endpoint'],
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          for (const e of endpoints()) this.inc({ endpoint: e.endpoint }, pick(e));
-        },
-      });
-    perEndpoint('ticktape_publish_messages_total', 'Messages the live fan-out sent, per endpoint, in the current session.', (e) => e.messages);
-    perEndpoint('ticktape_publish_dropped_total', 'Subscribers disconnected for falling behind (TICKTAPE_PUBLISH_QUEUE_BYTES or _FRAMES), per endpoint, in the current session.', (e) => e.dropped);
+    const endpoints = () => live()?.publish?.()?.endpoints;
+    labelled(Gauge, 'ticktape_publish_subscribers', 'Live fan-out subscribers connected, per endpoint.', 'endpoint', endpoints, (e) => e.endpoint, (e) => e.subscribers);
+    labelled(Counter, 'ticktape_publish_messages_total', 'Messages the live fan-out sent, per endpoint, in the current session.', 'endpoint', endpoints, (e) => e.endpoint, (e) => e.messages);
+    labelled(Counter, 'ticktape_publish_dropped_total', 'Subscribers disconnected for falling behind (TICKTAPE_PUBLISH_QUEUE_BYTES or _FRAMES), per endpoint, in the current session.', 'endpoint', endpoints, (e) => e.endpoint, (e) => e.dropped);
     // The NATS publisher, a follower of the journal like the stores (not in /healthz: a bus outage costs lag, not capture).
-    const perBus = (name: string, help: string, pick: (l: PublishLag) => number) =>
-      new Gauge({ name, help, labelNames: ['bus'], registers: [this.registry], collect() { this.reset(); for (const l of live()?.publishers?.() ?? []) this.set({ bus: l.bus }, pick(l)); } });
+    const perBus = (name: string, help: string, pick: (l: PublishLag) => number) => labelled(Gauge, name, help, 'bus', () => live()?.publishers?.(), (l) => l.bus, pick);
     perBus('ticktape_bus_lag_frames', 'Journal records the publisher has yet to have acknowledged by the bus.', (l) => l.frames);
     perBus('ticktape_bus_lag_bytes', 'Journal bytes the publisher has yet to have acknowledged by the bus.', (l) => l.bytes);
     perBus('ticktape_bus_lag_seconds', 'Seconds since the bus last acknowledged everything durable in the journal (0 when caught up).', (l) => l.seconds);
