@@ -76,7 +76,7 @@ class TradeColumnsSink implements TradeSink {
   trade(symbol: string, price: number, trdVol: number, exchMs: number, idx: number, block: number): void {
     let t = this.batch.trades;
     if (t.length === t.capacity) t = this.batch.trades = grow(t);
-    if (block !== 0 && isBlockTradeCode(block)) {
+    if (isBlockTradeCode(block)) {
       // A block trade has no clock time: its exchange time is when it was received (to the ms).
       t.push(this.marketCode, symbol, Number(this.recvNs / 1_000_000n), price, trdVol, this.recvNs, this.seq, idx, trdVol, TRADE_KIND_CODE[BLOCK_TRADE_CODES[block]]);
       return;
