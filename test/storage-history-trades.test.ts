@@ -10,8 +10,11 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactDay } from '../storage/compact.js';
-import { historyFile, readManifest } from '../storage/history-format.js';
-import { receiveOrder } from '../storage/history-trades.js';
+import { writeParquetFile } from '../storage/export-parquet.js';
+import { RowBatchBuilder, type CellValue } from '../storage/history-columns.js';
+import { channelSpec, historyFile, historySchema, readManifest } from '../storage/history-format.js';
+import { clusteredTradeBatches, readTradeWindows, receiveOrder, windowTrades, type WindowTrade } from '../storage/history-trades.js';
+import type { ResolvedQuery } from '../storage/reader-query.js';
 import { queryStore } from '../storage/query.js';
 import { databasePath, TickReader, type TradeRow } from '../storage/reader.js';
 import { replay } from '../replay/index.js';
@@ -135,5 +138,46 @@ describe('history trades layout', () => {
     check([...frames(0), ...frames(1)]);
     // A src_seq of a market under two receive times (two collectors' journals): the merge.
     check(Array.from({ length: 5000 }, () => ({ recv: base + BigInt(rand(50)) * 1_000_000n, seq: rand(40), idx: rand(50), market: 0 })));
+  });
+
+  it('reads receive and exchange times to the nanosecond, from a clustered file and from one in receive order', async () => {
+    // Receive times as the capture stamps them (any nanosecond), exchange times off the
+    // centisecond grid and null: both layouts (windows clustered by symbol range, and files
+    // written before them, in receive order) must give every value exactly, in order.
+    const spec = channelSpec('trades');
+    const schema = historySchema(spec);
+    let seed = 11;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    const base = 1_780_000_000_123_456_789n;
+    const rows: CellValue[][] = [];
+    for (let seq = 0; seq < 120; seq++) {
+      for (const [m, market] of ['kospi', 'kosdaq'].entries()) {
+        const recv = base + BigInt(seq) * 1_000_003n + BigInt(m * 501 + rand(400));
+        for (let idx = 0, n = 1 + rand(30); idx < n; idx++) {
+          const exch = rand(5) === 0 ? null : recv - 40_000_000n + BigInt(rand(999));
+          rows.push([market, `00${100 + rand(40)}0`, exch, BigInt(1000 + rand(9000)), BigInt(1 + rand(99)), recv, BigInt(seq), idx, BigInt(1 + rand(99)), rand(7) === 0 ? 'block_intraday' : 'regular']);
+        }
+      }
+    }
+    const expected = rows.map(([market, symbol, exch, price, qty, recv, seq, idx, trdVol, kind]) => ({ day: 'd', market, symbol, exchNs: exch, price: Number(price), qty: Number(qty), recvNs: recv, srcSeq: Number(seq), srcIdx: idx, trdVol: Number(trdVol), kind }));
+    const q: ResolvedQuery = { day: 'd', symbols: null, markets: null, from: null, to: null, time: 'receive' };
+    const read = async (file: string, windowRows: number | undefined) => {
+      const out: WindowTrade[] = [];
+      for await (const w of readTradeWindows(file, windowRows)) windowTrades(w, q, 0, w.rows, out, false);
+      return out;
+    };
+    const fileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ticktape-history-ns-'));
+    try {
+      const clustered = path.join(fileDir, 'clustered.parquet');
+      await writeParquetFile(clustered, clusteredTradeBatches(rows, schema, spec.columns, 256, 32), { rowGroupRows: 32 });
+      expect(await read(clustered, 256)).toEqual(expected);
+      const plain = path.join(fileDir, 'plain.parquet');
+      const builder = new RowBatchBuilder(schema, spec.columns);
+      for (const r of rows) builder.push(r);
+      await writeParquetFile(plain, (async function* () { yield builder.take(); })(), { rowGroupRows: 500 });
+      expect(await read(plain, undefined)).toEqual(expected);
+    } finally {
+      fs.rmSync(fileDir, { recursive: true, force: true });
+    }
   });
 });
