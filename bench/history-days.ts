@@ -29,14 +29,24 @@ function* syntheticTrades(day: TradingDay, seed: number, tradesPerDay: number): 
   let seq = 0;
   for (let at = OPEN_MS + STEP_MS; at <= CLOSE_MS; at += STEP_MS) {
     market.advance(at, tapes);
-    const recvNs = BigInt(midnight + at + LATENCY_MS) * 1_000_000n;
+    const stepNs = BigInt(midnight + at + LATENCY_MS) * 1_000_000n;
+    // The step's frames received one after another within it, each stamped to the nanosecond (as
+    // the capture's clock does).
+    const frames = Math.ceil(tapes.kospi.length / MAX_TRADES_PER_FRAME) + Math.ceil(tapes.kosdaq.length / MAX_TRADES_PER_FRAME);
+    const spacing = Math.floor((STEP_MS * 1_000_000) / (frames + 1));
+    let frame = 0;
+    let recvNs = stepNs;
     for (const m of ['kospi', 'kosdaq'] as const) {
       const tape = tapes[m];
       for (let k = 0; k < tape.length; k++) {
-        if (k % MAX_TRADES_PER_FRAME === 0) seq++;
+        if (k % MAX_TRADES_PER_FRAME === 0) {
+          seq++;
+          recvNs = stepNs + BigInt(frame++ * spacing + ((seq * 7_919) % spacing));
+        }
         // The feed's trdTm has centiseconds.
         const exchNs = BigInt(midnight + Math.floor(tape.msOfDay[k] / 10) * 10) * 1_000_000n;
-        yield [m, market.issues[tape.issue[k]].symbol, exchNs, BigInt(tape.price[k]), BigInt(tape.qty[k]), recvNs, BigInt(seq), k % MAX_TRADES_PER_FRAME];
+        const qty = BigInt(tape.qty[k]);
+        yield [m, market.issues[tape.issue[k]].symbol, exchNs, BigInt(tape.price[k]), qty, recvNs, BigInt(seq), k % MAX_TRADES_PER_FRAME, qty, 'regular'];
       }
       tape.length = 0;
     }

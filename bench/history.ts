@@ -70,7 +70,7 @@ async function replayRate(dataDir: string, range: { day?: string; fromDay?: stri
 
 /** The query store, built once (a `ready` file marks it complete) and kept for later runs. */
 async function queryStore(days: number, perDay: number, distinct: number): Promise<{ dir: string; names: string[]; trades: number[] }> {
-  const dir = process.env.TICKTAPE_BENCH_QUERY_DIR ?? path.join(os.tmpdir(), `ticktape-bench-query-v3-${days}x${perDay}-${distinct}`);
+  const dir = process.env.TICKTAPE_BENCH_QUERY_DIR ?? path.join(os.tmpdir(), `ticktape-bench-query-v4-${days}x${perDay}-${distinct}`);
   const names = weekdays(days + 30).slice(30);
   const ready = path.join(dir, 'ready.json');
   if (fs.existsSync(ready)) return { dir, names, trades: JSON.parse(fs.readFileSync(ready, 'utf8')) as number[] };
