@@ -54,12 +54,17 @@ interface TradeConn extends KoscomConn {
   batching?: Batching;
 }
 
-/** A connection's frame cuts: trades not sent yet, and the size of its next frame. */
+/** A connection's frame cuts: trades not sent yet, the size of its next frame, and how long what is left may wait. */
 interface Batching {
   rng: Random;
   pending: string[];
   size: number;
+  /** When the trades left over (fewer than `size`) go out as they are, epoch ms. */
+  dueAt: number;
 }
+
+/** Trades left over after a connection's last full frame wait up to this long for more (its own draw each time), ms. */
+const MAX_CARRY_MS = 200;
 
 interface Subscription {
   conn: SubscriptionConn;
@@ -86,8 +91,10 @@ export class KoscomStreams {
   private nextHeartbeatId = FIRST_SERVER_HEARTBEAT_ID;
   /** Trade-stream connections opened so far. */
   private tradeConnsOpened = 0;
-  /** Connections holding trades of the current step not sent yet (batch-per-connection fault). */
+  /** Connections holding trades not sent yet, and what sends them (batch-per-connection fault). */
   private readonly batchesDue = new Set<TradeConn>();
+  private batchesQueued = false;
+  private batchTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly ctx: SimContext) {
     this.watched = new Uint16Array(ctx.market.issues.length);
@@ -306,7 +313,8 @@ export class KoscomStreams {
 
   /**
    * Batch-per-connection fault: the frame's trades join the connection's own queue, which goes out
-   * in frames of its own sizes; what is left goes once the step's frames are all queued.
+   * in frames of its own sizes. What is left waits for more trades for a time of its own drawing, so
+   * that no boundary (a step's end, say) is shared by every connection.
    */
   private sendRebatched(c: TradeConn, frame: string, spans: readonly number[], now: number): void {
     const b = (c.batching ??= newBatching(c.seed));
@@ -315,21 +323,36 @@ export class KoscomStreams {
       this.send(c.ws, c.openedAt, `[${b.pending.splice(0, b.size).join(',')}]`, now);
       b.size = 1 + b.rng.int(MAX_TRADES_PER_FRAME);
     }
-    if (b.pending.length === 0) return;
-    // All of a step's frames are broadcast in one go: its last trades leave right after it.
-    if (this.batchesDue.size === 0) queueMicrotask(() => this.sendBatchesDue());
-    this.batchesDue.add(c);
+    if (b.pending.length === 0) this.batchesDue.delete(c);
+    else if (!this.batchesDue.has(c)) {
+      b.dueAt = now + b.rng.int(MAX_CARRY_MS);
+      this.batchesDue.add(c);
+    }
+    // A step broadcasts all its frames in one go: what is due is sent right after them.
+    if (!this.batchesQueued && this.batchesDue.size > 0) {
+      this.batchesQueued = true;
+      queueMicrotask(() => this.sendBatchesDue());
+    }
   }
 
+  /** Sends the leftovers that waited long enough; a timer sends the others in time if no trade comes. */
   private sendBatchesDue(): void {
+    this.batchesQueued = false;
+    clearTimeout(this.batchTimer);
     const now = Date.now();
+    let next = Infinity;
     for (const c of this.batchesDue) {
       const b = c.batching!;
+      if (b.dueAt > now) {
+        next = Math.min(next, b.dueAt);
+        continue;
+      }
       this.send(c.ws, c.openedAt, `[${b.pending.join(',')}]`, now);
       b.pending.length = 0;
       b.size = 1 + b.rng.int(MAX_TRADES_PER_FRAME);
+      this.batchesDue.delete(c);
     }
-    this.batchesDue.clear();
+    if (next < Infinity) this.batchTimer = setTimeout(() => this.sendBatchesDue(), next - now).unref();
   }
 
   /** Initialised trade-stream connections of a market that can take more data now (throughput mode). */
@@ -386,7 +409,7 @@ export class KoscomStreams {
 
 function newBatching(seed: number): Batching {
   const rng = new Random(Math.imul(seed, 0x9e3779b1) ^ 0xba7c4ed);
-  return { rng, pending: [], size: 1 + rng.int(MAX_TRADES_PER_FRAME) };
+  return { rng, pending: [], size: 1 + rng.int(MAX_TRADES_PER_FRAME), dueAt: 0 };
 }
 
 function newConn(ws: WebSocket): KoscomConn {
