@@ -56,7 +56,12 @@ interface Received {
   /** Its text and elements, for a trade frame. */
   text?: string;
   elements?: readonly { start: number; end: number }[];
+  /** Its items still waiting in the queue. */
+  queued: number;
 }
+
+/** A frame's items, all waiting: it can still be matched whole. */
+const whole = (r: Received) => r.queued === (r.elements?.length ?? 1);
 
 /** What the merge aligns: one trade of a trade frame, or a whole frame of any other kind. */
 interface Item {
@@ -145,6 +150,7 @@ class Queue {
   push(w: Item): void {
     const abs = this.base + this.size;
     this.items.push(w);
+    w.of.queued++;
     const list = this.at.get(w.key);
     if (list === undefined) this.at.set(w.key, [abs]);
     else list.push(abs);
@@ -152,6 +158,7 @@ class Queue {
 
   shift(): Item {
     const w = this.items[this.head]!;
+    w.of.queued--;
     this.items[this.head] = undefined as unknown as Item;
     this.head++;
     this.base++;
@@ -169,6 +176,15 @@ class Queue {
   indexOf(key: string): number {
     const list = this.at.get(key);
     return list === undefined ? -1 : list[0] - this.base;
+  }
+
+  /** Position of the first waiting frame with these bytes, whole, among the copies of its first item; or -1. */
+  indexOfWhole(first: Item): number {
+    for (const abs of this.at.get(first.key) ?? []) {
+      const w = this.peek(abs - this.base)!;
+      if (w.index <= 0 && whole(w.of) && w.of.frame.bytes.equals(first.of.frame.bytes)) return abs - this.base;
+    }
+    return -1;
   }
 }
 
@@ -202,8 +218,8 @@ const contentKey = (bytes: Buffer) => createHash('sha1').update(bytes).digest('b
 function items(frame: MergeFrame, arrivedMs: number): Item[] {
   const text = frame.bytes[0] === 0x5b ? frame.bytes.toString() : undefined;
   const elements = text === undefined ? undefined : tradeElements(text);
-  if (elements === undefined || elements.length === 0) return [{ of: { frame }, key: contentKey(frame.bytes), index: -1, bytes: frame.bytes.length, arrivedMs }];
-  const of: Received = { frame, text, elements };
+  if (elements === undefined || elements.length === 0) return [{ of: { frame, queued: 0 }, key: contentKey(frame.bytes), index: -1, bytes: frame.bytes.length, arrivedMs }];
+  const of: Received = { frame, text, elements, queued: 0 };
   // Each trade's share of the bytes runs to the next one's start, so a whole frame's shares add up to its size.
   return elements.map((e, i) => ({ of, key: e.key, index: i, bytes: Buffer.byteLength(text!.slice(i === 0 ? 0 : e.start, i + 1 < elements.length ? elements[i + 1].start : text!.length)), arrivedMs }));
 }
@@ -290,11 +306,19 @@ export class AbMerge {
     }
   }
 
+  /**
+   * The first item of A that B holds too, and B's copy of it: B's first, unless a later one begins
+   * a frame the same as A's (a trade can come twice; the whole frame is the better match, and the
+   * one frames batched alike always make).
+   */
   private firstCommon(c: ChannelMerge): { a: number; b: number } | undefined {
     const { a, b } = c.q;
     for (let i = 0; i < a.size; i++) {
-      const j = b.indexOf(a.peek(i)!.key);
-      if (j >= 0) return { a: i, b: j };
+      const item = a.peek(i)!;
+      const j = b.indexOf(item.key);
+      if (j < 0) continue;
+      const k = item.index <= 0 && whole(item.of) ? b.indexOfWhole(item) : -1;
+      return { a: i, b: k >= 0 ? k : j };
     }
     return undefined;
   }

@@ -256,3 +256,15 @@ it('identically batched trade frames: the frames themselves are merged, whole, a
   expect(gaps.map((g) => [g.by, g.frames, g.trades, g.bytes])).toEqual([['b', gapFrames.length, gapFrames.reduce((n, f) => n + (JSON.parse(f) as unknown[]).length, 0), gapFrames.reduce((n, f) => n + f.length, 0)]]);
   expect(m.counts).toEqual({ both: a.length, a: 0, b: gapFrames.length, late: 0 });
 });
+
+it('identically batched trade frames: a gap frame holding a trade alike to the next frame\'s first still goes out whole', () => {
+  const [x, y, g] = [trades[40], trades[50], trades[60]];
+  const at = (side: Side, atMs: number, ...elements: string[]): Delivery => ({ side, atMs, frame: { channel: 'koscom.trades.kospi', recvNs: BigInt(atMs) * MS, bytes: Buffer.from(`[${elements.join(',')}]`) } });
+  // A missed B's second frame, which holds a trade alike to the first of the frame after it.
+  const b = [at('b', 1, y, g), at('b', 10, g, x, y), at('b', 11, x, y, g)];
+  const a = [at('a', 1, y, g), at('a', 12, x, y, g)];
+  const { out, gaps } = merge([...b, ...a]);
+  expect(texts(out)).toEqual(b.map((d) => d.frame.bytes.toString()));
+  expect(out.map((o) => o.by)).toEqual(['both', 'b', 'both']);
+  expect(gaps.map((g) => [g.by, g.frames, g.trades])).toEqual([['b', 1, 3]]);
+});
