@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { tradeElements } from '../protocol/koscom.js';
 
 export type Side = 'a' | 'b';
-/** Who supplied an emitted frame: both collectors, or one alone. */
+/** Who supplied an emitted frame: both collectors (each trade of it), or one alone (it holds something only that one had). */
 export type Supplier = Side | 'both';
 
 export interface MergeFrame {
@@ -28,7 +28,7 @@ export interface GapFill {
   by: Side;
   /** The supplier's frames the run came in (whole, or in part when the other held the rest of a frame). */
   frames: number;
-  /** The trades among them (0 on a run of frames that are not trade arrays). */
+  /** The trades of the run: those only the supplier held (0 on a run of frames that are not trade arrays). */
   trades: number;
   /** The run's share of those frames' bytes (whole frames: their size). */
   bytes: number;
