@@ -29,7 +29,7 @@ function source(text: string, fallback: string): { name: string; dataDir: string
 export function registerMerge(program: Command): void {
   const cmd = program
     .command('merge')
-    .description("A/B capture: merge two collectors' journals of a day (the same feed captured twice, e.g. on two networks) into one — every frame once, each collector's gaps filled from the other's — build the stores from it, and say who filled each gap. REST answers and events come from A.")
+    .description("A/B capture: merge two collectors' journals of a day (the same feed captured twice, e.g. on two networks) into one — every frame (every trade, however each connection batched them) once, each collector's gaps filled from the other's — build the stores from it, and say who filled each gap. REST answers and events come from A.")
     .requiredOption('--day <YYYY-MM-DD>', 'trading day to merge', parseDay)
     .requiredOption('--a <[name=]dir>', "collector A's data directory (the primary)")
     .requiredOption('--b <[name=]dir>', "collector B's data directory")
@@ -46,7 +46,7 @@ export function registerMerge(program: Command): void {
         const r = await mergeAbJournals({ day: flags.day, a, b, dataDir: flags.dataDir, log, holdMs });
         const out = process.stdout;
         out.write(`merged ${flags.day} into ${r.journal}: ${count(r.counts.both)} frames from both, ${count(r.counts.a)} from ${a.name} alone, ${count(r.counts.b)} from ${b.name} alone\n`);
-        for (const g of r.gaps) out.write(`  ${g.channel}: ${g.filledBy} filled ${g.missedBy}'s gap, ${count(g.frames)} frame(s) (${size(g.bytes)}), ${kstClock(g.fromNs)}–${kstClock(g.toNs)} KST\n`);
+        for (const g of r.gaps) out.write(`  ${g.channel}: ${g.filledBy} filled ${g.missedBy}'s gap, ${count(g.frames)} frame(s), ${count(g.trades)} trade(s) (${size(g.bytes)}), ${kstClock(g.fromNs)}–${kstClock(g.toNs)} KST\n`);
         if (r.gaps.length === 0) out.write('  no gaps: each collector held every frame\n');
         const rows = Object.entries(r.rows).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${count(n)}`).join(', ');
         out.write(`stores: ${rows || 'no rows'}\n`);

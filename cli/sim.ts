@@ -50,6 +50,7 @@ interface SimFlags {
   faultWsSingleSession?: boolean;
   faultRestPathsMoved?: boolean;
   faultSignalCodes?: boolean;
+  faultBatchPerConnection?: boolean;
 }
 
 function parseRate(text: string): number {
@@ -119,6 +120,7 @@ export function registerSim(program: Command): void {
     .addOption(new Option('--fault-ls-auth-error-every <duration>', 'LS revokes every token this often: registered sockets get an authentication-error frame and no more data').argParser(parseDuration).default(0, 'never'))
     .addOption(new Option('--fault-bad-snapshot-elements <n>', 'in every multiquote snapshot, the first N symbols get bad elements (trdPrc null in lists, hgprc an object in ohlclists)').argParser(count).default(0))
     .option('--fault-signal-codes', 'send every trdTm signal code on the trade streams: block trades (51/61/71000000, with a price and quantity) and the session signals')
+    .option('--fault-batch-per-connection', 'each /ws_ksp /ws_kdq connection gets the same trades cut into frames (1–50 trades) at its own boundaries, not the same frames')
     .option('--fault-rest-paths-moved', 'Koscom REST serves its v3 paths only (koscom.md §12); v2 paths answer 404')
     .option('--fault-ws-single-session', '/ws refuses a second session while one is open (error 13004)')
     .addOption(new Option('--fault-server-heartbeat <duration>', 'Koscom sockets send their own heartbeat this often and close a client that leaves three unanswered').argParser(parseDuration).default(0, 'never'))
@@ -133,7 +135,7 @@ export function registerSim(program: Command): void {
         noInitReply: flags.faultNoInitReply ?? false, serverHeartbeatMs: flags.faultServerHeartbeat,
         lsPingMs: flags.faultLsPing, lsAuthErrorEveryMs: flags.faultLsAuthErrorEvery, badSnapshotElements: flags.faultBadSnapshotElements,
         wsSingleSession: flags.faultWsSingleSession ?? false, restPathsMoved: flags.faultRestPathsMoved ?? false,
-        signalCodes: flags.faultSignalCodes ?? false,
+        signalCodes: flags.faultSignalCodes ?? false, batchPerConnection: flags.faultBatchPerConnection ?? false,
       };
       const ex = await startExchange({
         seed: flags.seed, kospiSymbols: flags.kospi, kosdaqSymbols: flags.kosdaq, tradesPerDay: flags.tradesPerDay,

@@ -11,7 +11,7 @@ import { SqliteSink } from '../storage/sqlite-sink.js';
 import { AbMerge, type GapFill, type MergeCounts, type Side } from './ab-merge.js';
 import { rebuildDay } from './rebuild.js';
 
-/** Channels whose frames are the feed itself (the same bytes on every connection): merged. */
+/** Channels whose frames are the feed itself (the same content on every connection, however batched): merged. */
 const STREAM_KINDS: ReadonlySet<ChannelKind> = new Set(['trades', 'ls.ws', 'detail']);
 /** The merged journal's channel of merge events (gaps filled, the totals). */
 export const AB_CHANNEL = { name: 'ab-merge', vendor: 'koscom', endpoint: '', kind: 'events' } as const;
@@ -38,7 +38,7 @@ export interface AbJournalsOptions {
 }
 
 export interface NamedGap extends Omit<GapFill, 'by'> {
-  /** The collector that filled the gap (the other one missed these frames). */
+  /** The collector that filled the gap (the other one missed these frames or trades). */
   filledBy: string;
   missedBy: string;
 }
@@ -78,8 +78,8 @@ async function* interleaved(a: AsyncGenerator<JournalRecord>, b: AsyncGenerator<
 
 /**
  * Merges the day's journals of collectors A and B into `dataDir`'s journal of the day, then
- * builds its stores and seals the day. Stream frames are merged by content and order
- * (ab-merge.ts); REST answers, outgoing frames and events are taken from A, the primary.
+ * builds its stores and seals the day. Stream frames are merged by content and order, trade
+ * frames trade by trade (ab-merge.ts); REST answers, outgoing frames and events are taken from A, the primary.
  */
 export async function mergeAbJournals(o: AbJournalsOptions): Promise<AbJournalsResult> {
   const files = { a: sourceJournal(o.a, o.day), b: sourceJournal(o.b, o.day) };
@@ -110,7 +110,7 @@ export async function mergeAbJournals(o: AbJournalsOptions): Promise<AbJournalsR
     lateNs: BigInt(holdMs) * 5_000_000n,
     emit: (f) => journal.append(outChannel(byName.get(f.channel)!), FLAG.incoming, f.bytes, f.recvNs),
     gap: (g) => {
-      const named: NamedGap = { channel: g.channel, filledBy: name(g.by), missedBy: name(g.by === 'a' ? 'b' : 'a'), frames: g.frames, bytes: g.bytes, fromNs: g.fromNs, toNs: g.toNs };
+      const named: NamedGap = { channel: g.channel, filledBy: name(g.by), missedBy: name(g.by === 'a' ? 'b' : 'a'), frames: g.frames, trades: g.trades, bytes: g.bytes, fromNs: g.fromNs, toNs: g.toNs };
       gaps.push(named);
       journal.append(abChannel, FLAG.event, JSON.stringify({ type: 'ab-gap', ...named, fromNs: String(g.fromNs), toNs: String(g.toNs) }), g.toNs);
     },

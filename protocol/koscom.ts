@@ -126,3 +126,74 @@ export function encodeTradeFrame(trades: readonly WireTrade[]): string {
   }
   return s + ']';
 }
+
+/** One element of a trade frame: its content and where its text lies in the frame. */
+export interface TradeElement {
+  /** `isuSrtCd`, `trdPrc`, `trdVol` and `trdTm` as sent: the trade's content, the same on every connection. */
+  key: string;
+  /** Its text is `text.slice(start, end)`. */
+  start: number;
+  end: number;
+}
+
+/**
+ * A /ws_ksp /ws_kdq frame's elements, each with its content and its exact text's span (so that a
+ * frame can be cut into others without re-encoding a trade); undefined for any frame that is not
+ * a JSON array of objects each holding the four trade fields (a control reply, junk).
+ */
+export function tradeElements(text: string): TradeElement[] | undefined {
+  const spans = arrayElementSpans(text);
+  if (spans === undefined) return undefined;
+  let arr: unknown;
+  try {
+    arr = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(arr) || arr.length * 2 !== spans.length) return undefined;
+  const out: TradeElement[] = [];
+  for (let i = 0; i < arr.length; i++) {
+    const el: unknown = arr[i];
+    if (!isRecord(el)) return undefined;
+    const fields = [el.isuSrtCd, el.trdPrc, el.trdVol, el.trdTm];
+    if (!fields.every((v) => typeof v === 'string' || typeof v === 'number')) return undefined;
+    out.push({ key: fields.join('\u0000'), start: spans[2 * i], end: spans[2 * i + 1] });
+  }
+  return out;
+}
+
+const isJsonSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/**
+ * Start and end (exclusive) of each element of a JSON array's text, flat: [s0, e0, s1, e1, …];
+ * undefined when the text is no array. Only the nesting is read: JSON.parse judges the rest.
+ */
+export function arrayElementSpans(text: string): number[] | undefined {
+  const n = text.length;
+  let i = 0;
+  while (i < n && isJsonSpace(text.charCodeAt(i))) i++;
+  if (text.charCodeAt(i) !== 0x5b) return undefined;
+  const spans: number[] = [];
+  let depth = 0;
+  let start = -1;
+  /** The last character of the current element. */
+  let last = -1;
+  for (; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (isJsonSpace(c)) continue;
+    if (depth === 1 && (c === 0x2c || c === 0x5d)) {
+      if (start >= 0) spans.push(start, last + 1);
+      start = -1;
+      if (c === 0x5d) return spans;
+      continue;
+    }
+    if (depth === 1 && start < 0) start = i;
+    if (c === 0x22) {
+      for (i++; i < n && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      if (i >= n) return undefined;
+    } else if (c === 0x5b || c === 0x7b) depth++;
+    else if (c === 0x5d || c === 0x7d) depth--;
+    last = i;
+  }
+  return undefined;
+}

@@ -351,7 +351,7 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
           } finally {
             await sink.close();
           }
-          for (const g of r.gaps) log.info({ day, ...g, fromNs: String(g.fromNs), toNs: String(g.toNs) }, `${day} ${g.channel}: ${g.filledBy} filled ${g.missedBy}'s gap, ${g.frames} frame(s)`);
+          for (const g of r.gaps) log.info({ day, ...g, fromNs: String(g.fromNs), toNs: String(g.toNs) }, `${day} ${g.channel}: ${g.filledBy} filled ${g.missedBy}'s gap, ${g.frames} frame(s), ${g.trades} trade(s)`);
           log.info({ day, ...r.counts }, `${day}: A/B day merged from ${a} and ${b} (${r.counts.both} frames from both, ${r.counts.a} from ${a} alone, ${r.counts.b} from ${b} alone), stored and sealed`);
           for (const side of pending.sides) side.endMessage?.ack();
           return true;

@@ -49,12 +49,15 @@ export interface ConnectionEventPoint {
   reason?: string;
 }
 
-/** A/B capture (`ticktape merge`): a run of frames one collector missed and the other supplied. */
+/** A/B capture (`ticktape merge`): a run of frames (or trades of them) one collector missed and the other supplied. */
 export interface AbGapPoint {
   channel: string;
   filledBy: string;
   missedBy: string;
+  /** The supplier's frames the run came in, whole or in part. */
   frames: number;
+  /** The trades among them only the supplier held (0 for frames that are not trade arrays). */
+  trades: number;
   /** Receive times of the run's first and last frame, epoch seconds. */
   from: number;
   to: number;
@@ -226,7 +229,7 @@ async function journalEvents(dataDir: string, day: string, log: Logger): Promise
         if (typeof e.type !== 'string') continue;
         if (e.type === 'ab-gap') {
           const g = e as unknown as Record<string, string | number>;
-          abGaps.push({ channel: String(g.channel), filledBy: String(g.filledBy), missedBy: String(g.missedBy), frames: Number(g.frames), from: Number(g.fromNs) / 1e9, to: Number(g.toNs) / 1e9 });
+          abGaps.push({ channel: String(g.channel), filledBy: String(g.filledBy), missedBy: String(g.missedBy), frames: Number(g.frames), trades: Number(g.trades ?? 0), from: Number(g.fromNs) / 1e9, to: Number(g.toNs) / 1e9 });
           continue;
         }
         out.push({

@@ -164,7 +164,7 @@ export function renderDayReport(r: DayReport): string {
     .map((s) => `<tr><td>${escapeHtml(s.collector || '(default)')}</td><td>${kst(s.startedAt)}</td><td>${kst(s.endedAt)}</td><td>${escapeHtml(s.status)}</td><td>${n(s.reconnects)}</td><td>${(s.downtimeMs / 1000).toFixed(1)} s</td><td>${escapeHtml(storesAtEnd(s.stores))}</td></tr>`)
     .join('');
   const abGaps = r.abGaps.length === 0 ? '' : `<h3>A/B capture: gaps filled</h3>
-<table><tr><th>stream</th><th>missed by</th><th>filled by</th><th>frames</th><th>from (KST)</th><th>to (KST)</th></tr>${r.abGaps.map((g) => `<tr><td>${escapeHtml(g.channel)}</td><td>${escapeHtml(g.missedBy)}</td><td>${escapeHtml(g.filledBy)}</td><td>${n(g.frames)}</td><td>${kstStamp(g.from * 1000).slice(11)}</td><td>${kstStamp(g.to * 1000).slice(11)}</td></tr>`).join('')}</table>`;
+<table><tr><th>stream</th><th>missed by</th><th>filled by</th><th>frames</th><th>trades</th><th>from (KST)</th><th>to (KST)</th></tr>${r.abGaps.map((g) => `<tr><td>${escapeHtml(g.channel)}</td><td>${escapeHtml(g.missedBy)}</td><td>${escapeHtml(g.filledBy)}</td><td>${n(g.frames)}</td><td>${n(g.trades)}</td><td>${kstStamp(g.from * 1000).slice(11)}</td><td>${kstStamp(g.to * 1000).slice(11)}</td></tr>`).join('')}</table>`;
   const flowCharts = Object.keys(r.flows)
     .map((u) => `<div class="chart" data-chart="flows-${escapeHtml(u)}"></div>`)
     .join('\n');

@@ -49,6 +49,9 @@ export interface Faults {
   restPathsMoved: boolean;
   /** Every `trdTm` signal code (koscom.md §4) on the trade streams: the 장전 block trade (51000000) at the open; the 장중 and 장후 block trades (61000000, 71000000) and the session signals at the close. */
   signalCodes: boolean;
+  /** Each /ws_ksp /ws_kdq connection gets the same trades in the same order, cut into frames of 1–50 at its own
+   * boundaries (a random split seeded per connection), not the same frames (the documents do not say they are). */
+  batchPerConnection: boolean;
 }
 
 export const NO_FAULTS: Readonly<Faults> = {
@@ -75,6 +78,7 @@ export const NO_FAULTS: Readonly<Faults> = {
   wsSingleSession: false,
   restPathsMoved: false,
   signalCodes: false,
+  batchPerConnection: false,
 };
 
 /** The switches that differ from NO_FAULTS, for the startup log line. */

@@ -7,12 +7,14 @@ import {
   RESULT_OK, RPC_MALFORMED, RPC_MALFORMED_MESSAGE, type Preset, decodeInitParams, decodeRpcMessage,
   decodeSubscriptionParams, encodeHeartbeat, encodePushNotification, encodeResult, encodeRpcError, encodeTickPush,
 } from '../protocol/jsonrpc.js';
+import { MAX_TRADES_PER_FRAME, arrayElementSpans } from '../protocol/koscom.js';
 import { pricePresetWire } from '../protocol/koscom-rest.js';
 import type { Market } from '../protocol/market.js';
 import { formatHhmmsscc } from '../protocol/time.js';
 import { type SimContext, isStale } from './context.js';
 import { junkFrame, oversizeFrame, truncated, wrongTypedTradeFrame } from './garble.js';
 import type { Issue } from './market.js';
+import { Random } from './random.js';
 import { bestQuotes, orderBook, pricePreset, trdTmNumber } from './quotes.js';
 
 /** JSON-RPC error codes of the simulator besides 47, picked from Koscom's market-data code list (koscom.md §10). */
@@ -45,7 +47,24 @@ interface KoscomConn {
   lastHeartbeatAt: number;
 }
 
-type TradeConn = KoscomConn;
+interface TradeConn extends KoscomConn {
+  /** Its place among the trade-stream connections opened: the seed of its frame cuts. */
+  seed: number;
+  /** Batch-per-connection fault: this connection's own cuts of the trade stream into frames. */
+  batching?: Batching;
+}
+
+/** A connection's frame cuts: trades not sent yet, the size of its next frame, and how long what is left may wait. */
+interface Batching {
+  rng: Random;
+  pending: string[];
+  size: number;
+  /** When the trades left over (fewer than `size`) go out as they are, epoch ms. */
+  dueAt: number;
+}
+
+/** Trades left over after a connection's last full frame wait up to this long for more (its own draw each time), ms. */
+const MAX_CARRY_MS = 200;
 
 interface Subscription {
   conn: SubscriptionConn;
@@ -70,15 +89,24 @@ export class KoscomStreams {
   private readonly subsByIssue = new Map<number, Set<Subscription>>();
   private readonly subConns = new Set<SubscriptionConn>();
   private nextHeartbeatId = FIRST_SERVER_HEARTBEAT_ID;
+  /** Trade-stream connections opened so far. */
+  private tradeConnsOpened = 0;
+  /** Connections holding trades not sent yet, and what sends them (batch-per-connection fault). */
+  private readonly batchesDue = new Set<TradeConn>();
+  private batchesQueued = false;
+  private batchTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly ctx: SimContext) {
     this.watched = new Uint16Array(ctx.market.issues.length);
   }
 
   acceptTradeStream(ws: WebSocket, market: Market): void {
-    const conn: TradeConn = newConn(ws);
+    const conn: TradeConn = { ...newConn(ws), seed: ++this.tradeConnsOpened };
     this.tradeConns[market].add(conn);
-    ws.on('close', () => this.tradeConns[market].delete(conn));
+    ws.on('close', () => {
+      this.tradeConns[market].delete(conn);
+      this.batchesDue.delete(conn);
+    });
     ws.on('message', (data, isBinary) => {
       const req = this.request(ws, conn, String(data), isBinary);
       if (req === undefined) return;
@@ -266,9 +294,11 @@ export class KoscomStreams {
       ctx.faults.oversizeCount--;
       oversize = oversizeFrame(ctx.faults.oversizeBytes);
     }
+    const spans = ctx.faults.batchPerConnection ? arrayElementSpans(frame) : undefined;
     for (const c of conns) {
       if (!c.ready) continue;
-      this.send(c.ws, c.openedAt, frame, now);
+      if (spans === undefined) this.send(c.ws, c.openedAt, frame, now);
+      else this.sendRebatched(c, frame, spans, now);
       if (extra !== undefined) {
         this.send(c.ws, c.openedAt, extra, now);
         ctx.stats.badFrames++;
@@ -279,6 +309,50 @@ export class KoscomStreams {
       }
       if (oversize !== undefined && this.deliver(c.ws, c.openedAt, oversize, now, false)) ctx.stats.badFrames++;
     }
+  }
+
+  /**
+   * Batch-per-connection fault: the frame's trades join the connection's own queue, which goes out
+   * in frames of its own sizes. What is left waits for more trades for a time of its own drawing, so
+   * that no boundary (a step's end, say) is shared by every connection.
+   */
+  private sendRebatched(c: TradeConn, frame: string, spans: readonly number[], now: number): void {
+    const b = (c.batching ??= newBatching(c.seed));
+    for (let i = 0; i < spans.length; i += 2) b.pending.push(frame.slice(spans[i], spans[i + 1]));
+    while (b.pending.length >= b.size) {
+      this.send(c.ws, c.openedAt, `[${b.pending.splice(0, b.size).join(',')}]`, now);
+      b.size = 1 + b.rng.int(MAX_TRADES_PER_FRAME);
+    }
+    if (b.pending.length === 0) this.batchesDue.delete(c);
+    else if (!this.batchesDue.has(c)) {
+      b.dueAt = now + b.rng.int(MAX_CARRY_MS);
+      this.batchesDue.add(c);
+    }
+    // A step broadcasts all its frames in one go: what is due is sent right after them.
+    if (!this.batchesQueued && this.batchesDue.size > 0) {
+      this.batchesQueued = true;
+      queueMicrotask(() => this.sendBatchesDue());
+    }
+  }
+
+  /** Sends the leftovers that waited long enough; a timer sends the others in time if no trade comes. */
+  private sendBatchesDue(): void {
+    this.batchesQueued = false;
+    clearTimeout(this.batchTimer);
+    const now = Date.now();
+    let next = Infinity;
+    for (const c of this.batchesDue) {
+      const b = c.batching!;
+      if (b.dueAt > now) {
+        next = Math.min(next, b.dueAt);
+        continue;
+      }
+      this.send(c.ws, c.openedAt, `[${b.pending.join(',')}]`, now);
+      b.pending.length = 0;
+      b.size = 1 + b.rng.int(MAX_TRADES_PER_FRAME);
+      this.batchesDue.delete(c);
+    }
+    if (next < Infinity) this.batchTimer = setTimeout(() => this.sendBatchesDue(), next - now).unref();
   }
 
   /** Initialised trade-stream connections of a market that can take more data now (throughput mode). */
@@ -331,6 +405,11 @@ export class KoscomStreams {
     this.ctx.stats.framesSent++;
     return true;
   }
+}
+
+function newBatching(seed: number): Batching {
+  const rng = new Random(Math.imul(seed, 0x9e3779b1) ^ 0xba7c4ed);
+  return { rng, pending: [], size: 1 + rng.int(MAX_TRADES_PER_FRAME), dueAt: 0 };
 }
 
 function newConn(ws: WebSocket): KoscomConn {

@@ -77,12 +77,21 @@ async function cuttablePath(port: number): Promise<{ url: string; cut(ms: number
   };
 }
 
-it('merges two collectors cut off at different moments into a day holding every trade once, naming who filled each gap', { timeout: DAY_MS + 240_000 }, async () => {
-  const exchange = await startExchange({ dayLengthMs: DAY_MS, preOpenMs: 6_000, kospiSymbols: 20, kosdaqSymbols: 20, tradesPerDay: 30_000, seed: 77, stepMs: 10 });
+/** The trades that begin a frame in a collector's journal: where its connection's frames were cut. */
+const frameStarts = (dataDir: string, day: string, collector: string) => new Set(journalTrades(dataDir, day, collector).filter((t) => t.src_idx === 0).map((t) => `${t.market}|${t.symbol}|${t.price}|${t.qty}|${t.exch_ms}`));
+
+// Whether the vendor sends every connection the same frames is not documented (koscom.md §7): the
+// exchange plays both answers, the same frames to each connection and each connection its own cuts.
+it.each([
+  { batching: 'the same frames on both connections', tag: 'same', faults: {} },
+  { batching: 'each connection batched differently', tag: 'rebatched', faults: { batchPerConnection: true } },
+])('merges two collectors cut off at different moments into a day holding every trade once, naming who filled each gap ($batching)', { timeout: DAY_MS + 240_000 }, async ({ tag, faults }) => {
+  const exchange = await startExchange({ dayLengthMs: DAY_MS, preOpenMs: 6_000, kospiSymbols: 20, kosdaqSymbols: 20, tradesPerDay: 30_000, seed: 77, stepMs: 10, faults });
   const paths = [await cuttablePath(exchange.port), await cuttablePath(exchange.port)];
-  const dirs = COLLECTORS.map((n) => join(tmp.root, n));
-  const storeDir = join(tmp.root, 'store');
-  const bus: Record<string, string> = nats === undefined ? {} : { TICKTAPE_NATS_URL: nats.url, TICKTAPE_NATS_STREAM: 'AB', TICKTAPE_NATS_SUBJECT_PREFIX: 'ab' };
+  const root = join(tmp.root, tag);
+  const dirs = COLLECTORS.map((n) => join(root, n));
+  const storeDir = join(root, 'store');
+  const bus: Record<string, string> = nats === undefined ? {} : { TICKTAPE_NATS_URL: nats.url, TICKTAPE_NATS_STREAM: `AB_${tag}`, TICKTAPE_NATS_SUBJECT_PREFIX: `ab-${tag}` };
   const children: Child[] = [];
   let store: Child | undefined;
   try {
@@ -105,8 +114,13 @@ it('merges two collectors cut off at different moments into a day holding every 
   // Each collector alone lacks its 5 s.
   const sent = truth.length;
   for (const [i, d] of dirs.entries()) expect(journalTrades(d, day, COLLECTORS[i]).length).toBeLessThan(sent * 0.9);
+  // Each connection's own cuts: few frames of one begin where a frame of the other does.
+  const starts = dirs.map((d, i) => frameStarts(d, day, COLLECTORS[i]));
+  const shared = [...starts[0]].filter((k) => starts[1].has(k)).length;
+  if (tag === 'rebatched') expect(shared).toBeLessThan(starts[0].size / 2);
+  else expect(shared).toBeGreaterThan(starts[0].size / 2);
 
-  const merged = join(tmp.root, 'merged');
+  const merged = join(root, 'merged');
   const { stdout } = await promisify(execFile)(process.execPath, ['bin/ticktape.js', 'merge', '--day', day, '--a', `seoul=${dirs[0]}`, '--b', `busan=${dirs[1]}`, '--data-dir', merged], { env: { ...process.env, TICKTAPE_LOG_LEVEL: 'warn' } });
   // Every trade the exchange sent, once, in SQLite and Arrow alike.
   const { missingQty } = await expectExactlyOnce(merged, day, truth);
@@ -121,7 +135,7 @@ it('merges two collectors cut off at different moments into a day holding every 
   const busanFirst = stdout.indexOf("busan filled seoul's gap") < stdout.indexOf("seoul filled busan's gap");
   expect(busanFirst, stdout).toBe(true);
   // The day report names them too.
-  const page = join(tmp.root, 'report.html');
+  const page = join(root, 'report.html');
   await promisify(execFile)(process.execPath, ['bin/ticktape.js', 'report', '--day', day, '--data-dir', merged, '--out', page], { env: { ...process.env, TICKTAPE_LOG_LEVEL: 'warn' } });
   const html = readFileSync(page, 'utf8');
   expect(html).toContain('A/B capture: gaps filled');

@@ -6,7 +6,7 @@ import {
   decodeSubscriptionParams, decodeTickParams, encodeHeartbeat, encodeInit, encodePushNotification, encodeRequest, encodeResult,
   encodeRpcError, encodeSubscription, encodeTickPush, type Preset, type TickPush,
 } from '../protocol/jsonrpc.js';
-import { BLOCK_TRADE_CODE_OF, codeMsOfDay, MAX_TRADES_PER_FRAME, TRADE_STREAM_PATH, type TradeSink, type WireTrade, decodeTradeFrame, encodeTradeFrame } from '../protocol/koscom.js';
+import { BLOCK_TRADE_CODE_OF, codeMsOfDay, MAX_TRADES_PER_FRAME, TRADE_STREAM_PATH, type TradeSink, type WireTrade, arrayElementSpans, decodeTradeFrame, encodeTradeFrame, tradeElements } from '../protocol/koscom.js';
 import { formatHhmmsscc, kstMidnight } from '../protocol/time.js';
 
 const DAY0 = kstMidnight('2024-03-04');
@@ -112,6 +112,16 @@ describe('/ws_ksp /ws_kdq trade frames', () => {
     expect(encodeTradeFrame([{ symbol: '000660', price: 131500, qty: 7, msOfDay: at(10, 2, 16) }, { symbol: '005930', price: 1, qty: 0, msOfDay: -1 }])).toBe(
       '[{"isuSrtCd":"000660","trdPrc":"131500","trdVol":"7","trdTm":"10021600"},{"isuSrtCd":"005930","trdPrc":"1","trdVol":"0","trdTm":"0"}]',
     );
+  });
+
+  test('tradeElements: each element\'s content and exact text, whitespace, escapes and numbers included; undefined for anything else', () => {
+    const text = ' [ {"isuSrtCd":"005930","trdPrc":"70000","trdVol":"5","trdTm":"09000100"} ,\n{"trdTm":"0","isuSrtCd":"A\\"]}","trdPrc":70100,"trdVol":"1","x":[1,{"y":"]"}]}]';
+    const els = tradeElements(text)!;
+    expect(els.map((e) => text.slice(e.start, e.end))).toEqual(['{"isuSrtCd":"005930","trdPrc":"70000","trdVol":"5","trdTm":"09000100"}', '{"trdTm":"0","isuSrtCd":"A\\"]}","trdPrc":70100,"trdVol":"1","x":[1,{"y":"]"}]}']);
+    expect(els[0].key).not.toBe(els[1].key);
+    expect(tradeElements('[{"isuSrtCd":"1","trdPrc":"2","trdVol":"3","trdTm":"4"}]')![0].key).toBe(tradeElements('[{"trdTm":4,"trdVol":3,"trdPrc":2,"isuSrtCd":"1"}]')![0].key);
+    for (const other of ['{"jsonrpc":"2.0","id":1,"result":"OK"}', '[{"isuSrtCd":"0', '[{"isuSrtCd":"005930","trdPrc":"1","trdVol":null,"trdTm":"0"}]', '[1,2]', '[{"a":1}] x', 'junk']) expect(tradeElements(other), other).toBeUndefined();
+    expect(arrayElementSpans('[]')).toEqual([]);
   });
 
   test('property: encode → decode round trip', () => {

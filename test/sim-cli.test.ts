@@ -28,7 +28,7 @@ describe('ticktape sim', () => {
   it('documents every option in --help', async () => {
     const { code, stdout } = await run(['sim', '--help']);
     expect(code).toBe(0);
-    for (const opt of ['--seed', '--kospi', '--kosdaq', '--trades-per-day', '--day-length', '--pre-open', '--date', '--host', '--port', '--quota', '--max-rate', '--truth', '--duration', '--sandbox', '--ls-ack', '--quiet', '--fault-close-every', '--fault-stale-after', '--fault-malformed', '--fault-wrong-type', '--fault-drop', '--fault-rest-delay', '--fault-429', '--fault-5xx', '--fault-reject-credentials', '--fault-junk', '--fault-oversize', '--fault-oversize-count', '--cumulative-trdvol', '--fault-no-heartbeat-reply', '--fault-no-init-reply', '--fault-server-heartbeat', '--fault-ls-ping', '--fault-ls-auth-error-every', '--fault-bad-snapshot-elements', '--fault-ws-single-session', '--fault-rest-paths-moved', '--fault-signal-codes']) {
+    for (const opt of ['--seed', '--kospi', '--kosdaq', '--trades-per-day', '--day-length', '--pre-open', '--date', '--host', '--port', '--quota', '--max-rate', '--truth', '--duration', '--sandbox', '--ls-ack', '--quiet', '--fault-close-every', '--fault-stale-after', '--fault-malformed', '--fault-wrong-type', '--fault-drop', '--fault-rest-delay', '--fault-429', '--fault-5xx', '--fault-reject-credentials', '--fault-junk', '--fault-oversize', '--fault-oversize-count', '--cumulative-trdvol', '--fault-no-heartbeat-reply', '--fault-no-init-reply', '--fault-server-heartbeat', '--fault-ls-ping', '--fault-ls-auth-error-every', '--fault-bad-snapshot-elements', '--fault-ws-single-session', '--fault-rest-paths-moved', '--fault-signal-codes', '--fault-batch-per-connection']) {
       expect(stdout).toContain(opt);
     }
   });

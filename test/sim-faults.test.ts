@@ -105,6 +105,24 @@ describe('fault injection', () => {
     expect(decodeAll(ex, c.frames).trades).toEqual(expected);
   });
 
+  it('batch per connection: two connections get the same trades in the same order, each cut into frames of 1–50 at its own boundaries', async () => {
+    const ex = await exchange({ faults: { batchPerConnection: true } });
+    const conns = [await tradeStream(ex), await tradeStream(ex)];
+    await ex.sessionEnded;
+    await until(() => conns.every((c) => decodeAll(ex, c.frames).trades.length >= streamedTruth(ex).length));
+    /** Where each connection's frames end, counted in trades. */
+    const cuts = conns.map((c) => {
+      const sizes = c.frames.filter((f) => f.startsWith('[')).map((f) => (JSON.parse(f) as unknown[]).length);
+      expect(Math.min(...sizes)).toBeGreaterThanOrEqual(1);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(50);
+      let n = 0;
+      return sizes.map((k) => (n += k));
+    });
+    for (const c of conns) expect(decodeAll(ex, c.frames)).toEqual({ trades: streamedTruth(ex), bad: 0 });
+    expect(cuts[0]).not.toEqual(cuts[1]);
+    expect(cuts[0].filter((n) => !cuts[1].includes(n)).length).toBeGreaterThan(cuts[0].length / 2);
+  });
+
   it('goes stale: the socket stays open but nothing comes, not even heartbeat replies; clearing it resumes', async () => {
     const ex = await exchange({ dayLengthMs: 4_000 });
     const c = await tradeStream(ex);
