@@ -130,7 +130,7 @@ async function captureThreads(dir: string, round: string, withStores: boolean): 
   const rss: number[] = [];
   try {
     const capture = await CaptureThread.start({ config, journalFile, log, marketOpenAt: Date.now() - 86_400_000 });
-    const stores = withStores ? STORES.map((store) => FollowerThread.start({ follower: { store, dataDir, day: DAY, journalFile, batchRows: config.batch.rows }, progress: capture.progress, batchMs: config.batch.ms, log })) : [];
+    const stores = withStores ? STORES.map((store) => FollowerThread.start({ follower: { store, dataDir, day: DAY, journalFile, batchRows: config.batch.rows }, progress: capture.progress, batchMs: config.batch.ms, nice: config.stores.nice[store], log })) : [];
     // Max-rate frames are full: 50 trades each (init and its reply, events: a handful of records).
     const journaled = () => capture.progress.seq * MAX_TRADES_PER_FRAME;
     capture.startStreams();
@@ -227,11 +227,16 @@ async function captureAsNdjson(dir: string): Promise<{ rate: number; bytes: numb
   }
 }
 
-/** The SQLite ceiling for as many trades: 500 k decoded trades inserted as often as it takes (after the captures, whose RSS it would inflate). */
+/**
+ * The SQLite ceiling for as many trades: 500 k decoded trades inserted as often as it takes (after
+ * the captures, whose RSS it would inflate) — the best of as many rounds as the captures get.
+ */
 function rawBaseline(dir: string): number {
   const frames = 10_000;
   const t = decodeAll(syntheticFrames(frames));
-  return rawInsert(dir, t, 0, Math.ceil(CAPTURE_TRADES / (frames * MAX_TRADES_PER_FRAME)));
+  let best = 0;
+  for (let round = 0; round < ROUNDS; round++) best = Math.max(best, rawInsert(dir, t, round, Math.ceil(CAPTURE_TRADES / (frames * MAX_TRADES_PER_FRAME))));
+  return best;
 }
 
 export async function run(): Promise<Figure[]> {

@@ -55,7 +55,7 @@ export function registerDaemon(program: Command): void {
       const today = kstDay(Date.now());
       const status = dayStatus(today, config);
       const todayOpen = status.trading && Date.now() < status.plan.streamEnd;
-      const catchUp = catchUpDays({ dataDir: config.dataDir, except: todayOpen ? [today] : [], log, batchRows: config.batch.rows, batchMs: config.batch.ms, signal })
+      const catchUp = catchUpDays({ dataDir: config.dataDir, except: todayOpen ? [today] : [], log, batchRows: config.batch.rows, batchMs: config.batch.ms, nice: config.stores.nice, signal })
         .then((problems) => {
           for (const p of problems) log.warn(p);
         })

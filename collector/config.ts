@@ -8,6 +8,7 @@ import { BM_CODES } from '../protocol/ls.js';
 import { MARKETS, type Market } from '../protocol/market.js';
 import { KRX_CALENDAR, type KrxCalendar } from './calendar.js';
 import { NATS_DEFAULTS, type NatsSettings, redactUrl } from '../publish/nats-settings.js';
+import type { StoreName } from '../followers/stores.js';
 
 /** A clock time `HH:MM` (KST), as minutes since midnight. */
 export type Minutes = number;
@@ -62,6 +63,8 @@ export interface CollectorConfig {
     catchUpMs: number;
     /** Longest wait before a failed store retries from its checkpoint. */
     retryMaxMs: number;
+    /** Nice value of each store's thread: when a burst leaves both behind, the lower one catches up first. */
+    nice: Record<StoreName, number>;
   };
   /** The daemon exits (code 78) after this many sessions in a row whose stream credentials were rejected. */
   authRetries: number;
@@ -202,6 +205,8 @@ const SETTINGS: Setting[] = [
   { path: 'ws.hardCapBytes', env: 'TICKTAPE_WS_HARD_CAP', schema: count(1024, 1024 * 1024 * 1024), help: 'larger frames close the socket (ws maxPayload, default 64 MiB)' },
   { path: 'stores.maxLagMs', env: 'TICKTAPE_STORE_MAX_LAG', schema: durationOrMs.pipe(z.number().min(1000, 'expected at least 1s')), help: '/healthz is unhealthy while a store is further behind the journal (default: 60s)' },
   { path: 'stores.catchUpMs', env: 'TICKTAPE_STORE_CATCH_UP', schema: durationOrMs, help: 'at a session end, how long to wait for a lagging store (default: 5m; the next start finishes it)' },
+  { path: 'stores.nice.sqlite', env: 'TICKTAPE_SQLITE_NICE', schema: count(-20, 19), help: 'nice value of the SQLite store\'s thread (default: 0)' },
+  { path: 'stores.nice.arrow', env: 'TICKTAPE_ARROW_NICE', schema: count(-20, 19), help: 'nice value of the Arrow store\'s thread (default: 10): after a burst, SQLite (the live day\'s reads) catches up first' },
   { path: 'stores.retryMaxMs', env: 'TICKTAPE_STORE_RETRY_MAX', schema: durationOrMs.pipe(z.number().min(10, 'expected at least 10ms')), help: 'longest wait before a failed store retries from its checkpoint (default: 10s)' },
   { path: 'authRetries', env: 'TICKTAPE_AUTH_RETRIES', schema: count(1, 1000), help: 'daemon: sessions in a row with rejected stream credentials before it exits with code 78 (default: 3)' },
   { path: 'watchlist', env: 'TICKTAPE_WATCHLIST', schema: list(watched), help: 'per-symbol detail feed (/ws): comma-separated market:symbol, e.g. kospi:005930,kosdaq:035720 (default: off)' },
@@ -241,7 +246,7 @@ const DEFAULTS = {
   captureNice: -10,
   rest: { koscom: { concurrency: 2, perSecond: 5 }, ls: { concurrency: 1, perSecond: 2 }, maxRetries: 6, timeoutMs: 15_000 },
   ws: { heartbeatMs: 10_000, staleMs: 30_000, backoffInitialMs: 500, backoffMaxMs: 30_000, backoffAtOpenMs: 2_000, softCapBytes: 1024 * 1024, hardCapBytes: 64 * 1024 * 1024 },
-  stores: { maxLagMs: 60_000, catchUpMs: 300_000, retryMaxMs: 10_000 },
+  stores: { maxLagMs: 60_000, catchUpMs: 300_000, retryMaxMs: 10_000, nice: { sqlite: 0, arrow: 10 } },
   authRetries: 3,
   publish: { host: '127.0.0.1', queueBytes: 16 * 1024 * 1024, queueFrames: 100_000 },
   watchlist: [],

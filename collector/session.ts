@@ -170,6 +170,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       batchMs: config.batch.ms,
       retryMaxMs: config.stores.retryMaxMs,
       retryInitialMs: Math.min(500, config.stores.retryMaxMs),
+      nice: config.stores.nice[store],
       log,
       onBatch: (t) => batchListener?.(t),
     }),
@@ -193,7 +194,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const catchUpStop = new AbortController();
   // Imported here, after the capture thread started: its Arrow reading is slow to load.
   const { catchUpDays } = await import('../followers/catch-up.js');
-  const catchUp = catchUpDays({ dataDir: config.dataDir, except: [day], log, batchRows: config.batch.rows, batchMs: config.batch.ms, signal: AbortSignal.any([signal, catchUpStop.signal]) }).catch((e: Error) => [
+  const catchUp = catchUpDays({ dataDir: config.dataDir, except: [day], log, batchRows: config.batch.rows, batchMs: config.batch.ms, nice: config.stores.nice, signal: AbortSignal.any([signal, catchUpStop.signal]) }).catch((e: Error) => [
     `catching up earlier days failed: ${e.message}`,
   ]);
 

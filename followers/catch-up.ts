@@ -70,6 +70,8 @@ export interface CatchUpOptions {
   except?: readonly TradingDay[];
   batchRows?: number;
   batchMs?: number;
+  /** Nice value of each store's thread (config.stores.nice). */
+  nice?: Record<StoreName, number>;
   signal?: AbortSignal;
 }
 
@@ -84,7 +86,7 @@ export async function catchUpDays(o: CatchUpOptions): Promise<string[]> {
     }
     o.log.info({ day: j.day, journal: j.journal, behind: j.behind, sealed: j.sealed }, `catching up ${j.day}: ${j.behind.length > 0 ? `${j.behind.join(' and ')} behind the journal` : 'not sealed'}`);
     const threads = STORES.filter((s) => j.behind.includes(s) || (s === 'sqlite' && !j.sealed)).map((store) =>
-      FollowerThread.start({ follower: { store, dataDir: o.dataDir, day: j.day, journalFile: j.journal, collectorId: j.collectorId, batchRows: o.batchRows, walCheckpointMs: 0 }, log: o.log, seal: store === 'sqlite', batchMs: o.batchMs ?? 200 }),
+      FollowerThread.start({ follower: { store, dataDir: o.dataDir, day: j.day, journalFile: j.journal, collectorId: j.collectorId, batchRows: o.batchRows, walCheckpointMs: 0 }, log: o.log, seal: store === 'sqlite', batchMs: o.batchMs ?? 200, nice: o.nice?.[store] }),
     );
     const stop = () => void Promise.all(threads.map((t) => t.terminate()));
     o.signal?.addEventListener('abort', stop, { once: true });

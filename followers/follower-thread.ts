@@ -21,6 +21,8 @@ export interface FollowerThreadOptions {
   pollMs?: number;
   retryInitialMs?: number;
   retryMaxMs?: number;
+  /** The thread's nice value (config.stores.nice); absent: the process's. */
+  nice?: number;
   onBatch?(t: BatchTiming): void;
 }
 
@@ -78,6 +80,7 @@ export class FollowerThread {
       batchMs: o.batchMs,
       retryInitialMs: o.retryInitialMs ?? 500,
       retryMaxMs: o.retryMaxMs ?? 10_000,
+      nice: o.nice,
       finish: o.progress === undefined ? { seal: o.seal ?? false } : undefined,
     };
     return new FollowerThread(new Worker(threadScript(import.meta.url, 'worker.js'), { workerData: data }), o);

@@ -14,6 +14,8 @@ export interface FollowerWorkerData {
   /** Backoff after a store error: first wait, and the longest, ms. */
   retryInitialMs: number;
   retryMaxMs: number;
+  /** The thread's nice value; absent: the process's. */
+  nice?: number;
   /** Catch-up of a finished journal: store it to its end (and seal the day), then exit. */
   finish?: { seal: boolean };
 }

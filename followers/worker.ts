@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { threadLogger } from '../capture/thread-log.js';
+import { setThreadNice } from '../capture/thread-priority.js';
 import { JournalProgress } from '../storage/journal-progress.js';
 import type { SessionRecord } from '../storage/sqlite-sink.js';
 import type { FinishResult, FollowerStatus, FollowerWorkerData, FromFollower, ToFollower } from './messages.js';
@@ -21,6 +22,10 @@ const post = (m: FromFollower) => port.postMessage(m);
 const log = threadLogger(port, data.logLevel, `store.${data.follower.store}`);
 const progress = data.progress && new JournalProgress(data.progress);
 const store = data.follower.store;
+if (data.nice !== undefined) {
+  const priority = setThreadNice(data.nice);
+  if (priority.refused !== undefined) log.warn(priority, `${store} store thread: nice ${priority.asked} refused (${priority.refused}), it stays at ${priority.nice}`);
+}
 
 let follower: StoreFollower | undefined;
 let failures = 0;

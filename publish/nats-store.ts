@@ -151,6 +151,7 @@ class SourceCopy {
         batchMs: config.batch.ms,
         retryMaxMs: config.stores.retryMaxMs,
         retryInitialMs: Math.min(500, config.stores.retryMaxMs),
+        nice: config.stores.nice[store],
         log: o.log,
       }),
     );

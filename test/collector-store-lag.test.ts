@@ -1,7 +1,8 @@
 // A store that falls behind is visible while it happens: /metrics carries each store's lag,
 // /healthz turns unhealthy past TICKTAPE_STORE_MAX_LAG and healthy again once the store has
-// caught up — and the session still ends with every trade in the store.
-import { rmSync, writeFileSync } from 'node:fs';
+// caught up — and the session still ends with every trade in the store. Each store's thread runs
+// at its own nice value (TICKTAPE_SQLITE_NICE, TICKTAPE_ARROW_NICE).
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -26,6 +27,17 @@ function get(port: number, path: string): Promise<{ status: number; body: string
   });
 }
 
+/** The nice values of this process's threads (Linux: /proc/self/task/<tid>/stat, field 19). */
+function threadNices(): number[] {
+  return readdirSync('/proc/self/task').flatMap((tid) => {
+    try {
+      return [Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16])];
+    } catch {
+      return []; // the thread ended meanwhile
+    }
+  });
+}
+
 async function until(what: string, deadline: number, check: () => Promise<boolean>): Promise<void> {
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -41,10 +53,11 @@ it('shows a lagging store in /metrics and /healthz, then catches up with every t
   const metrics = new CollectorMetrics();
   const server = await metrics.serve(0, log);
   try {
-    const config = withEndpoints(loadConfig({ env: { ...FAST_ENV, TICKTAPE_DATA_DIR: join(tmp.root, 'data'), TICKTAPE_STORE_MAX_LAG: '1s', TICKTAPE_STORE_RETRY_MAX: '300ms' } }), exchange);
+    const config = withEndpoints(loadConfig({ env: { ...FAST_ENV, TICKTAPE_DATA_DIR: join(tmp.root, 'data'), TICKTAPE_STORE_MAX_LAG: '1s', TICKTAPE_STORE_RETRY_MAX: '300ms', TICKTAPE_SQLITE_NICE: '3', TICKTAPE_ARROW_NICE: '13' } }), exchange);
     const session = runSession({ config, log, day: exchange.day, times: { closeAt: exchange.closeAt + 500, streamEnd: exchange.closeAt + 1_500 }, marketClosed: exchange.sessionEnded, onLive: (live) => metrics.attach(live) });
     await new Promise((r) => setTimeout(r, exchange.openAt + 1_000 - Date.now()));
     expect((await get(server.port, '/healthz')).status).toBe(200);
+    if (process.platform === 'linux') expect(threadNices()).toEqual(expect.arrayContaining([3, 13]));
     writeFileSync(`${full}.sqlite`, '');
     let unhealthy = '';
     await until('/healthz to report the lagging store', exchange.closeAt - 2_000, async () => {
