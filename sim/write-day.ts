@@ -50,7 +50,15 @@ export function writeSyntheticDay(o: SyntheticDayOptions): SyntheticDay {
   const file = journalPath(o.dataDir, o.day, o.collectorId);
   const journal = Journal.open(file, { log: pino({ level: 'silent' }), fsync: 'off' });
   const midnight = kstMidnight(o.day);
-  const ns = (msOfDay: number) => BigInt(midnight + msOfDay) * 1_000_000n;
+  // Records of one millisecond are received one after another within it, each stamped to the
+  // nanosecond, as the capture's clock does (a whole-millisecond stamp would flatter the stores).
+  let lastMs = -1;
+  let inMs = 0;
+  const ns = (msOfDay: number) => {
+    inMs = msOfDay === lastMs ? inMs + 1 : 0;
+    lastMs = msOfDay;
+    return BigInt(midnight + msOfDay) * 1_000_000n + BigInt(Math.min(inMs * 1_000 + ((inMs * 7_919) % 1_000), 999_999));
+  };
   const ids = new Map<string, number>();
   const append = (spec: ChannelSpec, text: string, msOfDay: number, flags: 0 | 1 = FLAG.incoming) => {
     let id = ids.get(spec.name);
