@@ -9,23 +9,13 @@ import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { natsServerInstalled, startNatsServer, type NatsServer } from '../bench/nats-server.js';
+import { expect, it } from 'vitest';
 import { startExchange } from '../sim/exchange.js';
 import type { TruthTrade } from '../sim/truth.js';
-import { tempRoot } from './collector-capture.js';
-import { type Child, collectEnv, ensureBuilt, expectExactlyOnce, journalTrades, sleep, spawnChild, spawnCollect } from './faults-run.js';
+import { type Child, collectEnv, expectExactlyOnce, journalTrades, sleep, spawnChild, spawnCollect } from './faults-run.js';
+import { natsForFile } from './nats-fixture.js';
 
-const tmp = tempRoot('ab');
-let nats: NatsServer | undefined;
-beforeAll(async () => {
-  ensureBuilt();
-  if (natsServerInstalled()) nats = await startNatsServer(join(tmp.root, 'jetstream'));
-}, 180_000);
-afterAll(async () => {
-  await nats?.stop();
-  tmp.remove();
-});
+const tmp = natsForFile('ab');
 
 const COLLECTORS = ['seoul', 'busan'] as const;
 
@@ -91,12 +81,12 @@ it.each([
   const root = join(tmp.root, tag);
   const dirs = COLLECTORS.map((n) => join(root, n));
   const storeDir = join(root, 'store');
-  const bus: Record<string, string> = nats === undefined ? {} : { TICKTAPE_NATS_URL: nats.url, TICKTAPE_NATS_STREAM: `AB_${tag}`, TICKTAPE_NATS_SUBJECT_PREFIX: `ab-${tag}` };
+  const bus: Record<string, string> = tmp.server === undefined ? {} : { TICKTAPE_NATS_URL: tmp.server.url, TICKTAPE_NATS_STREAM: `AB_${tag}`, TICKTAPE_NATS_SUBJECT_PREFIX: `ab-${tag}` };
   const children: Child[] = [];
   let store: Child | undefined;
   try {
     // The store machine: it keeps each collector's copy apart and stores their merge.
-    if (nats !== undefined) store = spawnChild(['bin/ticktape.js', 'store', '--from', nats.url, '--data-dir', storeDir, '--ab', COLLECTORS.join(',')], collectEnv(exchange, storeDir, bus));
+    if (tmp.server !== undefined) store = spawnChild(['bin/ticktape.js', 'store', '--from', tmp.server.url, '--data-dir', storeDir, '--ab', COLLECTORS.join(',')], collectEnv(exchange, storeDir, bus));
     for (const [i, dir] of dirs.entries()) children.push(spawnCollect({ ...exchange, koscomWsUrl: paths[i].url }, dir, exchange.closeAt + 1_500 - Date.now(), { TICKTAPE_BM_CODES: 'none', TICKTAPE_COLLECTOR_ID: COLLECTORS[i], ...bus }));
     // seoul loses its network 4 s into the day, busan 13 s in: never both at once (reconnects take < 1 s).
     await sleep(exchange.openAt + 4_000 - Date.now());
