@@ -12,6 +12,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import type { TradingDay } from '../protocol/time.js';
 import { JOURNAL_START, journalCollectorId, JournalTail, readChannels, writeFileAtomic, type JournalChannel } from '../storage/journal.js';
+import { archivedBytes, archivedJournal, isArchive } from '../storage/journal-archive.js';
 import { JournalProgress } from '../storage/journal-progress.js';
 import type { SessionRecord } from '../storage/sqlite-sink.js';
 import { type NatsSettings, redactUrl } from './nats-settings.js';
@@ -54,21 +55,31 @@ export function publishedPath(journalFile: string): string {
   return `${journalFile}.published.json`;
 }
 
+/** An earlier day's journal the stream lacks the end of; `archive`: only its compressed copy is left. */
+export interface UnpublishedJournal {
+  file: string;
+  day: TradingDay;
+  archive?: string;
+}
+
 /**
  * Earlier days' journals of this collector that the stream lacks the end of (their checkpoint is
  * behind the journal, or no session end was acknowledged at its size): a session that ended while
- * NATS was down, or a collector killed at the day's end. Journals never published are left alone.
+ * NATS was down, or a collector killed at the day's end — also once compaction has compressed the
+ * journal meanwhile. Journals never published are left alone.
  */
-export function unpublishedJournals(journalFile: string, collectorId: string | undefined, day: TradingDay, stream: string): { file: string; day: TradingDay }[] {
+export async function unpublishedJournals(journalFile: string, collectorId: string | undefined, day: TradingDay, stream: string): Promise<UnpublishedJournal[]> {
   const dir = path.dirname(journalFile);
-  const out: { file: string; day: TradingDay }[] = [];
+  const out: UnpublishedJournal[] = [];
   for (const name of fs.readdirSync(dir).sort()) {
-    const file = path.join(dir, name);
+    const archive = isArchive(name) ? path.join(dir, name) : undefined;
+    const file = archivedJournal(path.join(dir, name));
     const d = name.slice(0, 10);
-    if (!name.endsWith('.journal') || d >= day || journalCollectorId(file) !== collectorId || !fs.existsSync(publishedPath(file))) continue;
+    if (!file.endsWith('.journal') || (archive !== undefined && fs.existsSync(file))) continue;
+    if (d >= day || journalCollectorId(file) !== collectorId || !fs.existsSync(publishedPath(file))) continue;
     const c = readCheckpoint(file, stream);
-    const size = fs.statSync(file).size;
-    if (c.stream === stream && (c.offset < size || c.endedAt !== size)) out.push({ file, day: d });
+    const size = archive === undefined ? fs.statSync(file).size : await archivedBytes(archive);
+    if (c.stream === stream && (c.offset < size || c.endedAt !== size)) out.push({ file, day: d, ...(archive !== undefined && { archive }) });
   }
   return out;
 }

@@ -1,8 +1,10 @@
 // The NATS publisher's own thread (publish/nats-publisher.ts): never the capture thread, never the
 // session's. It reports its status a few times a second and, asked to finish, publishes the journal
 // to the end its writer closed it at and the session-end message, then exits.
+import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { threadLogger } from '../capture/thread-log.js';
+import { archivePath, restoreJournal } from '../storage/journal-archive.js';
 import { JournalProgress } from '../storage/journal-progress.js';
 import type { SessionRecord } from '../storage/sqlite-sink.js';
 import type { FromPublisher, PublisherWorkerData, ToPublisher } from './nats-thread.js';
@@ -41,13 +43,17 @@ async function done(caughtUp: boolean): Promise<void> {
 }
 
 // Earlier days whose end the stream lacks are published beside today's journal, and sealed: their
-// day is over (the session's catch-up seals them here too).
+// day is over (the session's catch-up seals them here too). A journal compaction compressed
+// meanwhile is written back plain for the publisher, and removed again after: its archive holds
+// the same bytes.
 void (async () => {
-  for (const j of unpublishedJournals(data.journalFile, data.collectorId, data.day, data.settings.stream)) {
+  for (const j of await unpublishedJournals(data.journalFile, data.collectorId, data.day, data.settings.stream)) {
     if (ended) return;
-    log.info({ journal: j.file }, `NATS: publishing the rest of ${j.day}'s journal and its end`);
+    log.info({ journal: j.archive ?? j.file }, `NATS: publishing the rest of ${j.day}'s journal and its end`);
+    if (j.archive !== undefined) await restoreJournal(j.archive);
     const earlier = new NatsPublisher({ ...data, journalFile: j.file, day: j.day, progress: finishedProgress(j.file), log });
     await earlier.run(() => ({ seal: true, deadline: Infinity })).finally(() => earlier.close());
+    if (fs.existsSync(archivePath(j.file))) fs.rmSync(j.file, { force: true });
   }
 })().catch((e: Error) => log.error({ err: e.message }, `NATS: publishing earlier days failed: ${e.message}; the next start tries again`));
 

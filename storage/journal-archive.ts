@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import zlib, { crc32 } from 'node:zlib';
 import type { TradingDay } from '../protocol/time.js';
+import { readManifest } from './history-format.js';
 import { FLAG, JOURNAL_MAGIC, JOURNAL_START, MAX_RECORD_BYTES, RECORD_HEADER, dayJournals, readJournal, type JournalRecord } from './journal.js';
 
 export const ARCHIVE_SUFFIX = '.br';
@@ -97,6 +98,15 @@ export async function archiveJournal(journal: string): Promise<Archived> {
     throw e;
   }
   return { journal, archive, rawBytes, bytes: fs.statSync(archive).size, sha256: source.hash };
+}
+
+/** The size of the journal an archive holds: from its day's history manifest, else by decompressing it. */
+export async function archivedBytes(archive: string): Promise<number> {
+  const name = path.basename(archive);
+  const dataDir = path.dirname(path.dirname(archive));
+  const known = readManifest(dataDir, name.slice(0, 10))?.journals.find((j) => j.archive === name)?.rawBytes;
+  if (known !== undefined && known > 0) return known;
+  return (await sha256(fs.createReadStream(archive).pipe(zlib.createBrotliDecompress()))).bytes;
 }
 
 /** Writes the plain journal of an archive back (for the tape, which appends to plain files). */

@@ -6,13 +6,13 @@
 // SQLite and in Arrow, the day sealed — also across SIGKILLs of either process and a restart of
 // nats-server mid-day, and with two collectors (one per market) publishing into one stream.
 import { join } from 'node:path';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { natsServerInstalled, type NatsServer, startNatsCluster, startNatsServer } from '../bench/nats-server.js';
+import { describe, expect, it } from 'vitest';
+import { natsServerInstalled, startNatsCluster } from '../bench/nats-server.js';
 import { spawnSync } from 'node:child_process';
 import { ConfigError, loadConfig, redactedConfig } from '../collector/config.js';
 import { finishedProgress, NatsPublisher, publishedPath } from '../publish/nats-publisher.js';
@@ -24,31 +24,25 @@ import { brotliDecompressSync } from 'node:zlib';
 import { headers } from '@nats-io/transport-node';
 import { PublisherThread } from '../publish/nats-thread.js';
 import { FLAG, Journal, journalPath } from '../storage/journal.js';
+import { archiveJournal, archivePath } from '../storage/journal-archive.js';
 import { JournalProgress } from '../storage/journal-progress.js';
-import { log, tempRoot } from './collector-capture.js';
-import { arrowTrades, type Child, collectEnv, ensureBuilt, expectExactlyOnce, freePort, readTruth, sleep, spawnChild, spawnCollect, spawnSim } from './faults-run.js';
+import { log } from './collector-capture.js';
+import { arrowTrades, type Child, collectEnv, expectExactlyOnce, freePort, readTruth, sleep, spawnChild, spawnCollect, spawnSim } from './faults-run.js';
+import { natsForFile } from './nats-fixture.js';
 
-const tmp = tempRoot('bus-nats');
-let nats: NatsServer;
-
-beforeAll(async () => {
-  ensureBuilt();
-  if (natsServerInstalled()) nats = await startNatsServer(join(tmp.root, 'jetstream'));
-}, 180_000);
-afterAll(async () => {
-  await nats?.stop();
-  tmp.remove();
-});
+const tmp = natsForFile('bus-nats');
+/** The file's nats-server (its tests run only where one is installed). */
+const nats = () => tmp.server!;
 
 type Sim = Awaited<ReturnType<typeof spawnSim>>;
 
 /** The bus settings of one scenario: a stream and subjects of its own on the shared server. */
 function busEnv(name: string): Record<string, string> {
-  return { TICKTAPE_NATS_URL: nats.url, TICKTAPE_NATS_STREAM: name.toUpperCase(), TICKTAPE_NATS_SUBJECT_PREFIX: name };
+  return { TICKTAPE_NATS_URL: nats().url, TICKTAPE_NATS_STREAM: name.toUpperCase(), TICKTAPE_NATS_SUBJECT_PREFIX: name };
 }
 
 function spawnStore(sim: Sim, dataDir: string, name: string): Child {
-  return spawnChild(['bin/ticktape.js', 'store', '--from', nats.url, '--data-dir', dataDir], collectEnv(sim.endpoints, dataDir, busEnv(name)));
+  return spawnChild(['bin/ticktape.js', 'store', '--from', nats().url, '--data-dir', dataDir], collectEnv(sim.endpoints, dataDir, busEnv(name)));
 }
 
 interface Row {
@@ -219,7 +213,7 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
       await waitFor(() => resumed.test(store.err()), 30_000);
       expect(store.err()).toMatch(resumed);
       await sleep(openAt + 9_000 - Date.now());
-      await nats.restart();
+      await nats().restart();
       expect(await collect.exited, collect.err().slice(-3000)).toBe(0);
       expect(collect.out()).toMatch(/ticktape session .*: complete/);
       // The collector's own capture holds every trade it journaled once (the fault suite's check) …
@@ -271,9 +265,13 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
     }
   });
 
-  it('publishes the rest of an earlier day the stream lacks the end of, then its session end', { timeout: 60_000 }, async () => {
-    const dataDir = join(tmp.root, 'earlier');
-    const settings = { ...loadConfig({ env: {} }).nats, url: nats.url, stream: 'EARLIER', subjectPrefix: 'earlier' };
+  it.each([
+    { compressed: false, prefix: 'earlier' },
+    // Compaction after the seal compressed the journal before the publisher caught up.
+    { compressed: true, prefix: 'earlierbr' },
+  ])('publishes the rest of an earlier day the stream lacks the end of, then its session end (journal compressed meanwhile: $compressed)', { timeout: 60_000 }, async ({ compressed, prefix }) => {
+    const dataDir = join(tmp.root, prefix);
+    const settings = { ...loadConfig({ env: {} }).nats, url: nats().url, stream: prefix.toUpperCase(), subjectPrefix: prefix };
     // Yesterday's journal: ten records, of which the stream acknowledged the first four (NATS went down at the close).
     const yesterday = Journal.open(journalPath(dataDir, '2026-11-19', 'a'), { log });
     const ch = yesterday.channel({ name: 'koscom.trades.kospi', vendor: 'koscom', endpoint: '/ws_ksp', kind: 'trades', market: 'kospi' });
@@ -285,6 +283,10 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
     const size = yesterday.size;
     yesterday.close();
     writeFileSync(publishedPath(yesterday.file), JSON.stringify({ stream: settings.stream, offset: offsets[4], seq: 4 }));
+    if (compressed) {
+      await archiveJournal(yesterday.file);
+      rmSync(yesterday.file);
+    }
     // Today's session starts with an empty journal.
     const today = Journal.open(journalPath(dataDir, '2026-11-20', 'a'), { log });
     const progress = new JournalProgress();
@@ -296,8 +298,10 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
     progress.close();
     today.close();
     expect((await thread.finish(false, 10_000)).caughtUp).toBe(true);
+    // Only the compressed copy is left, as compaction left it.
+    expect([existsSync(yesterday.file), existsSync(archivePath(yesterday.file))]).toEqual([!compressed, compressed]);
 
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect({ servers: nats().url });
     try {
       const got: { subject: string; offset?: string; end?: string; seal?: string }[] = [];
       const messages = await (await jetstream(nc).consumers.get(settings.stream)).fetch({ max_messages: 100, expires: 2_000 });
@@ -305,18 +309,18 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
         got.push({ subject: m.subject, offset: m.headers?.get(HDR.offset) || undefined, end: m.headers?.get(HDR.end) || undefined, seal: m.headers?.get(HDR.seal) || undefined });
         if (m.info.pending === 0) break;
       }
-      const day = got.filter((g) => g.subject.startsWith('earlier.a.2026-11-19.'));
+      const day = got.filter((g) => g.subject.startsWith(`${prefix}.a.2026-11-19.`));
       expect(day.filter((g) => g.offset !== undefined).map((g) => Number(g.offset))).toEqual(offsets.slice(4));
       // Its end, sealed (the day is over); and today's end, not sealed (finish(false)).
-      expect(day.filter((g) => g.end !== undefined)).toEqual([{ subject: 'earlier.a.2026-11-19._session-end', end: String(size), seal: 'true' }]);
-      expect(got.filter((g) => g.subject === 'earlier.a.2026-11-20._session-end').map((g) => g.seal)).toEqual(['false']);
+      expect(day.filter((g) => g.end !== undefined)).toEqual([{ subject: `${prefix}.a.2026-11-19._session-end`, end: String(size), seal: 'true' }]);
+      expect(got.filter((g) => g.subject === `${prefix}.a.2026-11-20._session-end`).map((g) => g.seal)).toEqual(['false']);
     } finally {
       await nc.close();
     }
   });
 
   it('the store writes records in journal order whatever order and how often they come, and seals at the session end', { timeout: 60_000 }, async () => {
-    const settings = { ...loadConfig({ env: {} }).nats, url: nats.url, stream: 'REORDER', subjectPrefix: 'reorder' };
+    const settings = { ...loadConfig({ env: {} }).nats, url: nats().url, stream: 'REORDER', subjectPrefix: 'reorder' };
     const day = '2026-11-20';
     // The collector's journal: six frames of 50 trades.
     const source = Journal.open(journalPath(join(tmp.root, 'reorder-collector'), day, 'a'), { log });
@@ -328,11 +332,11 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
       return { offset, frame: f, recvNs: BigInt(i + 1) };
     });
     source.close();
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect({ servers: nats().url });
     await ensureStream(await jetstreamManager(nc), settings);
     const storeDir = join(tmp.root, 'reorder-store');
     const stop = new AbortController();
-    const store = runBusStore({ config: { ...loadConfig({ env: { TICKTAPE_DATA_DIR: storeDir, TICKTAPE_MIN_FREE_BYTES: '0', TICKTAPE_BATCH_MS: '50ms' } }), nats: settings }, url: nats.url, durable: 'reorder', log: pino({ level: 'silent' }), signal: stop.signal });
+    const store = runBusStore({ config: { ...loadConfig({ env: { TICKTAPE_DATA_DIR: storeDir, TICKTAPE_MIN_FREE_BYTES: '0', TICKTAPE_BATCH_MS: '50ms' } }), nats: settings }, url: nats().url, durable: 'reorder', log: pino({ level: 'silent' }), signal: stop.signal });
     try {
       const js = jetstream(nc);
       const publish = (i: number, copy = '') => js.publish(recordSubject(settings, 'a', day, spec.name), Buffer.from(records[i].frame), { msgID: `${records[i].offset}${copy}`, headers: recordHeaders(day, 'a', spec, FLAG.incoming, records[i].recvNs, records[i].offset) });
@@ -360,8 +364,8 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
   });
 
   it('creates the stream once, brings it to changed settings, and refuses a retention change it cannot make', { timeout: 30_000 }, async () => {
-    const settings = { ...loadConfig({ env: {} }).nats, url: nats.url, stream: 'SETTINGS', subjectPrefix: 'settings' };
-    const nc = await connect({ servers: nats.url });
+    const settings = { ...loadConfig({ env: {} }).nats, url: nats().url, stream: 'SETTINGS', subjectPrefix: 'settings' };
+    const nc = await connect({ servers: nats().url });
     try {
       const jsm = await jetstreamManager(nc);
       await ensureStream(jsm, settings);
