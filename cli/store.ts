@@ -5,7 +5,7 @@ import { redactUrl } from '../publish/nats-settings.js';
 import { configFromFlags, stopSignal } from './collect.js';
 import { ENV_HINT, examples } from './help.js';
 import { createLogger } from './log.js';
-import { parseDuration } from './options.js';
+import { parseDuration, parseIntegerIn } from './options.js';
 
 /** Why `--from` is not a NATS URL, or undefined. Checked in the action: commander would echo a password. */
 function badNatsUrl(text: string): string | undefined {
@@ -36,25 +36,31 @@ export function registerStore(program: Command): void {
     .option('--config <file>', 'JSON configuration file (environment variables override it)')
     .addOption(new Option('--durable <name>', 'the durable consumer\u2019s name: one per store (the stream is TICKTAPE_NATS_STREAM)').argParser(parseDurable).default('ticktape-store'))
     .addOption(new Option('--ab <a,b>', 'A/B capture: these two collectors (TICKTAPE_COLLECTOR_ID) capture the same feed; each one\u2019s copy is kept in <data-dir>/ab/<id>, and the day stored is their merge — every frame once, each one\u2019s gaps filled from the other, who filled what logged and in the day report (as `ticktape merge`)').argParser(parseAb))
+    .option('--metrics-port <n>', 'serve Prometheus /metrics (each copied day\u2019s stores\u2019 lag, the disk) and /healthz on 127.0.0.1:<n> (default: off; env TICKTAPE_METRICS_PORT)', parseIntegerIn(0, 65535))
     .addOption(new Option('--ab-wait <duration>', 'with --ab: once one collector\u2019s session ended, how long to wait for the other\u2019s before merging what there is').argParser(parseDuration).default(600_000, '10m'))
     .addHelpText('after', ENV_HINT.split('\n').slice(0, 2).join('\n'))
     .addHelpText('after', examples('ticktape store --from nats://10.0.0.5:4222 --data-dir /srv/ticktape', 'TICKTAPE_NATS_STREAM=KRX ticktape store --from nats://a:4222,nats://b:4222 --durable store-b', 'ticktape store --from nats://10.0.0.5:4222 --ab seoul,busan'))
-    .action(async (flags: { from: string; dataDir?: string; config?: string; durable: string; ab?: { a: string; b: string }; abWait: number }) => {
+    .action(async (flags: { from: string; dataDir?: string; config?: string; durable: string; ab?: { a: string; b: string }; abWait: number; metricsPort?: number }) => {
       const bad = badNatsUrl(flags.from);
       if (bad !== undefined) {
         process.stderr.write(`ticktape store: ${bad}\n`);
         process.exitCode = 2;
         return;
       }
-      const config = configFromFlags({ config: flags.config, dataDir: flags.dataDir });
+      const config = configFromFlags({ config: flags.config, dataDir: flags.dataDir, metricsPort: flags.metricsPort });
       const log = createLogger();
       const signal = stopSignal(log);
       const { runBusStore } = await import('../publish/nats-store.js');
+      const metrics = config.metricsPort === undefined ? undefined : new (await import('../collector/metrics.js')).CollectorMetrics();
+      const server = metrics && (await metrics.serve(config.metricsPort!, log));
       try {
-        await runBusStore({ config, url: flags.from, durable: flags.durable, log, signal, ab: flags.ab && { ...flags.ab, waitMs: flags.abWait } });
+        await runBusStore({ config, url: flags.from, durable: flags.durable, log, signal, ab: flags.ab && { ...flags.ab, waitMs: flags.abWait }, onLive: (live) => metrics?.attach(live) });
       } catch (e) {
         process.stderr.write(`ticktape store: ${(e as Error).message}\n`);
         process.exitCode = 1;
+      } finally {
+        metrics?.attach(undefined);
+        await server?.close();
       }
       log.info('store stopped');
     });

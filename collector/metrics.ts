@@ -57,7 +57,7 @@ export class CollectorMetrics {
     const rest = () => live()?.rest();
     labelled(Gauge, 'ticktape_rest_quota_remaining', 'Daily REST calls left, as announced by the vendor (X-RateLimit-Remaining-Day).', 'vendor', rest, (r) => r.vendor, (r) => r.client.stats.quotaRemaining);
     labelled(Gauge, 'ticktape_rest_queue_depth', 'REST calls waiting in the per-vendor rate-limit queue.', 'vendor', rest, (r) => r.vendor, (r) => r.client.queue.size + r.client.queue.pending);
-    const perStore = (name: string, help: string, pick: (l: StoreLag) => number) => labelled(Gauge, name, help, 'store', () => live()?.stores(), (l) => l.store, pick);
+    const perStore = (name: string, help: string, pick: (l: StoreLag) => number) => labelled(Gauge, name, help, 'store', () => live()?.stores(), (l) => (l.source === undefined ? l.store : `${l.store} ${l.source}`), pick);
     perStore('ticktape_store_lag_frames', 'Journal records a store has yet to store.', (l) => l.frames);
     perStore('ticktape_store_lag_bytes', 'Journal bytes a store has yet to store.', (l) => l.bytes);
     perStore('ticktape_store_lag_seconds', 'Seconds since a store last held everything the journal let it read (0 when it holds the whole journal).', (l) => l.seconds);

@@ -29,6 +29,8 @@ export interface FollowerThreadOptions {
 /** How far a store is behind its journal. */
 export interface StoreLag {
   store: StoreName;
+  /** The journal followed, where one process follows several (`ticktape store`: `<day>[.<collector>]`). */
+  source?: string;
   frames: number;
   bytes: number;
   seconds: number;

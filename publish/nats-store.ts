@@ -15,10 +15,12 @@ import type { Logger } from 'pino';
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, type Consumer, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { CollectorConfig } from '../collector/config.js';
-import { FollowerThread } from '../followers/follower-thread.js';
+import type { LiveSession } from '../collector/session.js';
+import { FollowerThread, type StoreLag } from '../followers/follower-thread.js';
 import { STORES } from '../followers/stores.js';
 import type { TradingDay } from '../protocol/time.js';
 import { type ChannelSpec, Journal, JOURNAL_START, journalPath, type RecordFlag } from '../storage/journal.js';
+import { diskStatus } from '../storage/disk.js';
 import { archivePath } from '../storage/journal-archive.js';
 import { openReadOnly } from '../storage/reader-sqlite.js';
 import { databaseFile, type SessionRecord, SqliteSink } from '../storage/sqlite-sink.js';
@@ -35,6 +37,8 @@ export interface BusStoreOptions {
   signal: AbortSignal;
   /** Called as each record is durable in the local journal, with its capture time (bench). */
   onDurable?(recvNs: bigint): void;
+  /** Called once with what /metrics and /healthz read: every copy's stores' lag, the disk. */
+  onLive?(live: LiveSession): void;
   /**
    * A/B capture: collectors `a` and `b` capture the same feed. Each one's copy is kept apart
    * (abSideDir) with no stores of its own; once both sessions of a day ended (or one ended and
@@ -161,6 +165,12 @@ class SourceCopy {
     return this.journal.size;
   }
 
+  /** How far each of its stores is behind the copy. */
+  lags(): StoreLag[] {
+    const source = `${this.day}${this.collectorId === undefined ? '' : `.${this.collectorId}`}`;
+    return this.stores.map((s) => ({ ...s.lag(this.progress), source }));
+  }
+
   /** A record message: appended if it is the next record, held if it is ahead, acknowledged if known. */
   record(m: JsMsg, r: RecordMessage): void {
     if (r.offset < this.journal.size) {
@@ -283,6 +293,16 @@ export async function runBusStore(o: BusStoreOptions): Promise<void> {
   const nc = await connect({ ...connectionOptions(o.url, `ticktape store ${o.durable}`), waitOnFirstConnect: true });
   log.info({ nats: redactUrl(o.url), stream: settings.stream, durable: o.durable, dataDir: config.dataDir }, `store: consuming NATS stream ${settings.stream} as ${o.durable} into ${config.dataDir}`);
   const copies = new Map<string, SourceCopy>();
+  // No sockets, REST or channels of its own: what it shows is its stores' lag and its disk.
+  o.onLive?.({
+    streams: () => [],
+    rest: () => [],
+    channels: () => [],
+    stores: () => [...copies.values()].flatMap((c) => c.lags()),
+    maxStoreLagSeconds: config.stores.maxLagMs / 1000,
+    disk: () => diskStatus(config.dataDir, config.retention.minFreeBytes),
+    onBatch: () => undefined,
+  });
   let syncTimer: NodeJS.Timeout | undefined;
   let history = Promise.resolve();
   // A/B capture: the sides of each day that ended, merged into the day once both have (or the wait ran out).

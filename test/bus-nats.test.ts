@@ -41,8 +41,17 @@ function busEnv(name: string): Record<string, string> {
   return { TICKTAPE_NATS_URL: nats().url, TICKTAPE_NATS_STREAM: name.toUpperCase(), TICKTAPE_NATS_SUBJECT_PREFIX: name };
 }
 
-function spawnStore(sim: Sim, dataDir: string, name: string): Child {
-  return spawnChild(['bin/ticktape.js', 'store', '--from', nats().url, '--data-dir', dataDir], collectEnv(sim.endpoints, dataDir, busEnv(name)));
+function spawnStore(sim: Sim, dataDir: string, name: string, env: Record<string, string> = {}): Child {
+  return spawnChild(['bin/ticktape.js', 'store', '--from', nats().url, '--data-dir', dataDir], collectEnv(sim.endpoints, dataDir, { ...busEnv(name), ...env }));
+}
+
+/** A scrape of a /metrics endpoint, polled until `series` is in it (or 30 s passed). */
+async function scrapeUntil(port: number, series: RegExp): Promise<string> {
+  let metrics = '';
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline && !series.test(metrics); await sleep(200)) {
+    metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+  }
+  return metrics;
 }
 
 interface Row {
@@ -158,18 +167,22 @@ describe.skipIf(!natsServerInstalled())('NATS JetStream between a collector and 
     const sim = await spawnSim({ dayLengthMs: 6_000, preOpenMs: 2_000, kospiSymbols: 15, kosdaqSymbols: 20, tradesPerDay: 8_000, seed: 11 });
     const collectorDir = join(tmp.root, 'equal-collector');
     const storeDir = join(tmp.root, 'equal-store');
-    const store = spawnStore(sim, storeDir, 'equal');
+    const storePort = await freePort();
+    const store = spawnStore(sim, storeDir, 'equal', { TICKTAPE_METRICS_PORT: String(storePort) });
     try {
-      const port = await freePort();
+      let port = await freePort();
+      while (port === storePort) port = await freePort();
       const collect = spawnCollect(sim.endpoints, collectorDir, sim.endpoints.closeAt + 1_500 - Date.now(), { ...busEnv('equal'), TICKTAPE_METRICS_PORT: String(port) });
       // The publisher's lag is in /metrics beside the stores'.
-      let metrics = '';
-      for (const deadline = Date.now() + 30_000; Date.now() < deadline && !/ticktape_bus_connected\{bus="nats"\} 1/.test(metrics); await sleep(200)) {
-        metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
-      }
+      const metrics = await scrapeUntil(port, /ticktape_bus_connected\{bus="nats"\} 1/);
       expect(metrics).toMatch(/ticktape_bus_connected\{bus="nats"\} 1/);
       expect(metrics).toMatch(/ticktape_bus_lag_frames\{bus="nats"\} \d+/);
       expect(metrics).toMatch(/ticktape_bus_lag_seconds\{bus="nats"\} [\d.]+/);
+      // The store's own: each store's lag behind the day's copy, and its health.
+      const day = sim.endpoints.day;
+      const storeMetrics = await scrapeUntil(storePort, new RegExp(`ticktape_store_lag_bytes\\{store="arrow ${day}"\\} \\d+`));
+      for (const s of ['sqlite', 'arrow']) expect(storeMetrics).toMatch(new RegExp(`ticktape_store_lag_seconds\\{store="${s} ${day}"\\} [\\d.]+`));
+      expect((await fetch(`http://127.0.0.1:${storePort}/healthz`)).status).toBe(200);
       expect(await collect.exited, collect.err().slice(-3000)).toBe(0);
       const own = tradeRows(collectorDir, sim.endpoints.day);
       expect(own.length).toBeGreaterThan(1000);
