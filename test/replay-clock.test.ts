@@ -64,8 +64,10 @@ describe('ReplayClock', () => {
   it('pause holds events back and resume continues the timeline where it stopped', async () => {
     const clock = new ReplayClock(1);
     const t0 = 1_700_000_000_000n * MS;
-    await clock.until(t0);
+    // Taken before the clock anchors at t0, so never after its anchor (a loaded machine can take
+    // more than a millisecond to come back from the await).
     const start = performance.now();
+    await clock.until(t0);
     let pausedAt = 0;
     let resumedAt = 0;
     setTimeout(() => {
@@ -89,8 +91,9 @@ describe('ReplayClock', () => {
     const clock = new ReplayClock(1);
     const t0 = 1_700_000_000_000n * MS;
     await clock.until(t0);
-    clock.seek(t0 + 3_600_000n * MS);
+    // Before the seek re-anchors, so never after its anchor.
     const start = performance.now();
+    clock.seek(t0 + 3_600_000n * MS);
     await clock.until(t0 + 3_600_000n * MS);
     expect(performance.now() - start).toBeLessThan(100);
     expect(clock.ready(t0 + 3_600_100n * MS)).toBe(false);
