@@ -58,9 +58,13 @@ async function sha256(stream: NodeJS.ReadableStream): Promise<{ hash: string; by
   return { hash: h.digest('hex'), bytes };
 }
 
-/** SHA-256 of what an archive decompresses to: the journal's own bytes. */
+/** SHA-256 and size of what an archive decompresses to: the journal's own bytes. */
+function unpacked(archive: string): Promise<{ hash: string; bytes: number }> {
+  return sha256(fs.createReadStream(archive).pipe(zlib.createBrotliDecompress()));
+}
+
 export async function archiveSha256(archive: string): Promise<string> {
-  return (await sha256(fs.createReadStream(archive).pipe(zlib.createBrotliDecompress()))).hash;
+  return (await unpacked(archive)).hash;
 }
 
 export interface Archived {
@@ -90,7 +94,7 @@ export async function archiveJournal(journal: string): Promise<Archived> {
     const fd = fs.openSync(tmp, 'r');
     fs.fsyncSync(fd);
     fs.closeSync(fd);
-    const back = await sha256(fs.createReadStream(tmp).pipe(zlib.createBrotliDecompress()));
+    const back = await unpacked(tmp);
     if (back.hash !== source.hash || back.bytes !== rawBytes) throw new Error(`${path.basename(archive)}: decompressed copy differs from the journal (${back.bytes} vs ${rawBytes} bytes)`);
     fs.renameSync(tmp, archive);
   } catch (e) {
@@ -106,7 +110,7 @@ export async function archivedBytes(archive: string): Promise<number> {
   const dataDir = path.dirname(path.dirname(archive));
   const known = readManifest(dataDir, name.slice(0, 10))?.journals.find((j) => j.archive === name)?.rawBytes;
   if (known !== undefined && known > 0) return known;
-  return (await sha256(fs.createReadStream(archive).pipe(zlib.createBrotliDecompress()))).bytes;
+  return (await unpacked(archive)).bytes;
 }
 
 /** Writes the plain journal of an archive back (for the tape, which appends to plain files). */
