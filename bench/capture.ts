@@ -22,8 +22,7 @@ import { WebSocket } from 'ws';
 import { CaptureThread } from '../capture/capture-thread.js';
 import type { CaptureStats } from '../capture/messages.js';
 import { loadConfig } from '../collector/config.js';
-import { FollowerThread } from '../followers/follower-thread.js';
-import { STORES } from '../followers/stores.js';
+import { type FollowerThread, followJournal } from '../followers/follower-thread.js';
 import { encodeInit } from '../protocol/jsonrpc.js';
 import { MAX_TRADES_PER_FRAME, TRADE_STREAM_PATH } from '../protocol/koscom.js';
 import { MARKETS } from '../protocol/market.js';
@@ -130,7 +129,7 @@ async function captureThreads(dir: string, round: string, withStores: boolean): 
   const rss: number[] = [];
   try {
     const capture = await CaptureThread.start({ config, journalFile, log, marketOpenAt: Date.now() - 86_400_000 });
-    const stores = withStores ? STORES.map((store) => FollowerThread.start({ follower: { store, dataDir, day: DAY, journalFile, batchRows: config.batch.rows }, progress: capture.progress, batchMs: config.batch.ms, nice: config.stores.nice[store], log })) : [];
+    const stores = withStores ? followJournal(config, { day: DAY, journalFile, progress: capture.progress, log }) : [];
     // Max-rate frames are full: 50 trades each (init and its reply, events: a handful of records).
     const journaled = () => capture.progress.seq * MAX_TRADES_PER_FRAME;
     capture.startStreams();

@@ -11,10 +11,9 @@ import type { Logger } from 'pino';
 import { CaptureThread } from '../capture/capture-thread.js';
 import type { CaptureStats } from '../capture/messages.js';
 import type { ClockStep } from '../capture/recv-clock.js';
-import { FollowerThread, type StoreLag } from '../followers/follower-thread.js';
+import { followJournal, type StoreLag } from '../followers/follower-thread.js';
 import { JournalVolume } from '../followers/journal-volume.js';
 import type { BatchTiming } from '../followers/store-follower.js';
-import { STORES } from '../followers/stores.js';
 import { kstDay, type TradingDay } from '../protocol/time.js';
 import type { FanOutStatus } from '../publish/fan-out.js';
 import { type PublishLag, PublisherThread } from '../publish/nats-thread.js';
@@ -163,18 +162,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
 
   // 2. The stores follow the journal.
   let batchListener: ((t: BatchTiming) => void) | undefined;
-  const stores = STORES.map((store) =>
-    FollowerThread.start({
-      follower: { store, dataDir: config.dataDir, day, journalFile, collectorId: config.collectorId, batchRows: config.batch.rows },
-      progress: capture.progress,
-      batchMs: config.batch.ms,
-      retryMaxMs: config.stores.retryMaxMs,
-      retryInitialMs: Math.min(500, config.stores.retryMaxMs),
-      nice: config.stores.nice[store],
-      log,
-      onBatch: (t) => batchListener?.(t),
-    }),
-  );
+  const stores = followJournal(config, { day, journalFile, collectorId: config.collectorId, progress: capture.progress, log, onBatch: (t) => batchListener?.(t) });
   const sqlite = stores[0];
   // The live fan-out is a journal follower too, on its own thread (loaded only when configured).
   const { port: publishPort, ...publishLimits } = config.publish;

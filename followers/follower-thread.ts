@@ -8,7 +8,8 @@ import type { JournalProgress } from '../storage/journal-progress.js';
 import type { SessionRecord } from '../storage/sqlite-sink.js';
 import type { FinishResult, FollowerStatus, FollowerWorkerData, FromFollower } from './messages.js';
 import type { BatchTiming, FollowerOptions } from './store-follower.js';
-import type { StoreName } from './stores.js';
+import { STORES, type StoreName } from './stores.js';
+import type { CollectorConfig } from '../collector/config.js';
 
 export interface FollowerThreadOptions {
   follower: Omit<FollowerOptions, 'log' | 'beforeWrite' | 'onBatch'>;
@@ -133,4 +134,30 @@ export class FollowerThread {
   done(): Promise<FinishResult> {
     return this.finished;
   }
+}
+
+/** Where the stores of a live journal follow it (a capture session, a `ticktape store` copy). */
+export interface LiveJournal {
+  day: string;
+  journalFile: string;
+  collectorId?: string;
+  progress: JournalProgress;
+  log: Logger;
+  onBatch?(t: BatchTiming): void;
+}
+
+/** Both stores' threads following a live journal, as the configuration sets them (batches, retries, priority). */
+export function followJournal(config: CollectorConfig, j: LiveJournal): FollowerThread[] {
+  return STORES.map((store) =>
+    FollowerThread.start({
+      follower: { store, dataDir: config.dataDir, day: j.day, journalFile: j.journalFile, collectorId: j.collectorId, batchRows: config.batch.rows },
+      progress: j.progress,
+      batchMs: config.batch.ms,
+      retryMaxMs: config.stores.retryMaxMs,
+      retryInitialMs: Math.min(500, config.stores.retryMaxMs),
+      nice: config.stores.nice[store],
+      log: j.log,
+      onBatch: j.onBatch,
+    }),
+  );
 }

@@ -16,8 +16,7 @@ import { connect } from '@nats-io/transport-node';
 import { AckPolicy, type Consumer, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { CollectorConfig } from '../collector/config.js';
 import type { LiveSession } from '../collector/session.js';
-import { FollowerThread, type StoreLag } from '../followers/follower-thread.js';
-import { STORES } from '../followers/stores.js';
+import { type FollowerThread, followJournal, type StoreLag } from '../followers/follower-thread.js';
 import type { TradingDay } from '../protocol/time.js';
 import { type ChannelSpec, Journal, JOURNAL_START, journalPath, type RecordFlag } from '../storage/journal.js';
 import { diskStatus } from '../storage/disk.js';
@@ -148,17 +147,7 @@ class SourceCopy {
   ) {
     this.progress.appended(journal.size, journal.seq, 0n, true);
     const { config } = o;
-    this.stores = abSide ? [] : STORES.map((store) =>
-      FollowerThread.start({
-        follower: { store, dataDir: config.dataDir, day, journalFile: journal.file, collectorId, batchRows: config.batch.rows },
-        progress: this.progress,
-        batchMs: config.batch.ms,
-        retryMaxMs: config.stores.retryMaxMs,
-        retryInitialMs: Math.min(500, config.stores.retryMaxMs),
-        nice: config.stores.nice[store],
-        log: o.log,
-      }),
-    );
+    this.stores = abSide ? [] : followJournal(config, { day, journalFile: journal.file, collectorId, progress: this.progress, log: o.log });
   }
 
   get size(): number {
