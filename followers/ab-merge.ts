@@ -70,8 +70,6 @@ interface Item {
   key: string;
   /** The trade's place in its frame; -1 for a whole frame. */
   index: number;
-  /** Its share of the frame's bytes (a whole frame: all of them). */
-  bytes: number;
   arrivedMs: number;
 }
 
@@ -218,10 +216,19 @@ const contentKey = (bytes: Buffer) => createHash('sha1').update(bytes).digest('b
 function items(frame: MergeFrame, arrivedMs: number): Item[] {
   const text = frame.bytes[0] === 0x5b ? frame.bytes.toString() : undefined;
   const elements = text === undefined ? undefined : tradeElements(text);
-  if (elements === undefined || elements.length === 0) return [{ of: { frame, queued: 0 }, key: contentKey(frame.bytes), index: -1, bytes: frame.bytes.length, arrivedMs }];
+  if (elements === undefined || elements.length === 0) return [{ of: { frame, queued: 0 }, key: contentKey(frame.bytes), index: -1, arrivedMs }];
   const of: Received = { frame, text, elements, queued: 0 };
-  // Each trade's share of the bytes runs to the next one's start, so a whole frame's shares add up to its size.
-  return elements.map((e, i) => ({ of, key: e.key, index: i, bytes: Buffer.byteLength(text!.slice(i === 0 ? 0 : e.start, i + 1 < elements.length ? elements[i + 1].start : text!.length)), arrivedMs }));
+  return elements.map((e, i) => ({ of, key: e.key, index: i, arrivedMs }));
+}
+
+/**
+ * An item's share of its frame's bytes (a whole frame: all of them); a trade's runs to the next
+ * one's start, so a whole frame's shares add up to its size. Only gap runs need it.
+ */
+function itemBytes({ of, index }: Item): number {
+  const { frame, text, elements } = of;
+  if (index < 0) return frame.bytes.length;
+  return Buffer.byteLength(text!.slice(index === 0 ? 0 : elements![index].start, index + 1 < elements!.length ? elements![index + 1].start : text!.length));
 }
 
 export interface MergeCounts {
@@ -398,7 +405,8 @@ export class AbMerge {
   }
 
   private addToRun(c: ChannelMerge, side: Side, x: Alone): void {
-    const { of, index, bytes } = x.item;
+    const { of, index } = x.item;
+    const bytes = itemBytes(x.item);
     const trades = index < 0 ? 0 : 1;
     const run = c.run[side];
     if (run !== undefined && run.bothBefore === x.bothBefore) {
